@@ -1,0 +1,1 @@
+//! sesame-api (being built).

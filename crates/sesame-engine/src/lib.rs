@@ -1,0 +1,1 @@
+//! sesame-engine (being built).

@@ -1,0 +1,1 @@
+//! sesame-mail (being built).

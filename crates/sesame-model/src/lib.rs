@@ -1,0 +1,12 @@
+//! `sesame-model`: the vocabulary every other crate shares.
+//!
+//! - [`ids`]: account ids, regions, ARNs and the scope `(account, region)` that keys all state
+//!   (DECISIONS.md ).
+//! - [`ports`]: the storage trait that adapters (`sesame-store`) implement and the engine uses.
+//!   It is async but names no runtime, so this crate stays pure (no tokio, sqlx, hyper).
+
+pub mod ids;
+pub mod ports;
+
+pub use ids::{AccountId, Arn, Region, Scope};
+pub use ports::{AccessKeyRecord, AccountRecord, Resource, ResourceKey, Store, StoreError};

@@ -1,0 +1,164 @@
+//! The storage port. `sesame-store` implements it for SQLite and PostgreSQL; everything above
+//! the store (engine, API, CLI) only sees this trait, so the same code runs on both backends.
+//!
+//! Design: accounts and access keys have their own tables (they are looked up on every request
+//! by key id). All other account state is a *resource*: a JSON document keyed by
+//! `(account, region, kind, name)` with a version number for optimistic concurrency. That keeps
+//! the two SQL dialects tiny and lets later issues add resource kinds without migrations.
+//! Hot, queue-like state (spool, outbox, quotas) gets dedicated tables in later issues.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AccountId, Scope};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A create hit an existing primary key.
+    #[error("already exists")]
+    AlreadyExists,
+    /// A conditional update found another version (someone else wrote first).
+    #[error("version conflict")]
+    Conflict,
+    /// An update/delete that needs an existing row found none.
+    #[error("not found")]
+    NotFound,
+    /// The backend failed (I/O, connection, corrupt row). Temporary from the caller's view.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+/// An account. Per-region settings are the resource of kind `account` in each scope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    pub account_id: AccountId,
+    /// Operator-chosen label (`sesame account create --name`).
+    pub name: Option<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// `Active` or `Closed`.
+    pub status: String,
+}
+
+/// An access key. The secret is stored encrypted by the caller with the instance key;
+/// the store never sees it in clear.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessKeyRecord {
+    /// 20 characters, `[A-Z0-9]` (AKIA… when generated; imported keys keep their id).
+    pub access_key_id: String,
+    pub account_id: AccountId,
+    /// Principal name inside the account; `root` for the account's own keys.
+    pub user_name: String,
+    /// Ciphertext of the secret access key (nonce ‖ AEAD output), opaque to the store.
+    pub secret_ciphertext: Vec<u8>,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// Key of a resource document.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResourceKey {
+    pub scope: Scope,
+    /// Resource kind, e.g. `identity`, `configuration-set`, `template`, `event-destination`,
+    /// `suppressed-destination`, `account`.
+    pub kind: String,
+    /// Unique name inside `(scope, kind)`. Composite names use `/` (e.g. `set/destination`).
+    pub name: String,
+}
+
+impl ResourceKey {
+    pub fn new(scope: &Scope, kind: &str, name: &str) -> Self {
+        ResourceKey {
+            scope: scope.clone(),
+            kind: kind.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// A stored resource document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub key: ResourceKey,
+    pub data: serde_json::Value,
+    /// Starts at 1 and increases by one on every update.
+    pub version: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- accounts ---
+    /// Fails with `AlreadyExists` when the id is taken.
+    async fn create_account(&self, account: &AccountRecord) -> Result<(), StoreError>;
+    async fn get_account(&self, id: &AccountId) -> Result<Option<AccountRecord>, StoreError>;
+    /// Ordered by account id.
+    async fn list_accounts(&self) -> Result<Vec<AccountRecord>, StoreError>;
+    /// Replaces name/status. `NotFound` if absent.
+    async fn update_account(&self, account: &AccountRecord) -> Result<(), StoreError>;
+
+    // --- access keys ---
+    /// Fails with `AlreadyExists` when the key id is taken (by any account).
+    async fn create_access_key(&self, key: &AccessKeyRecord) -> Result<(), StoreError>;
+    async fn get_access_key(&self, access_key_id: &str)
+        -> Result<Option<AccessKeyRecord>, StoreError>;
+    /// Ordered by creation time, then key id.
+    async fn list_access_keys(&self, account: &AccountId)
+        -> Result<Vec<AccessKeyRecord>, StoreError>;
+    /// Returns whether a key was deleted. Only deletes a key of `account`.
+    async fn delete_access_key(
+        &self,
+        account: &AccountId,
+        access_key_id: &str,
+    ) -> Result<bool, StoreError>;
+
+    // --- resources ---
+    /// Inserts at version 1; `AlreadyExists` if the key exists.
+    async fn insert_resource(
+        &self,
+        key: &ResourceKey,
+        data: &serde_json::Value,
+    ) -> Result<Resource, StoreError>;
+    async fn get_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError>;
+    /// Replaces the document if its version is still `expected_version`; bumps the version.
+    /// `NotFound` if absent, `Conflict` if the version moved.
+    async fn update_resource(
+        &self,
+        key: &ResourceKey,
+        data: &serde_json::Value,
+        expected_version: i64,
+    ) -> Result<Resource, StoreError>;
+    /// Inserts or replaces unconditionally (version 1 or previous + 1).
+    async fn upsert_resource(
+        &self,
+        key: &ResourceKey,
+        data: &serde_json::Value,
+    ) -> Result<Resource, StoreError>;
+    /// Returns whether a row was deleted.
+    async fn delete_resource(&self, key: &ResourceKey) -> Result<bool, StoreError>;
+    /// Deletes every resource of `kind` in `scope` whose name starts with `name_prefix`
+    /// (e.g. all event destinations `set/…` of a configuration set). Returns the count.
+    async fn delete_resources_by_prefix(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        name_prefix: &str,
+    ) -> Result<u64, StoreError>;
+    /// Resources of `kind` in `scope` whose name starts with `name_prefix` and sorts strictly
+    /// after `after` (byte order), ordered by name, at most `limit`.
+    async fn list_resources(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        name_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError>;
+    /// Number of resources of `kind` in `scope`.
+    async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,1 @@
+//! sesame-sigv4 (being built).

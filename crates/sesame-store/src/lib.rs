@@ -1,0 +1,1 @@
+//! sesame-store (being built).
