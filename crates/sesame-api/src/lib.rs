@@ -1,1 +1,27 @@
-//! sesame-api (being built).
+//! `sesame-api`: the HTTP API role. One listener serves SES v2 (REST-JSON under `/v2/email/`)
+//! and SES v1 (Query protocol on `/`), dispatched as DECISIONS Q-56 says. Every request is
+//! authenticated with SigV4 ([`auth`]) and scoped to `(account, region)` from the credential
+//! scope. Decoding, validation and encoding are generated from the botocore models
+//! (`sesame-awsproto`); the handlers in [`v2`] and [`v1`] are thin translations between wire
+//! shapes and `sesame-engine` calls.
+
+pub mod auth;
+pub mod error;
+pub mod server;
+pub mod v1;
+pub mod v2;
+
+pub use server::{router, run, ApiState};
+
+use sesame_model::Scope;
+
+/// Per-request context handed to every operation handler.
+#[derive(Clone, Debug)]
+pub struct RequestCtx {
+    /// `(account, region)` of the caller; all state the handler touches is in this scope.
+    pub scope: Scope,
+    /// ARN of the calling principal (`arn:aws:iam::<acct>:root`), for error texts and policies.
+    pub caller_arn: String,
+    pub access_key_id: String,
+    pub request_id: String,
+}

@@ -1,1 +1,412 @@
-//! sesame-config (being built).
+//! `sesame-config`: the one typed configuration of a Sesame instance.
+//!
+//! Sources, later ones winning: built-in defaults, the TOML file (`--config FILE`), then
+//! `SESAME_*` environment variables (one per setting, see [`SETTINGS`]). The table of settings is
+//! the single source of truth: it drives the environment overlay, validation messages and the
+//! generated `docs/configuration.md` (a test proves the file is up to date).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Documentation of one setting. `key` is the TOML key, `env` the environment variable.
+pub struct Setting {
+    pub key: &'static str,
+    pub env: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every setting Sesame reads. Keep in the order they should appear in the docs.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "data_dir",
+        env: "SESAME_DATA_DIR",
+        default: "./sesame-data",
+        doc: "Directory holding the SQLite database, the instance key and (later) the spool. Created if missing.",
+    },
+    Setting {
+        key: "database_url",
+        env: "SESAME_DATABASE_URL",
+        default: "sqlite://<data_dir>/sesame.db",
+        doc: "Where account state lives. `sqlite://PATH` (embedded, one node) or `postgres://user@host:port/db` (several nodes share it).",
+    },
+    Setting {
+        key: "http_addr",
+        env: "SESAME_HTTP_ADDR",
+        default: "127.0.0.1:8025",
+        doc: "Listen address of the SES API (v1 Query and v2 REST-JSON on one port). Use port 0 to pick a free port (the ready line prints it).",
+    },
+    Setting {
+        key: "regions",
+        env: "SESAME_REGIONS",
+        default: "us-east-1",
+        doc: "Comma-separated region names this deployment serves (DECISIONS Q-52). All state is keyed by account and region; the region of an API call is the SigV4 credential-scope region and must be one of these. The first is the default (SMTP passwords printed by the CLI).",
+    },
+    Setting {
+        key: "partition",
+        env: "SESAME_PARTITION",
+        default: "aws",
+        doc: "Partition used in ARNs (`arn:<partition>:ses:…`, Q-50).",
+    },
+    Setting {
+        key: "service_domain",
+        env: "SESAME_SERVICE_DOMAIN",
+        default: "sesame.localhost",
+        doc: "The operator's base domain that stands in for amazonses.com (Q-63): Easy DKIM CNAME targets are `<token>.dkim.<service_domain>`.",
+    },
+    Setting {
+        key: "master_key",
+        env: "SESAME_MASTER_KEY",
+        default: "(read from <data_dir>/instance.key, generated on first start)",
+        doc: "64 hex characters: the instance key that encrypts access-key secrets and DKIM private keys at rest and signs pagination tokens. Nodes sharing one PostgreSQL must share it. When unset, `<data_dir>/instance.key` is used (created with mode 0600).",
+    },
+    Setting {
+        key: "new_accounts_in_sandbox",
+        env: "SESAME_NEW_ACCOUNTS_IN_SANDBOX",
+        default: "true",
+        doc: "Whether new accounts start in the sandbox (spec A: 200 messages per 24 hours, 1 message per second, verified recipients only).",
+    },
+    Setting {
+        key: "sandbox_max_24h_send",
+        env: "SESAME_SANDBOX_MAX_24H_SEND",
+        default: "200",
+        doc: "Daily quota of an account in the sandbox.",
+    },
+    Setting {
+        key: "sandbox_max_send_rate",
+        env: "SESAME_SANDBOX_MAX_SEND_RATE",
+        default: "1",
+        doc: "Maximum messages per second of an account in the sandbox.",
+    },
+    Setting {
+        key: "production_max_24h_send",
+        env: "SESAME_PRODUCTION_MAX_24H_SEND",
+        default: "50000",
+        doc: "Daily quota given to an account when it leaves the sandbox (`sesame account production`), unless set with `sesame account set-quota`.",
+    },
+    Setting {
+        key: "production_max_send_rate",
+        env: "SESAME_PRODUCTION_MAX_SEND_RATE",
+        default: "14",
+        doc: "Maximum send rate given to an account when it leaves the sandbox.",
+    },
+    Setting {
+        key: "log",
+        env: "SESAME_LOG",
+        default: "info",
+        doc: "Log filter (tracing `EnvFilter` syntax, e.g. `info,sesame_api=debug`).",
+    },
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("unknown setting `{0}` in config file (known: see docs/configuration.md)")]
+    UnknownKey(String),
+    #[error("invalid value for {setting}: {message}")]
+    Invalid {
+        setting: &'static str,
+        message: String,
+    },
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub http_addr: SocketAddr,
+    /// Never empty; the first one is the default region.
+    pub regions: Vec<String>,
+    pub partition: String,
+    pub service_domain: String,
+    /// 32 bytes when given explicitly; `None` means "use the key file in data_dir".
+    pub master_key: Option<[u8; 32]>,
+    pub new_accounts_in_sandbox: bool,
+    pub sandbox_max_24h_send: f64,
+    pub sandbox_max_send_rate: f64,
+    pub production_max_24h_send: f64,
+    pub production_max_send_rate: f64,
+    pub log: String,
+}
+
+impl Config {
+    pub fn default_region(&self) -> &str {
+        &self.regions[0]
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.data_dir.join("instance.key")
+    }
+
+    /// Loads defaults, then `file` (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("SESAME_"))
+            .collect();
+        Self::load_from(file, &env)
+    }
+
+    /// Same as [`Config::load`] with an explicit environment (tests pin it).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let mut values: BTreeMap<&'static str, String> = BTreeMap::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            for (k, v) in table {
+                let setting = SETTINGS
+                    .iter()
+                    .find(|s| s.key == k)
+                    .ok_or_else(|| ConfigError::UnknownKey(k.clone()))?;
+                let s = match v {
+                    toml::Value::String(s) => s,
+                    toml::Value::Array(items) => items
+                        .iter()
+                        .map(|i| match i {
+                            toml::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    other => other.to_string(),
+                };
+                values.insert(setting.key, s);
+            }
+        }
+        for s in SETTINGS {
+            if let Some(v) = env.get(s.env) {
+                values.insert(s.key, v.clone());
+            }
+        }
+        Self::from_values(&values)
+    }
+
+    fn from_values(v: &BTreeMap<&'static str, String>) -> Result<Config, ConfigError> {
+        let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let data_dir = PathBuf::from(get("data_dir").unwrap_or_else(|| "./sesame-data".into()));
+        let database_url = match get("database_url") {
+            Some(u) => u,
+            None => format!("sqlite://{}", data_dir.join("sesame.db").display()),
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "SESAME_DATABASE_URL",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        let http_addr = get("http_addr")
+            .unwrap_or_else(|| "127.0.0.1:8025".into())
+            .parse()
+            .map_err(|e| invalid("SESAME_HTTP_ADDR", &format!("{e} (expected host:port)")))?;
+        let regions: Vec<String> = get("regions")
+            .unwrap_or_else(|| "us-east-1".into())
+            .split(',')
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect();
+        if regions.is_empty() {
+            return Err(invalid("SESAME_REGIONS", "at least one region is required"));
+        }
+        for r in &regions {
+            let ok = r.len() <= 32
+                && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(invalid(
+                    "SESAME_REGIONS",
+                    &format!("region {r:?} must match [a-z0-9-]+"),
+                ));
+            }
+        }
+        let master_key = match get("master_key") {
+            None => None,
+            Some(hexkey) => Some(parse_key(&hexkey)?),
+        };
+        Ok(Config {
+            data_dir,
+            database_url,
+            http_addr,
+            regions,
+            partition: get("partition").unwrap_or_else(|| "aws".into()),
+            service_domain: get("service_domain")
+                .unwrap_or_else(|| "sesame.localhost".into())
+                .trim_end_matches('.')
+                .to_ascii_lowercase(),
+            master_key,
+            new_accounts_in_sandbox: parse_bool(
+                "SESAME_NEW_ACCOUNTS_IN_SANDBOX",
+                get("new_accounts_in_sandbox"),
+                true,
+            )?,
+            sandbox_max_24h_send: parse_num("SESAME_SANDBOX_MAX_24H_SEND", get("sandbox_max_24h_send"), 200.0)?,
+            sandbox_max_send_rate: parse_num("SESAME_SANDBOX_MAX_SEND_RATE", get("sandbox_max_send_rate"), 1.0)?,
+            production_max_24h_send: parse_num(
+                "SESAME_PRODUCTION_MAX_24H_SEND",
+                get("production_max_24h_send"),
+                50000.0,
+            )?,
+            production_max_send_rate: parse_num(
+                "SESAME_PRODUCTION_MAX_SEND_RATE",
+                get("production_max_send_rate"),
+                14.0,
+            )?,
+            log: get("log").unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+fn invalid(setting: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        message: message.to_string(),
+    }
+}
+
+fn parse_bool(setting: &'static str, v: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match v.as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(invalid(setting, &format!("{other:?} is not a boolean (true/false)"))),
+    }
+}
+
+fn parse_num(setting: &'static str, v: Option<String>, default: f64) -> Result<f64, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(s) => match s.parse::<f64>() {
+            Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+            _ => Err(invalid(setting, &format!("{s:?} is not a non-negative number"))),
+        },
+    }
+}
+
+fn parse_key(s: &str) -> Result<[u8; 32], ConfigError> {
+    let bytes: Option<Vec<u8>> = (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect();
+    match bytes {
+        Some(b) if b.len() == 32 && s.len() == 64 => {
+            let mut k = [0u8; 32];
+            k.copy_from_slice(&b);
+            Ok(k)
+        }
+        _ => Err(invalid("SESAME_MASTER_KEY", "must be 64 hexadecimal characters (32 bytes)")),
+    }
+}
+
+/// Renders `docs/configuration.md` from [`SETTINGS`].
+pub fn render_docs() -> String {
+    let mut out = String::from(
+        "# Configuration\n\n\
+         <!-- Generated from crates/sesame-config/src/lib.rs (SETTINGS); \
+         a test checks this file is up to date. Regenerate with `sesame config docs > docs/configuration.md`. -->\n\n\
+         Sesame reads, in order (later wins): built-in defaults, the TOML file given with \
+         `sesame serve --config FILE`, then environment variables. Every setting has both forms: \
+         the TOML key and the `SESAME_*` variable. Lists are comma-separated in the environment and \
+         either a TOML array or a comma-separated string in the file. `sesame serve --dev` needs none of them.\n\n\
+         Example `sesame.toml`:\n\n```toml\ndata_dir = \"/var/lib/sesame\"\n\
+         database_url = \"postgres://sesame@127.0.0.1:5432/sesame\"\nhttp_addr = \"0.0.0.0:8025\"\n\
+         regions = [\"us-east-1\", \"eu-west-1\"]\nservice_domain = \"mail.example.net\"\n```\n\n\
+         | TOML key | Environment variable | Default | Meaning |\n|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        out.push_str(&format!(
+            "| `{}` | `{}` | `{}` | {} |\n",
+            s.key, s.env, s.default, s.doc
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_work_with_nothing_set() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:8025");
+        assert_eq!(c.regions, vec!["us-east-1"]);
+        assert_eq!(c.database_url, "sqlite://./sesame-data/sesame.db");
+        assert!(c.new_accounts_in_sandbox);
+        assert_eq!(c.sandbox_max_24h_send, 200.0);
+        assert_eq!(c.master_key, None);
+    }
+
+    #[test]
+    fn file_then_env_overrides() {
+        let dir = std::env::temp_dir().join(format!("sesame-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(
+            &f,
+            "http_addr = \"127.0.0.1:9000\"\nregions = [\"eu-west-1\", \"us-east-1\"]\nsandbox_max_24h_send = 10\n",
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&f), &env(&[("SESAME_HTTP_ADDR", "127.0.0.1:9001")])).unwrap();
+        assert_eq!(c.http_addr.to_string(), "127.0.0.1:9001");
+        assert_eq!(c.regions, vec!["eu-west-1", "us-east-1"]);
+        assert_eq!(c.default_region(), "eu-west-1");
+        assert_eq!(c.sandbox_max_24h_send, 10.0);
+        std::fs::write(&f, "nonsense_key = 1\n").unwrap();
+        assert!(matches!(
+            Config::load_from(Some(&f), &env(&[])),
+            Err(ConfigError::UnknownKey(k)) if k == "nonsense_key"
+        ));
+    }
+
+    #[test]
+    fn invalid_values_name_the_setting() {
+        for (k, v) in [
+            ("SESAME_HTTP_ADDR", "nope"),
+            ("SESAME_REGIONS", "US-EAST-1"),
+            ("SESAME_DATABASE_URL", "mysql://x"),
+            ("SESAME_MASTER_KEY", "abcd"),
+            ("SESAME_NEW_ACCOUNTS_IN_SANDBOX", "maybe"),
+            ("SESAME_SANDBOX_MAX_SEND_RATE", "-1"),
+        ] {
+            let err = Config::load_from(None, &env(&[(k, v)])).unwrap_err().to_string();
+            assert!(err.contains(k), "{k}: {err}");
+        }
+        let key = "00".repeat(32);
+        let c = Config::load_from(None, &env(&[("SESAME_MASTER_KEY", &key)])).unwrap();
+        assert_eq!(c.master_key, Some([0u8; 32]));
+    }
+
+    /// docs/configuration.md is generated from SETTINGS and must be kept in sync.
+    #[test]
+    fn configuration_docs_are_up_to_date() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        if on_disk != render_docs() {
+            std::fs::write(path.with_extension("md.failed"), render_docs()).unwrap();
+            panic!("docs/configuration.md is stale: run `sesame config docs > docs/configuration.md` (expected output written to docs/configuration.md.failed)");
+        }
+    }
+}

@@ -1,1 +1,72 @@
-//! sesame-engine (being built).
+//! `sesame-engine`: the application services behind every surface (v1 and v2 API, CLI, later
+//! SMTP and the console). It owns the rules and the stored records of accounts, access keys,
+//! identities, configuration sets, templates, suppression entries and tags, and talks to storage
+//! only through the `sesame_model::Store` port — so it compiles and unit-tests without a database.
+//!
+//! Protocol details (wire shapes, error codes) live in `sesame-api`; this crate reports
+//! [`EngineError`] values that each edge maps to its own format.
+
+pub mod accounts;
+pub mod configuration_sets;
+pub mod error;
+pub mod identities;
+pub mod pagination;
+pub mod records;
+pub mod tags;
+
+use std::sync::Arc;
+
+use sesame_model::{Region, Store};
+use sesame_sigv4::secrets::SecretBox;
+
+pub use error::EngineError;
+
+/// Instance-wide settings the services need (a subset of `sesame_config::Config`).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Never empty; the first is the default region.
+    pub regions: Vec<Region>,
+    pub partition: String,
+    /// Operator base domain standing in for amazonses.com.
+    pub service_domain: String,
+    pub new_accounts_in_sandbox: bool,
+    pub sandbox_max_24h_send: f64,
+    pub sandbox_max_send_rate: f64,
+    pub production_max_24h_send: f64,
+    pub production_max_send_rate: f64,
+}
+
+/// Handle to the services. Cheap to clone; holds no process-global state.
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    /// Instance key: seals secrets at rest and signs pagination tokens.
+    pub secrets: Arc<SecretBox>,
+    /// Raw instance key bytes for MACs (pagination tokens).
+    mac_key: Arc<[u8; 32]>,
+    pub settings: Arc<Settings>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, master_key: [u8; 32], settings: Settings) -> Engine {
+        Engine {
+            store,
+            secrets: Arc::new(SecretBox::new(master_key)),
+            mac_key: Arc::new(master_key),
+            settings: Arc::new(settings),
+        }
+    }
+
+    pub fn default_region(&self) -> &Region {
+        &self.settings.regions[0]
+    }
+
+    pub fn serves_region(&self, region: &str) -> bool {
+        self.settings.regions.iter().any(|r| r.as_str() == region)
+    }
+}
+
+/// Unix milliseconds now. The only place the engine reads the clock.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
