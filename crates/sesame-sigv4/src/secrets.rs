@@ -34,7 +34,8 @@ impl std::fmt::Debug for SecretBox {
 
 fn fill(rng: &SystemRandom, buf: &mut [u8]) {
     // The OS RNG failing leaves no safe way to continue (we would mint weak keys/nonces).
-    rng.fill(buf).expect("system random number generator failed");
+    rng.fill(buf)
+        .expect("system random number generator failed");
 }
 
 /// A fresh 32-byte master key from the OS RNG.
@@ -144,7 +145,12 @@ mod tests {
     #[test]
     fn seal_round_trips() {
         let b = SecretBox::new(generate_key());
-        for plain in [&b""[..], b"x", b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &[0u8; 1000]] {
+        for plain in [
+            &b""[..],
+            b"x",
+            b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            &[0u8; 1000],
+        ] {
             let sealed = b.seal(plain, AKID);
             assert_eq!(sealed.len(), 12 + plain.len() + 16);
             assert_eq!(b.open(&sealed, AKID).unwrap(), plain);
@@ -166,11 +172,19 @@ mod tests {
             assert_eq!(b.open(&t, AKID), Err(SealError::Invalid), "byte {i}");
         }
         for (sealed, aad, expected) in [
-            (sealed.clone(), &b"AKIAOTHERKEY00000000"[..], SealError::Invalid),
+            (
+                sealed.clone(),
+                &b"AKIAOTHERKEY00000000"[..],
+                SealError::Invalid,
+            ),
             (sealed.clone(), &b""[..], SealError::Invalid),
             (sealed[..27].to_vec(), AKID, SealError::Truncated),
             (Vec::new(), AKID, SealError::Truncated),
-            (sealed[..sealed.len() - 1].to_vec(), AKID, SealError::Invalid),
+            (
+                sealed[..sealed.len() - 1].to_vec(),
+                AKID,
+                SealError::Invalid,
+            ),
         ] {
             assert_eq!(b.open(&sealed, aad), Err(expected));
         }

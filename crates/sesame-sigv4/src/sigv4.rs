@@ -139,7 +139,9 @@ const MAX_EXPIRES_SECS: i64 = 604_800;
 pub fn parse(req: &Request) -> Result<ParsedSignature, SigV4Error> {
     let authz: Vec<&str> = header_values(req.headers, "authorization").collect();
     let query = query_pairs(req.raw_query);
-    let in_query = query.iter().any(|(k, _)| k.as_slice() == b"X-Amz-Algorithm");
+    let in_query = query
+        .iter()
+        .any(|(k, _)| k.as_slice() == b"X-Amz-Algorithm");
     match (authz.as_slice(), in_query) {
         ([], false) => Err(SigV4Error::Missing),
         ([], true) => parse_query(&query),
@@ -157,9 +159,7 @@ pub fn parse(req: &Request) -> Result<ParsedSignature, SigV4Error> {
 
 fn parse_header(req: &Request, authz: &str) -> Result<ParsedSignature, SigV4Error> {
     let authz = authz.trim();
-    let (algorithm, rest) = authz
-        .split_once([' ', '\t'])
-        .unwrap_or((authz, ""));
+    let (algorithm, rest) = authz.split_once([' ', '\t']).unwrap_or((authz, ""));
     if algorithm != ALGORITHM {
         return Err(SigV4Error::Incomplete(format!(
             "Unsupported AWS 'algorithm': '{algorithm}'. Authorization={authz}"
@@ -198,10 +198,14 @@ fn parse_header(req: &Request, authz: &str) -> Result<ParsedSignature, SigV4Erro
     let (Some(credential), Some(signed), Some(signature), Some(timestamp)) =
         (credential, signed, signature, timestamp)
     else {
-        return Err(SigV4Error::Incomplete(format!("{problems}Authorization={authz}")));
+        return Err(SigV4Error::Incomplete(format!(
+            "{problems}Authorization={authz}"
+        )));
     };
     if !problems.is_empty() {
-        return Err(SigV4Error::Incomplete(format!("{problems}Authorization={authz}")));
+        return Err(SigV4Error::Incomplete(format!(
+            "{problems}Authorization={authz}"
+        )));
     }
     Ok(ParsedSignature {
         credential: parse_credential(credential)?,
@@ -384,11 +388,11 @@ fn check_time(
     now: i64,
 ) -> Result<(), SigV4Error> {
     let fmt = clock::format_amz_date;
-    if request_time > now + MAX_SKEW_SECS {
+    if request_time > now.saturating_add(MAX_SKEW_SECS) {
         return Err(SigV4Error::Expired(format!(
             "Signature not yet current: {} is still later than {} ({} + 15 min.)",
             sig.timestamp,
-            fmt(now + MAX_SKEW_SECS),
+            fmt(now.saturating_add(MAX_SKEW_SECS)),
             fmt(now)
         )));
     }
@@ -407,11 +411,11 @@ fn check_time(
         }
         return Ok(());
     }
-    if request_time < now - MAX_SKEW_SECS {
+    if request_time < now.saturating_sub(MAX_SKEW_SECS) {
         return Err(SigV4Error::Expired(format!(
             "Signature expired: {} is now earlier than {} ({} - 15 min.)",
             sig.timestamp,
-            fmt(now - MAX_SKEW_SECS),
+            fmt(now.saturating_sub(MAX_SKEW_SECS)),
             fmt(now)
         )));
     }
@@ -493,9 +497,24 @@ mod tests {
         let presigned = h(&[("Host", "email.us-east-1.amazonaws.com")]);
         let presigned_query = "Action=ListIdentities&Version=2010-12-01&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fses%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=84b2b0e13faf8253448f72760e40f23a42c0b7e28e7483e37b9ad1deaedb2814";
         let cases = [
-            ("v2 path", req("/v2/email/identities/user%40example.com", "", &v2), b"".as_slice()),
-            ("v1 post", Request { method: "POST", ..req("/", "", &v1) }, b"Action=SendEmail&Source=a%40b.com&Version=2010-12-01".as_slice()),
-            ("presigned", req("/", presigned_query, &presigned), b"".as_slice()),
+            (
+                "v2 path",
+                req("/v2/email/identities/user%40example.com", "", &v2),
+                b"".as_slice(),
+            ),
+            (
+                "v1 post",
+                Request {
+                    method: "POST",
+                    ..req("/", "", &v1)
+                },
+                b"Action=SendEmail&Source=a%40b.com&Version=2010-12-01".as_slice(),
+            ),
+            (
+                "presigned",
+                req("/", presigned_query, &presigned),
+                b"".as_slice(),
+            ),
         ];
         for (what, r, body) in cases {
             let r = Request { body, ..r };
@@ -506,8 +525,15 @@ mod tests {
         // The single-encoded (decoded) path is not what the SDK signed.
         let r = req("/v2/email/identities/user@example.com", "", &v2);
         assert_eq!(check(&r, NOW), Err(SigV4Error::Mismatch));
-        let r = Request { method: "POST", body: b"Action=SendEmail", ..req("/", "", &v1) };
-        assert_eq!(parse(&r).unwrap().security_token.as_deref(), Some("SESSIONTOKEN/+="));
+        let r = Request {
+            method: "POST",
+            body: b"Action=SendEmail",
+            ..req("/", "", &v1)
+        };
+        assert_eq!(
+            parse(&r).unwrap().security_token.as_deref(),
+            Some("SESSIONTOKEN/+=")
+        );
     }
 
     #[test]
@@ -529,16 +555,25 @@ mod tests {
             assert_eq!(verify(&r, &sig, SECRET, now), expected, "{now}");
         }
         let changed = base.replace("ListIdentities", "ListIdentitiez");
-        assert_eq!(check(&req("/", &changed, &headers), NOW), Err(SigV4Error::Mismatch));
+        assert_eq!(
+            check(&req("/", &changed, &headers), NOW),
+            Err(SigV4Error::Mismatch)
+        );
         let longer = base.replace("X-Amz-Expires=300", "X-Amz-Expires=3000");
-        assert_eq!(check(&req("/", &longer, &headers), NOW), Err(SigV4Error::Mismatch));
+        assert_eq!(
+            check(&req("/", &longer, &headers), NOW),
+            Err(SigV4Error::Mismatch)
+        );
     }
+
+    /// Headers, raw query, expected error.
+    type ParseCase = (Vec<(&'static str, &'static str)>, &'static str, SigV4Error);
 
     #[test]
     fn parse_errors() {
         let date = ("X-Amz-Date", "20150830T123600Z");
         let good = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
-        let cases: Vec<(Vec<(&str, &str)>, &str, SigV4Error)> = vec![
+        let cases: Vec<ParseCase> = vec![
             (vec![date], "", SigV4Error::Missing),
             (vec![date, ("Authorization", "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=ab")], "",
                 SigV4Error::Incomplete("Authorization header requires 'Credential' parameter. Authorization=AWS4-HMAC-SHA256 SignedHeaders=host, Signature=ab".into())),
@@ -570,10 +605,17 @@ mod tests {
     #[test]
     fn consistency_rules() {
         // Scope date differs from X-Amz-Date (signed consistently, still refused).
-        let headers = h(&[("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z")]);
+        let headers = h(&[
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Date", "20150830T123600Z"),
+        ]);
         let hdrs = vec!["host".to_string(), "x-amz-date".to_string()];
         let r = req("/", "", &headers);
-        let mut sig = parse(&Request { headers: &with_authz(&r, "20150831T000000Z", &hdrs), ..r }).unwrap();
+        let mut sig = parse(&Request {
+            headers: &with_authz(&r, "20150831T000000Z", &hdrs),
+            ..r
+        })
+        .unwrap();
         sig.timestamp = "20150830T123600Z".into();
         assert_eq!(
             verify(&r, &sig, SECRET, NOW),
@@ -584,7 +626,9 @@ mod tests {
         let signed = with_authz(&r, "20150830T123600Z", &only_date);
         assert_eq!(
             check(&req("/", "", &signed), NOW),
-            Err(SigV4Error::Invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()))
+            Err(SigV4Error::Invalid(
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()
+            ))
         );
         // A non-hex signature is a plain mismatch.
         let mut bad = with_authz(&r, "20150830T123600Z", &hdrs);
@@ -603,14 +647,20 @@ mod tests {
     /// Without `X-Amz-Date` the `Date` header (IMF-fixdate) is the request time.
     #[test]
     fn date_header_fallback() {
-        let headers = h(&[("Host", "example.amazonaws.com"), ("Date", "Sun, 30 Aug 2015 12:36:00 GMT")]);
+        let headers = h(&[
+            ("Host", "example.amazonaws.com"),
+            ("Date", "Sun, 30 Aug 2015 12:36:00 GMT"),
+        ]);
         let r = req("/", "", &headers);
         let signed = with_authz(&r, "20150830T123600Z", &["date".into(), "host".into()]);
         let r = req("/", "", &signed);
         let sig = parse(&r).unwrap();
         assert_eq!(sig.timestamp, "20150830T123600Z");
         assert_eq!(verify(&r, &sig, SECRET, NOW), Ok(()));
-        assert!(matches!(verify(&r, &sig, SECRET, NOW + 901), Err(SigV4Error::Expired(_))));
+        assert!(matches!(
+            verify(&r, &sig, SECRET, NOW + 901),
+            Err(SigV4Error::Expired(_))
+        ));
     }
 
     /// `sign` output verifies, for several shapes of request.
@@ -619,15 +669,74 @@ mod tests {
         for (method, path, query, body) in [
             ("GET", "/", "", &b""[..]),
             ("POST", "/", "", b"Action=SendEmail&Version=2010-12-01"),
-            ("GET", "/v2/email/identities/a%2Bb%40example.com", "PageSize=10&NextToken=a%2Fb", b""),
-            ("PUT", "/v2/email/configuration-sets/cs%201/../cs1", "", b"{}"),
+            (
+                "GET",
+                "/v2/email/identities/a%2Bb%40example.com",
+                "PageSize=10&NextToken=a%2Fb",
+                b"",
+            ),
+            (
+                "PUT",
+                "/v2/email/configuration-sets/cs%201/../cs1",
+                "",
+                b"{}",
+            ),
         ] {
-            let headers = h(&[("Host", "localhost:4566"), ("X-Amz-Date", "20150830T123600Z"), ("Content-Type", "application/json")]);
-            let r = Request { method, raw_path: path, raw_query: query, headers: &headers, body };
-            let signed = with_authz(&r, "20150830T123600Z", &["content-type".into(), "host".into(), "x-amz-date".into()]);
-            let r = Request { headers: &signed, ..r };
+            let headers = h(&[
+                ("Host", "localhost:4566"),
+                ("X-Amz-Date", "20150830T123600Z"),
+                ("Content-Type", "application/json"),
+            ]);
+            let r = Request {
+                method,
+                raw_path: path,
+                raw_query: query,
+                headers: &headers,
+                body,
+            };
+            let signed = with_authz(
+                &r,
+                "20150830T123600Z",
+                &["content-type".into(), "host".into(), "x-amz-date".into()],
+            );
+            let r = Request {
+                headers: &signed,
+                ..r
+            };
             assert_eq!(check(&r, NOW), Ok(()), "{method} {path}");
-            assert_eq!(verify(&r, &parse(&r).unwrap(), "other", NOW), Err(SigV4Error::Mismatch));
+            assert_eq!(
+                verify(&r, &parse(&r).unwrap(), "other", NOW),
+                Err(SigV4Error::Mismatch)
+            );
+        }
+    }
+
+    /// Hostile inputs produce errors, never panics (an input path: no unwrap, STYLE).
+    #[test]
+    fn hostile_inputs_do_not_panic() {
+        let long = "a/".repeat(10_000);
+        let scoped = "AWS4-HMAC-SHA256 Credential=A/20150830/r/s/aws4_request";
+        let cases = [
+            ("/%", "%", format!("{scoped}, SignedHeaders=host, Signature=\u{e9}"), "2015\u{e9}830T12360Z"),
+            ("/../../..", "=&=&&%zz=%", "AWS4-HMAC-SHA256 ,,,,==,Credential".into(), "20150830T123600Z"),
+            (long.as_str(), "X-Amz-Algorithm", format!("{scoped}, SignedHeaders=, Signature=00"), "20150830T123600Z"),
+            ("", "", "AWS4-HMAC-SHA256".into(), "Sun, 30 Aug 2015 12:36:00 GMT"),
+            ("/\u{1234}", "\u{1234}", format!("{scoped}, SignedHeaders=host;\u{1234}, Signature=00"), "20150830T123600Z"),
+            ("/", "", "AWS4-HMAC-SHA256 Credential=\u{e9}/\u{e9}/\u{e9}/\u{e9}/aws4_request, SignedHeaders=host, Signature=00".into(), "20150830T123600Z"),
+        ];
+        for (path, query, authz, date) in cases {
+            let headers = h(&[
+                ("Authorization", &authz),
+                ("X-Amz-Date", date),
+                ("host", "h"),
+            ]);
+            let r = req(path, query, &headers);
+            let _ = canonical_request(&r, &["host".into(), "\u{1234}".into()]);
+            if let Ok(sig) = parse(&r) {
+                assert!(verify(&r, &sig, SECRET, NOW).is_err());
+                assert!(verify(&r, &sig, SECRET, i64::MIN).is_err());
+                assert!(verify(&r, &sig, SECRET, i64::MAX).is_err());
+            }
         }
     }
 
@@ -635,19 +744,70 @@ mod tests {
     fn error_codes() {
         let exp = SigV4Error::Expired("x".into());
         for (e, v1, v2, status) in [
-            (SigV4Error::Missing, "MissingAuthenticationToken", "MissingAuthenticationTokenException", 403),
-            (SigV4Error::Incomplete("x".into()), "IncompleteSignature", "IncompleteSignatureException", 400),
-            (exp, "SignatureDoesNotMatch", "InvalidSignatureException", 403),
-            (SigV4Error::Mismatch, "SignatureDoesNotMatch", "InvalidSignatureException", 403),
-            (SigV4Error::QueryExpired, "SignatureDoesNotMatch", "InvalidSignatureException", 403),
-            (SigV4Error::Invalid("x".into()), "SignatureDoesNotMatch", "InvalidSignatureException", 403),
+            (
+                SigV4Error::Missing,
+                "MissingAuthenticationToken",
+                "MissingAuthenticationTokenException",
+                403,
+            ),
+            (
+                SigV4Error::Incomplete("x".into()),
+                "IncompleteSignature",
+                "IncompleteSignatureException",
+                400,
+            ),
+            (
+                exp,
+                "SignatureDoesNotMatch",
+                "InvalidSignatureException",
+                403,
+            ),
+            (
+                SigV4Error::Mismatch,
+                "SignatureDoesNotMatch",
+                "InvalidSignatureException",
+                403,
+            ),
+            (
+                SigV4Error::QueryExpired,
+                "SignatureDoesNotMatch",
+                "InvalidSignatureException",
+                403,
+            ),
+            (
+                SigV4Error::Invalid("x".into()),
+                "SignatureDoesNotMatch",
+                "InvalidSignatureException",
+                403,
+            ),
         ] {
-            assert_eq!((e.code(false), e.code(true), e.status()), (v1, v2, status), "{e:?}");
+            assert_eq!(
+                (e.code(false), e.code(true), e.status()),
+                (v1, v2, status),
+                "{e:?}"
+            );
         }
-        assert_eq!(SigV4Error::Missing.message(), "Request is missing Authentication Token");
+        assert_eq!(
+            SigV4Error::Missing.message(),
+            "Request is missing Authentication Token"
+        );
         assert_eq!(SigV4Error::QueryExpired.message(), "Request has expired");
         assert_eq!(SigV4Error::Mismatch.message(), "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.");
-        assert_eq!(unknown_key_error(false), ("InvalidClientTokenId", 403, "The security token included in the request is invalid."));
-        assert_eq!(unknown_key_error(true), ("UnrecognizedClientException", 403, "The security token included in the request is invalid."));
+        assert_eq!(
+            unknown_key_error(false),
+            (
+                "InvalidClientTokenId",
+                403,
+                "The security token included in the request is invalid."
+            )
+        );
+        assert_eq!(
+            unknown_key_error(true),
+            (
+                "UnrecognizedClientException",
+                403,
+                "The security token included in the request is invalid."
+            )
+        );
     }
 }

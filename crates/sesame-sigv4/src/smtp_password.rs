@@ -59,7 +59,11 @@ mod tests {
             ("us-west-2", "BF2PynzbSCAjX08zhZZnP/kW+T9P5zs/1Er0pi5vTEmd"),
             ("eu-west-1", "BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38Pk"),
         ] {
-            assert_eq!(derive_smtp_password(B12_SECRET, region), expected, "{region}");
+            assert_eq!(
+                derive_smtp_password(B12_SECRET, region),
+                expected,
+                "{region}"
+            );
             assert!(verify_smtp_password(B12_SECRET, region, expected));
         }
     }
@@ -76,7 +80,9 @@ mod tests {
             let p = derive_smtp_password(secret, region);
             assert_eq!(p.len(), 44, "{p}");
             assert!(p.starts_with('B'), "{p}");
-            let raw = base64::engine::general_purpose::STANDARD.decode(&p).unwrap();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(&p)
+                .unwrap();
             assert_eq!(raw.len(), 33);
             assert_eq!(raw[0], 0x04);
         }
@@ -88,13 +94,24 @@ mod tests {
         let good = derive_smtp_password(B12_SECRET, "us-east-1");
         for (secret, region, candidate) in [
             (B12_SECRET, "us-west-2", good.as_str()),
-            ("wJaLrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1", good.as_str()),
+            (
+                "wJaLrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "us-east-1",
+                good.as_str(),
+            ),
             (B12_SECRET, "us-east-1", B12_SECRET),
             (B12_SECRET, "us-east-1", ""),
             (B12_SECRET, "us-east-1", &good[..43]),
-            (B12_SECRET, "us-east-1", "BLBM/9hSUELfq8Gw+rU1YcBjkOxGbhT2XG763xVLGWL8"),
+            (
+                B12_SECRET,
+                "us-east-1",
+                "BLBM/9hSUELfq8Gw+rU1YcBjkOxGbhT2XG763xVLGWL8",
+            ),
         ] {
-            assert!(!verify_smtp_password(secret, region, candidate), "{candidate}");
+            assert!(
+                !verify_smtp_password(secret, region, candidate),
+                "{candidate}"
+            );
         }
     }
 }

@@ -210,7 +210,10 @@ mod tests {
             ("/example/$delete", "/example/%24delete"),
             ("/\u{1234}", "/%E1%88%B4"),
             // Already-encoded wire paths are encoded again (non-S3 double encoding).
-            ("/v2/email/identities/a%40b.com", "/v2/email/identities/a%2540b.com"),
+            (
+                "/v2/email/identities/a%40b.com",
+                "/v2/email/identities/a%2540b.com",
+            ),
             ("/-._~AZaz09", "/-._~AZaz09"),
         ] {
             assert_eq!(canonical_uri(raw), expected, "{raw:?}");

@@ -57,7 +57,8 @@ fn digits(s: &str) -> Option<u32> {
 /// Parses `yyyymmddThhmmssZ` (the only form SigV4 signs) into Unix seconds.
 pub(crate) fn parse_amz_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+    // ASCII first: the slices below must fall on char boundaries (never panic on input).
+    if b.len() != 16 || !s.is_ascii() || b[8] != b'T' || b[15] != b'Z' {
         return None;
     }
     to_unix(
@@ -135,6 +136,8 @@ mod tests {
             "20151301T000000Z",
             "20150830T246000Z",
             "+0150830T123600Z",
+            "201\u{e9}0830T12360Z",
+            "2015\u{e9}830T12360Z",
         ] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
