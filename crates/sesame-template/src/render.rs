@@ -10,7 +10,42 @@ use crate::{Rendered, TemplateContent, TemplateError};
 
 /// Compiles one part; `part` is the SES member name used in the error (`SubjectPart`, …).
 pub(crate) fn compile(part: &str, source: &str) -> Result<Template, TemplateError> {
-    Template::compile(source).map_err(|e| TemplateError::InvalidTemplate(format!("{part}: {e}")))
+    Template::compile(&drop_newline_after_inline(source))
+        .map_err(|e| TemplateError::InvalidTemplate(format!("{part}: {e}")))
+}
+
+/// B-83: the newline that follows an inline-partial definition (`{{/inline}}\n`) separates it
+/// from the content and is not output, even when the definition shares its line with content
+/// (where Handlebars' standalone-line rule would keep it): one `\n` or `\r\n` is dropped. With
+/// `{{/inline~}}` all following whitespace is dropped, as Handlebars.js does (handlebars-rust
+/// ignores `~` on decorator blocks).
+fn drop_newline_after_inline(source: &str) -> std::borrow::Cow<'_, str> {
+    if !source.contains("/inline") {
+        return source.into();
+    }
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(at) = ["{{/inline", "{{~/inline"]
+        .iter()
+        .filter_map(|open| rest.find(open))
+        .min()
+    {
+        let Some(close) = rest[at..].find("}}").map(|c| at + c + 2) else {
+            break; // unterminated: leave it to the parser to report
+        };
+        let (before, after) = rest.split_at(close);
+        out.push_str(before);
+        rest = if before.ends_with("~}}") {
+            after.trim_start()
+        } else {
+            after
+                .strip_prefix("\r\n")
+                .or_else(|| after.strip_prefix('\n'))
+                .unwrap_or(after)
+        };
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// Renders every present part of `content` with `data_json` (Q-118 semantics):
@@ -132,5 +167,170 @@ impl Output for StringOutput {
     fn write(&mut self, seg: &str) -> Result<(), std::io::Error> {
         self.0.push_str(seg);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders a template whose only part is the text part.
+    fn text(source: &str, data: &str) -> Result<String, TemplateError> {
+        let content = TemplateContent {
+            subject: None,
+            text: Some(source.into()),
+            html: None,
+        };
+        render(&content, data).map(|r| r.text.unwrap_or_default())
+    }
+
+    fn missing(name: &str) -> Result<String, TemplateError> {
+        Err(TemplateError::MissingRenderingAttribute(name.into()))
+    }
+
+    /// (spec id, template, data, expected)
+    #[test]
+    fn rendering_table() {
+        let ok = |s: &str| Ok::<String, TemplateError>(s.into());
+        let table: &[(&str, &str, &str, Result<String, TemplateError>)] = &[
+            // B-73/B-85: plain substitution, the seed's fixture.
+            (
+                "B-85",
+                "Dear {{name}},\r\nYour favorite animal is {{favoriteanimal}}.",
+                r#"{"name":"Alejandro","favoriteanimal":"alligator"}"#,
+                ok("Dear Alejandro,\r\nYour favorite animal is alligator."),
+            ),
+            ("B-80", "{{person.name}}", r#"{"person":{"name":"Bilbo"}}"#, ok("Bilbo")),
+            (
+                "B-80",
+                "{{a.b.c}}/{{meta.userId}}",
+                r#"{"a":{"b":{"c":1}},"meta":{"userId":"u-7"}}"#,
+                ok("1/u-7"),
+            ),
+            ("H-14", "{{n}} {{f}} {{t}}", r#"{"n":42,"f":1.5,"t":true}"#, ok("42 1.5 true")),
+            // B-81: each, names resolve against the current item.
+            (
+                "B-81",
+                "{{#each interests}}<li>{{interest}}</li>{{/each}}",
+                r#"{"interests":[{"interest":"Sports"},{"interest":"Travel"}]}"#,
+                ok("<li>Sports</li><li>Travel</li>"),
+            ),
+            ("B-81", "{{#each xs}}{{this}},{{/each}}", r#"{"xs":["a","b"]}"#, ok("a,b,")),
+            ("B-81", "{{#each xs}}{{@index}}{{/each}}", r#"{"xs":["a","b"]}"#, ok("01")),
+            // B-82: if/else; empty array and missing attribute are falsy.
+            ("B-82", "{{#if vip}}gold{{else}}std{{/if}}", r#"{"vip":true}"#, ok("gold")),
+            ("B-82", "{{#if vip}}gold{{else}}std{{/if}}", r#"{"vip":false}"#, ok("std")),
+            ("B-82/Q-118", "{{#if vip}}gold{{else}}std{{/if}}", r#"{}"#, ok("std")),
+            ("B-82", "{{#if xs}}some{{else}}none{{/if}}", r#"{"xs":[]}"#, ok("none")),
+            ("Q-117", "{{#unless vip}}std{{/unless}}", r#"{}"#, ok("std")),
+            ("Q-118", "{{#each xs}}x{{else}}empty{{/each}}", r#"{}"#, ok("empty")),
+            ("Q-118", "{{#with p}}{{name}}{{else}}nobody{{/with}}", r#"{}"#, ok("nobody")),
+            ("Q-117", "{{#with p}}{{name}}{{/with}}", r#"{"p":{"name":"Ann"}}"#, ok("Ann")),
+            ("Q-117", "{{lookup m k}}", r#"{"m":{"a":"x"},"k":"a"}"#, ok("x")),
+            // B-83: inline partials; the newline after the definition is not output.
+            (
+                "B-83",
+                "{{#* inline \"who\"}}{{firstName}} {{lastName}}{{/inline}}\n{{#each people}}[{{> who}}]{{/each}}",
+                r#"{"people":[{"firstName":"A","lastName":"B"},{"firstName":"C","lastName":"D"}]}"#,
+                ok("[A B][C D]"),
+            ),
+            ("B-83", "{{#* inline \"p\"}}P{{/inline~}}\n  {{> p}}", r#"{}"#, ok("P")),
+            ("B-83", "{{#* inline \"p\"}}P{{/inline}}\r\n\n{{> p}}", r#"{}"#, ok("\nP")),
+            (
+                "B-83",
+                "{{#* inline \"p\"}}\n{{x}}\n{{/inline}}\n{{> p}}!",
+                r#"{"x":1}"#,
+                ok("1\n!"),
+            ),
+            // B-79: no HTML escaping (text part here; html in `escaping_per_part`).
+            ("B-79", "{{v}}", r#"{"v":"<b>x</b> & \"q\""}"#, ok("<b>x</b> & \"q\"")),
+            // Q-118 / G-52: a missing output value is an error naming the attribute.
+            ("Q-118", "Hi {{name}}", r#"{}"#, missing("name")),
+            ("Q-118", "Hi {{person.name}}", r#"{"person":{}}"#, missing("person.name")),
+            ("Q-118", "Hi {{person.name}}", r#"{}"#, missing("person.name")),
+            ("Q-118", "{{#each xs}}{{interest}}{{/each}}", r#"{"xs":[{}]}"#, missing("interest")),
+            ("Q-118", "{{#if a}}{{b}}{{/if}}", r#"{"a":1}"#, missing("b")),
+            // A present null/empty value is not missing.
+            ("Q-118", "[{{v}}]", r#"{"v":""}"#, ok("[]")),
+            ("Q-118", "[{{v}}]", r#"{"v":null}"#, ok("[]")),
+        ];
+        for (id, source, data, expected) in table {
+            assert_eq!(&text(source, data), expected, "{id}: {source}");
+        }
+    }
+
+    /// Model `InvalidRenderingParameterException` ("TemplateData object contains invalid JSON"),
+    /// H-14 (key/value pairs), Q-120 (262,144 characters).
+    #[test]
+    fn template_data_table() {
+        let long = format!(r#"{{"v":"{}"}}"#, "x".repeat(MAX_TEMPLATE_DATA_CHARS));
+        let table: &[(&str, fn(&TemplateError) -> bool)] = &[
+            ("not json", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
+            (r#"{"a":1"#, |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
+            ("[1,2]", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
+            (r#""s""#, |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
+            ("null", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
+            ("", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
+            (long.as_str(), |e| matches!(e, TemplateError::TooLarge(_))),
+        ];
+        for (data, check) in table {
+            let got = text("x", data).expect_err(data);
+            assert!(check(&got), "{data:.20}: {got:?}");
+        }
+    }
+
+    /// Model `InvalidTemplateException` (unknown partial) and Q-117 (no helpers beyond the
+    /// listed built-ins; B-83 partials are per part).
+    #[test]
+    fn invalid_at_render_table() {
+        let table = [
+            ("{{> nope}}", "partial 'nope'"),
+            ("{{eq a b}}", "helper 'eq'"),
+            ("{{#if (eq a b)}}x{{/if}}", "helper 'eq'"),
+            ("{{shout name}}", "helper 'shout'"),
+        ];
+        for (source, needle) in table {
+            match text(source, r#"{"a":1,"b":1,"name":"n"}"#) {
+                Err(TemplateError::InvalidTemplate(m)) => assert!(m.contains(needle), "{m}"),
+                other => panic!("{source}: {other:?}"),
+            }
+        }
+    }
+
+    /// B-79 (no escaping, HTML part included), B-83 (partials per part), G-52 (message text).
+    #[test]
+    fn escaping_per_part() {
+        let content = TemplateContent {
+            subject: Some("Hi {{v}}".into()),
+            text: Some("T {{v}}".into()),
+            html: Some("<p>{{v}}</p>".into()),
+        };
+        let table = [(
+            r#"{"v":"<b>x</b> & 'y'"}"#,
+            Rendered {
+                subject: "Hi <b>x</b> & 'y'".into(),
+                text: Some("T <b>x</b> & 'y'".into()),
+                html: Some("<p><b>x</b> & 'y'</p>".into()),
+            },
+        )];
+        for (data, expected) in table {
+            assert_eq!(render(&content, data).unwrap(), expected);
+        }
+
+        let partial_in_html_only = TemplateContent {
+            subject: Some("s".into()),
+            text: Some("{{> p}}".into()),
+            html: Some("{{#* inline \"p\"}}P{{/inline}}\n{{> p}}".into()),
+        };
+        assert!(matches!(
+            render(&partial_in_html_only, "{}"),
+            Err(TemplateError::InvalidTemplate(m)) if m.starts_with("TextPart")
+        ));
+
+        let e = render(&content, "{}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Attribute 'v' is not present in the rendering data."
+        );
     }
 }

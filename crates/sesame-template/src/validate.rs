@@ -136,17 +136,18 @@ mod tests {
     /// Q-120 (syntax checked at create/update → `InvalidTemplate`), B-70 (500 KB total).
     #[test]
     fn validate_table() {
+        // With the one-byte subject: exactly at the limit, and one byte over.
         let half = "x".repeat(MAX_TEMPLATE_BYTES / 2);
-        let over = "x".repeat(MAX_TEMPLATE_BYTES / 2 + 1);
+        let fill = "x".repeat(MAX_TEMPLATE_BYTES / 2 - 1);
         let table: Vec<(TemplateContent, Option<fn(&TemplateError) -> bool>)> = vec![
             (content(Some("Hi {{name}}"), Some("{{#if a}}x{{else}}y{{/if}}"), None), None),
             (
                 content(Some("s"), None, Some("{{#* inline \"p\"}}<b>{{x}}</b>{{/inline}}\n{{> p}}")),
                 None,
             ),
-            (content(Some("s"), Some(&half), Some(&half)), None),
+            (content(Some("s"), Some(&half), Some(&fill)), None),
             (
-                content(Some("s"), Some(&half), Some(&over)),
+                content(Some("s"), Some(&half), Some(&half)),
                 Some(|e| matches!(e, TemplateError::TooLarge(_))),
             ),
             (
