@@ -14,8 +14,8 @@ mod validate;
 
 pub use error::TemplateError;
 pub use mime::render_mime;
-pub use render::render;
 pub(crate) use render::compile;
+pub use render::render;
 pub use validate::{
     missing_required_part, validate, validate_name, MAX_NAME_LEN, MAX_TEMPLATE_BYTES,
     MAX_TEMPLATE_DATA_CHARS,

@@ -61,3 +61,82 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &str = "Tue, 10 Mar 2020 16:04:12 +0000";
+
+    fn rendered(subject: &str, text: Option<&str>, html: Option<&str>) -> Rendered {
+        Rendered {
+            subject: subject.into(),
+            text: text.map(Into::into),
+            html: html.map(Into::into),
+        }
+    }
+
+    /// Compares with `testdata/mime/<name>.eml`; on mismatch writes `<name>.eml.failed` beside it.
+    fn assert_golden(name: &str, got: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/mime");
+        let path = dir.join(format!("{name}.eml"));
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if got != want {
+            let failed = dir.join(format!("{name}.eml.failed"));
+            std::fs::write(&failed, got).expect("write .failed");
+            panic!("{} differs; got {}", path.display(), failed.display());
+        }
+    }
+
+    /// Q-121, models `TestRenderTemplateResponse.RenderedTemplate` /
+    /// `TestRenderEmailTemplateResponse.RenderedTemplate`: golden outputs, fixed date and seed.
+    /// (golden file, rendered parts)
+    #[test]
+    fn golden_table() {
+        let table = [
+            // B-85 fixture: text + HTML → multipart/alternative.
+            (
+                "001-multipart-alternative",
+                rendered(
+                    "Greetings, Alejandro!",
+                    Some("Dear Alejandro,\r\nYour favorite animal is alligator."),
+                    Some("<h1>Hello Alejandro,</h1><p>Your favorite animal is alligator.</p>"),
+                ),
+            ),
+            // HTML only → a single text/html part; non-ASCII subject and body are encoded.
+            (
+                "002-html-only-utf8",
+                rendered("Grüße, Zoë", None, Some("<p>Grüße, Zoë</p>")),
+            ),
+            // Text only → a single text/plain part.
+            ("003-text-only", rendered("Hi", Some("Hello"), None)),
+        ];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/mime");
+        let fixtures = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0);
+        assert!(
+            fixtures >= table.len(),
+            "golden files missing in {}",
+            dir.display()
+        );
+        for (name, r) in table {
+            assert_golden(name, &render_mime(&r, DATE, "seed-1"));
+        }
+    }
+
+    /// Deterministic for a seed; a different seed gives a different boundary and Message-ID.
+    #[test]
+    fn seed_table() {
+        let r = rendered("s", Some("t"), Some("h"));
+        let a = render_mime(&r, DATE, "a");
+        let table = [("a", true), ("b", false)];
+        for (seed, same) in table {
+            assert_eq!(render_mime(&r, DATE, seed) == a, same, "seed {seed}");
+        }
+    }
+}

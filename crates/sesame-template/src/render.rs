@@ -174,6 +174,9 @@ impl Output for StringOutput {
 mod tests {
     use super::*;
 
+    /// Recognises the expected error in a table row.
+    type Check = fn(&TemplateError) -> bool;
+
     /// Renders a template whose only part is the text part.
     fn text(source: &str, data: &str) -> Result<String, TemplateError> {
         let content = TemplateContent {
@@ -264,13 +267,25 @@ mod tests {
     #[test]
     fn template_data_table() {
         let long = format!(r#"{{"v":"{}"}}"#, "x".repeat(MAX_TEMPLATE_DATA_CHARS));
-        let table: &[(&str, fn(&TemplateError) -> bool)] = &[
-            ("not json", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
-            (r#"{"a":1"#, |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
-            ("[1,2]", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
-            (r#""s""#, |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
-            ("null", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
-            ("", |e| matches!(e, TemplateError::InvalidRenderingParameter(_))),
+        let table: &[(&str, Check)] = &[
+            ("not json", |e| {
+                matches!(e, TemplateError::InvalidRenderingParameter(_))
+            }),
+            (r#"{"a":1"#, |e| {
+                matches!(e, TemplateError::InvalidRenderingParameter(_))
+            }),
+            ("[1,2]", |e| {
+                matches!(e, TemplateError::InvalidRenderingParameter(_))
+            }),
+            (r#""s""#, |e| {
+                matches!(e, TemplateError::InvalidRenderingParameter(_))
+            }),
+            ("null", |e| {
+                matches!(e, TemplateError::InvalidRenderingParameter(_))
+            }),
+            ("", |e| {
+                matches!(e, TemplateError::InvalidRenderingParameter(_))
+            }),
             (long.as_str(), |e| matches!(e, TemplateError::TooLarge(_))),
         ];
         for (data, check) in table {

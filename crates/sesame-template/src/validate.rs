@@ -80,6 +80,9 @@ pub fn validate(content: &TemplateContent) -> Result<(), TemplateError> {
 mod tests {
     use super::*;
 
+    /// Recognises the expected error in a table row.
+    type Check = fn(&TemplateError) -> bool;
+
     fn content(subject: Option<&str>, text: Option<&str>, html: Option<&str>) -> TemplateContent {
         TemplateContent {
             subject: subject.map(Into::into),
@@ -93,15 +96,27 @@ mod tests {
     fn name_rules() {
         let long = "a".repeat(65);
         let max = "a".repeat(64);
-        let table: &[(&str, Option<fn(&TemplateError) -> bool>)] = &[
+        let table: &[(&str, Option<Check>)] = &[
             ("MyTemplate", None),
             ("my_template-2", None),
             (max.as_str(), None),
             ("", Some(|e| matches!(e, TemplateError::InvalidTemplate(_)))),
-            (long.as_str(), Some(|e| matches!(e, TemplateError::TooLarge(_)))),
-            ("my template", Some(|e| matches!(e, TemplateError::InvalidTemplate(_)))),
-            ("tmpl.v1", Some(|e| matches!(e, TemplateError::InvalidTemplate(_)))),
-            ("modèle", Some(|e| matches!(e, TemplateError::InvalidTemplate(_)))),
+            (
+                long.as_str(),
+                Some(|e| matches!(e, TemplateError::TooLarge(_))),
+            ),
+            (
+                "my template",
+                Some(|e| matches!(e, TemplateError::InvalidTemplate(_))),
+            ),
+            (
+                "tmpl.v1",
+                Some(|e| matches!(e, TemplateError::InvalidTemplate(_))),
+            ),
+            (
+                "modèle",
+                Some(|e| matches!(e, TemplateError::InvalidTemplate(_))),
+            ),
         ];
         for (name, expect) in table {
             match (validate_name(name), expect) {
@@ -139,10 +154,21 @@ mod tests {
         // With the one-byte subject: exactly at the limit, and one byte over.
         let half = "x".repeat(MAX_TEMPLATE_BYTES / 2);
         let fill = "x".repeat(MAX_TEMPLATE_BYTES / 2 - 1);
-        let table: Vec<(TemplateContent, Option<fn(&TemplateError) -> bool>)> = vec![
-            (content(Some("Hi {{name}}"), Some("{{#if a}}x{{else}}y{{/if}}"), None), None),
+        let table: Vec<(TemplateContent, Option<Check>)> = vec![
             (
-                content(Some("s"), None, Some("{{#* inline \"p\"}}<b>{{x}}</b>{{/inline}}\n{{> p}}")),
+                content(
+                    Some("Hi {{name}}"),
+                    Some("{{#if a}}x{{else}}y{{/if}}"),
+                    None,
+                ),
+                None,
+            ),
+            (
+                content(
+                    Some("s"),
+                    None,
+                    Some("{{#* inline \"p\"}}<b>{{x}}</b>{{/inline}}\n{{> p}}"),
+                ),
                 None,
             ),
             (content(Some("s"), Some(&half), Some(&fill)), None),
@@ -152,15 +178,21 @@ mod tests {
             ),
             (
                 content(Some("Hi {{name"), Some("t"), None),
-                Some(|e| matches!(e, TemplateError::InvalidTemplate(m) if m.starts_with("SubjectPart"))),
+                Some(
+                    |e| matches!(e, TemplateError::InvalidTemplate(m) if m.starts_with("SubjectPart")),
+                ),
             ),
             (
                 content(Some("s"), Some("{{#if a}}x"), None),
-                Some(|e| matches!(e, TemplateError::InvalidTemplate(m) if m.starts_with("TextPart"))),
+                Some(
+                    |e| matches!(e, TemplateError::InvalidTemplate(m) if m.starts_with("TextPart")),
+                ),
             ),
             (
                 content(Some("s"), None, Some("{{#each xs}}{{/if}}")),
-                Some(|e| matches!(e, TemplateError::InvalidTemplate(m) if m.starts_with("HtmlPart"))),
+                Some(
+                    |e| matches!(e, TemplateError::InvalidTemplate(m) if m.starts_with("HtmlPart")),
+                ),
             ),
         ];
         for (c, expect) in table {
