@@ -214,7 +214,7 @@ pub(super) async fn delete(
     }
 }
 
-pub(super) async fn put_dkim(
+pub(crate) async fn put_dkim(
     api: &SesV2,
     ctx: &RequestCtx,
     input: w::PutEmailIdentityDkimAttributesRequest,

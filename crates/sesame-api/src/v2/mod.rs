@@ -13,7 +13,7 @@ use sesame_engine::Engine;
 
 use crate::RequestCtx;
 
-pub(crate) use identities::{dkim_attributes, dkim_for, from_wire_tags};
+pub(crate) use identities::{dkim_attributes, dkim_for, from_wire_tags, put_dkim as put_dkim_attributes};
 
 pub struct SesV2 {
     pub engine: Engine,

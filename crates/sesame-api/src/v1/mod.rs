@@ -1,0 +1,136 @@
+//! SES v1 handlers: the `SesV1Api` trait generated from ses.json, implemented by delegating to
+//! one module per resource group. Operations not listed keep the generated default, a
+//! `NotImplemented` error naming the operation.
+
+mod account;
+mod identities;
+
+use async_trait::async_trait;
+use sesame_awsproto::generated::ses::{self as w, SesV1Api};
+use sesame_awsproto::ApiError;
+use sesame_engine::Engine;
+
+use crate::RequestCtx;
+
+pub struct SesV1 {
+    pub engine: Engine,
+}
+
+type R<T> = Result<T, ApiError>;
+
+#[async_trait]
+impl SesV1Api for SesV1 {
+    type Ctx = RequestCtx;
+
+    // --- identities (spec D) ---
+    async fn verify_email_identity(&self, c: &RequestCtx, i: w::VerifyEmailIdentityRequest) -> R<w::VerifyEmailIdentityResponse> {
+        identities::verify_email_identity(self, c, &i.email_address).await?;
+        Ok(w::VerifyEmailIdentityResponse {})
+    }
+    /// deprecated alias of VerifyEmailIdentity.
+    async fn verify_email_address(&self, c: &RequestCtx, i: w::VerifyEmailAddressRequest) -> R<()> {
+        identities::verify_email_identity(self, c, &i.email_address).await
+    }
+    async fn verify_domain_identity(&self, c: &RequestCtx, i: w::VerifyDomainIdentityRequest) -> R<w::VerifyDomainIdentityResponse> {
+        identities::verify_domain_identity(self, c, i).await
+    }
+    async fn verify_domain_dkim(&self, c: &RequestCtx, i: w::VerifyDomainDkimRequest) -> R<w::VerifyDomainDkimResponse> {
+        identities::verify_domain_dkim(self, c, i).await
+    }
+    async fn list_identities(&self, c: &RequestCtx, i: w::ListIdentitiesRequest) -> R<w::ListIdentitiesResponse> {
+        identities::list_identities(self, c, i).await
+    }
+    async fn list_verified_email_addresses(&self, c: &RequestCtx, _i: ()) -> R<w::ListVerifiedEmailAddressesResponse> {
+        identities::list_verified_email_addresses(self, c).await
+    }
+    async fn get_identity_verification_attributes(
+        &self,
+        c: &RequestCtx,
+        i: w::GetIdentityVerificationAttributesRequest,
+    ) -> R<w::GetIdentityVerificationAttributesResponse> {
+        identities::get_verification_attributes(self, c, i).await
+    }
+    async fn get_identity_dkim_attributes(
+        &self,
+        c: &RequestCtx,
+        i: w::GetIdentityDkimAttributesRequest,
+    ) -> R<w::GetIdentityDkimAttributesResponse> {
+        identities::get_dkim_attributes(self, c, i).await
+    }
+    async fn get_identity_mail_from_domain_attributes(
+        &self,
+        c: &RequestCtx,
+        i: w::GetIdentityMailFromDomainAttributesRequest,
+    ) -> R<w::GetIdentityMailFromDomainAttributesResponse> {
+        identities::get_mail_from_attributes(self, c, i).await
+    }
+    async fn get_identity_notification_attributes(
+        &self,
+        c: &RequestCtx,
+        i: w::GetIdentityNotificationAttributesRequest,
+    ) -> R<w::GetIdentityNotificationAttributesResponse> {
+        identities::get_notification_attributes(self, c, i).await
+    }
+    async fn set_identity_dkim_enabled(&self, c: &RequestCtx, i: w::SetIdentityDkimEnabledRequest) -> R<w::SetIdentityDkimEnabledResponse> {
+        identities::set_dkim_enabled(self, c, i).await?;
+        Ok(w::SetIdentityDkimEnabledResponse {})
+    }
+    async fn set_identity_mail_from_domain(
+        &self,
+        c: &RequestCtx,
+        i: w::SetIdentityMailFromDomainRequest,
+    ) -> R<w::SetIdentityMailFromDomainResponse> {
+        identities::set_mail_from(self, c, i).await?;
+        Ok(w::SetIdentityMailFromDomainResponse {})
+    }
+    async fn set_identity_feedback_forwarding_enabled(
+        &self,
+        c: &RequestCtx,
+        i: w::SetIdentityFeedbackForwardingEnabledRequest,
+    ) -> R<w::SetIdentityFeedbackForwardingEnabledResponse> {
+        identities::set_feedback_forwarding(self, c, i).await?;
+        Ok(w::SetIdentityFeedbackForwardingEnabledResponse {})
+    }
+    async fn set_identity_headers_in_notifications_enabled(
+        &self,
+        c: &RequestCtx,
+        i: w::SetIdentityHeadersInNotificationsEnabledRequest,
+    ) -> R<w::SetIdentityHeadersInNotificationsEnabledResponse> {
+        identities::set_headers_in_notifications(self, c, i).await?;
+        Ok(w::SetIdentityHeadersInNotificationsEnabledResponse {})
+    }
+    async fn set_identity_notification_topic(
+        &self,
+        c: &RequestCtx,
+        i: w::SetIdentityNotificationTopicRequest,
+    ) -> R<w::SetIdentityNotificationTopicResponse> {
+        identities::set_notification_topic(self, c, i).await?;
+        Ok(w::SetIdentityNotificationTopicResponse {})
+    }
+    async fn delete_identity(&self, c: &RequestCtx, i: w::DeleteIdentityRequest) -> R<w::DeleteIdentityResponse> {
+        identities::delete_identity(self, c, &i.identity).await?;
+        Ok(w::DeleteIdentityResponse {})
+    }
+    /// deprecated alias of DeleteIdentity.
+    async fn delete_verified_email_address(&self, c: &RequestCtx, i: w::DeleteVerifiedEmailAddressRequest) -> R<()> {
+        identities::delete_identity(self, c, &i.email_address).await
+    }
+
+    // --- account (spec A) ---
+    async fn get_send_quota(&self, c: &RequestCtx, _i: ()) -> R<w::GetSendQuotaResponse> {
+        account::get_send_quota(self, c).await
+    }
+    async fn get_send_statistics(&self, c: &RequestCtx, _i: ()) -> R<w::GetSendStatisticsResponse> {
+        account::get_send_statistics(self, c).await
+    }
+    async fn get_account_sending_enabled(&self, c: &RequestCtx, _i: ()) -> R<w::GetAccountSendingEnabledResponse> {
+        account::get_sending_enabled(self, c).await
+    }
+    async fn update_account_sending_enabled(&self, c: &RequestCtx, i: w::UpdateAccountSendingEnabledRequest) -> R<()> {
+        account::update_sending_enabled(self, c, i).await
+    }
+
+    // @@ configuration sets (helper) @@
+
+    // @@ templates (helper) @@
+}

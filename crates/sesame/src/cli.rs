@@ -1,0 +1,262 @@
+//! Command-line interface (clap). Subcommand and flag names are operator contracts: keep them.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sesame_engine::accounts::ImportedKey;
+use sesame_model::AccountId;
+
+use crate::instance;
+
+#[derive(Parser, Debug)]
+#[command(name = "sesame", version, about = "Sesame: a self-hosted, SES-compatible email platform.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct Global {
+    /// TOML configuration file (every setting can also come from a SESAME_* variable).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (overrides SESAME_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start every role (HTTP API; later SMTP, delivery, DNS, console) in one process.
+    Serve {
+        /// Development mode: create a bootstrap account on first start and print ready-to-paste
+        /// credentials and an `aws` command.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Manage accounts (the 12-digit isolation unit).
+    #[command(subcommand)]
+    Account(AccountCmd),
+    /// Manage access keys of an account.
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AccountCmd {
+    /// Create an account with an access key; prints the credentials once.
+    Create {
+        /// Label for the account.
+        #[arg(long)]
+        name: Option<String>,
+        /// Choose the 12-digit account id (default: random).
+        #[arg(long, value_name = "ID")]
+        account_id: Option<String>,
+        /// Import an existing access key id (with --secret-access-key).
+        #[arg(long, requires = "secret_access_key")]
+        access_key_id: Option<String>,
+        /// Secret of the imported key.
+        #[arg(long, requires = "access_key_id")]
+        secret_access_key: Option<String>,
+        /// Print JSON: {"account_id","access_key_id","secret_access_key","smtp_username","smtp_password"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move an account out of the sandbox (in one region, or all configured regions).
+    Production {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Set an account's sending quotas (in one region, or all configured regions).
+    SetQuota {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        #[arg(long)]
+        region: Option<String>,
+        /// Messages per rolling 24 hours (-1 = unlimited).
+        #[arg(long = "max-24h-send", allow_negative_numbers = true)]
+        max_24h_send: Option<f64>,
+        /// Messages per second.
+        #[arg(long)]
+        max_send_rate: Option<f64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Create (or import) an access key.
+    Create {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        #[arg(long, requires = "secret_access_key")]
+        access_key_id: Option<String>,
+        #[arg(long, requires = "access_key_id")]
+        secret_access_key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an access key.
+    Delete {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// The access key id to delete.
+        access_key_id: String,
+    },
+    /// List access keys (ids only; secrets are never shown again).
+    List {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Print docs/configuration.md (generated from the settings table).
+    Docs,
+    /// Load and validate the configuration, then print it.
+    Validate,
+}
+
+fn account_id(s: &str) -> anyhow::Result<AccountId> {
+    s.parse::<AccountId>().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn imported(id: Option<String>, secret: Option<String>) -> Option<ImportedKey> {
+    match (id, secret) {
+        (Some(access_key_id), Some(secret_access_key)) => Some(ImportedKey { access_key_id, secret_access_key }),
+        _ => None,
+    }
+}
+
+fn fmt_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = instance::load_config(cli.global.config.as_deref(), cli.global.data_dir.as_deref())?;
+    match cli.command {
+        Command::Serve { dev } => crate::serve::serve(cfg, dev).await,
+        Command::Config(ConfigCmd::Docs) => {
+            print!("{}", sesame_config::render_docs());
+            Ok(())
+        }
+        Command::Config(ConfigCmd::Validate) => {
+            println!("configuration is valid:\n{cfg:#?}");
+            Ok(())
+        }
+        Command::Account(cmd) => {
+            let engine = instance::open(&cfg).await?;
+            match cmd {
+                AccountCmd::Create { name, account_id: id, access_key_id, secret_access_key, json } => {
+                    let id = id.as_deref().map(account_id).transpose()?;
+                    let created = engine
+                        .create_account(name, id, imported(access_key_id, secret_access_key))
+                        .await
+                        .context("creating account")?;
+                    if json {
+                        println!("{}", serde_json::to_string(&created)?);
+                    } else {
+                        println!("account_id:        {}", created.account_id);
+                        println!("access_key_id:     {}", created.access_key_id);
+                        println!("secret_access_key: {}", created.secret_access_key);
+                        println!("smtp_username:     {}", created.smtp_username);
+                        println!("smtp_password:     {}   (region {})", created.smtp_password, engine.default_region());
+                        println!("The secret is shown only now; store it safely.");
+                    }
+                    Ok(())
+                }
+                AccountCmd::List { json } => {
+                    let accounts = engine.list_accounts().await?;
+                    if json {
+                        let v: Vec<_> = accounts
+                            .iter()
+                            .map(|a| serde_json::json!({"account_id": a.account_id, "name": a.name, "status": a.status, "created_at": fmt_ms(a.created_at)}))
+                            .collect();
+                        println!("{}", serde_json::to_string_pretty(&v)?);
+                    } else if accounts.is_empty() {
+                        println!("no accounts yet: create one with `sesame account create`");
+                    } else {
+                        println!("{:<14} {:<8} {:<22} NAME", "ACCOUNT", "STATUS", "CREATED");
+                        for a in accounts {
+                            println!("{:<14} {:<8} {:<22} {}", a.account_id, a.status, fmt_ms(a.created_at), a.name.unwrap_or_default());
+                        }
+                    }
+                    Ok(())
+                }
+                AccountCmd::Production { account, region } => {
+                    let id = account_id(&account)?;
+                    engine.grant_production_access(&id, region.as_deref()).await?;
+                    println!("account {id} now has production access ({})", region.as_deref().unwrap_or("all regions"));
+                    Ok(())
+                }
+                AccountCmd::SetQuota { account, region, max_24h_send, max_send_rate } => {
+                    if max_24h_send.is_none() && max_send_rate.is_none() {
+                        anyhow::bail!("give --max-24h-send and/or --max-send-rate");
+                    }
+                    let id = account_id(&account)?;
+                    engine.set_quota(&id, region.as_deref(), max_24h_send, max_send_rate).await?;
+                    println!("quota of account {id} updated ({})", region.as_deref().unwrap_or("all regions"));
+                    Ok(())
+                }
+            }
+        }
+        Command::Key(cmd) => {
+            let engine = instance::open(&cfg).await?;
+            match cmd {
+                KeyCmd::Create { account, access_key_id, secret_access_key, json } => {
+                    let id = account_id(&account)?;
+                    let k = engine.create_key(&id, imported(access_key_id, secret_access_key)).await?;
+                    if json {
+                        println!("{}", serde_json::to_string(&k)?);
+                    } else {
+                        println!("access_key_id:     {}", k.access_key_id);
+                        println!("secret_access_key: {}", k.secret_access_key);
+                        println!("smtp_password:     {}   (region {})", k.smtp_password, engine.default_region());
+                    }
+                    Ok(())
+                }
+                KeyCmd::Delete { account, access_key_id } => {
+                    let id = account_id(&account)?;
+                    engine.delete_key(&id, &access_key_id).await?;
+                    println!("deleted access key {access_key_id}");
+                    Ok(())
+                }
+                KeyCmd::List { account, json } => {
+                    let id = account_id(&account)?;
+                    let keys = engine.list_keys(&id).await?;
+                    if json {
+                        let v: Vec<_> = keys
+                            .iter()
+                            .map(|k| serde_json::json!({"access_key_id": k.access_key_id, "user_name": k.user_name, "status": k.status, "created_at": fmt_ms(k.created_at)}))
+                            .collect();
+                        println!("{}", serde_json::to_string_pretty(&v)?);
+                    } else {
+                        println!("{:<24} {:<8} {:<10} CREATED", "ACCESS KEY", "STATUS", "USER");
+                        for k in keys {
+                            println!("{:<24} {:<8} {:<10} {}", k.access_key_id, k.status, k.user_name, fmt_ms(k.created_at));
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Opening an instance: configuration, data directory, instance key, store and engine.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use sesame_config::Config;
+use sesame_engine::{Engine, Settings};
+use sesame_store::SqlStore;
+
+/// Loads the configuration: file, then environment, then command-line overrides.
+pub fn load_config(file: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+    let mut cfg = Config::load(file).context("loading configuration")?;
+    if let Some(d) = data_dir {
+        let default_db = format!("sqlite://{}", cfg.data_dir.join("sesame.db").display());
+        if cfg.database_url == default_db {
+            cfg.database_url = format!("sqlite://{}", d.join("sesame.db").display());
+        }
+        cfg.data_dir = d.to_path_buf();
+    }
+    Ok(cfg)
+}
+
+/// The instance key: from config, or `<data_dir>/instance.key` (created on first use, 0600).
+pub fn master_key(cfg: &Config) -> anyhow::Result<[u8; 32]> {
+    if let Some(k) = cfg.master_key {
+        return Ok(k);
+    }
+    let path = cfg.master_key_path();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
+            let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+                bail!("{} must hold 64 hex characters", path.display());
+            };
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = sesame_sigv4::secrets::generate_key();
+            write_private(&path, hex::encode(key).as_bytes())
+                .with_context(|| format!("creating instance key {}", path.display()))?;
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading instance key {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Creates the data dir, opens and migrates the store, and builds the engine.
+pub async fn open(cfg: &Config) -> anyhow::Result<Engine> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    let key = master_key(cfg)?;
+    let store = SqlStore::connect(&cfg.database_url)
+        .await
+        .with_context(|| format!("opening database {}", redact(&cfg.database_url)))?;
+    store.migrate().await.context("applying database migrations")?;
+    let settings = Settings {
+        regions: cfg.regions.iter().map(|r| r.parse().expect("validated by config")).collect(),
+        partition: cfg.partition.clone(),
+        service_domain: cfg.service_domain.clone(),
+        new_accounts_in_sandbox: cfg.new_accounts_in_sandbox,
+        sandbox_max_24h_send: cfg.sandbox_max_24h_send,
+        sandbox_max_send_rate: cfg.sandbox_max_send_rate,
+        production_max_24h_send: cfg.production_max_24h_send,
+        production_max_send_rate: cfg.production_max_send_rate,
+    };
+    Ok(Engine::new(Arc::new(store), key, settings))
+}
+
+/// Hides a password in a database URL for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
