@@ -18,8 +18,10 @@ pub fn parse(text: &str) -> Option<f64> {
 }
 
 fn to_datetime(secs: f64) -> OffsetDateTime {
-    let nanos = (secs * 1e9).round() as i128;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+    // Millisecond precision: the wire formats never carry more, and rounding here avoids
+    // binary-fraction artefacts such as .123 → .122.
+    let millis = (secs * 1e3).round() as i128;
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
         .to_offset(UtcOffset::UTC)
 }
