@@ -79,16 +79,8 @@ impl Decoder<'_> {
         let mut out = Map::new();
         for (name, r) in &shape.members {
             let target = self.shape(&r.shape)?;
+            // Flattened lists repeat this name too (`Name.N`), as the Smithy vectors show.
             let key = join(prefix, r.location_name.as_deref().unwrap_or(name));
-            let key = if target.kind == ShapeKind::List && (r.flattened || target.flattened) {
-                // A flattened list with a named member uses the member's name in place of ours.
-                match target.member.as_ref().and_then(|m| m.location_name.as_deref()) {
-                    Some(member_name) => join(prefix, member_name),
-                    None => key,
-                }
-            } else {
-                key
-            };
             if let Some(v) = self.value(target, r, &key)? {
                 out.insert(name.clone(), v);
             }
@@ -127,6 +119,9 @@ impl Decoder<'_> {
                 Ok((!items.is_empty()).then_some(Value::Array(items)))
             }
             ShapeKind::Map => {
+                if self.map.get(key) == Some(&"") && !self.has_prefix(key) {
+                    return Ok(Some(Value::Object(Map::new())));
+                }
                 let (Some(kr), Some(vr)) = (shape.key.as_deref(), shape.value.as_deref()) else {
                     return Err(ApiError::internal(self.service));
                 };
@@ -204,13 +199,9 @@ fn write_members(model: &Model, shape: &Shape, value: &Value, xml: &mut String) 
         if v.is_null() {
             continue;
         }
-        let mut element = r.location_name.clone().unwrap_or_else(|| name.clone());
-        if target.kind == ShapeKind::List && (r.flattened || target.flattened) {
-            if let Some(n) = target.member.as_ref().and_then(|m| m.location_name.clone()) {
-                element = n;
-            }
-        }
-        write_value(model, target, r, &element, v, xml);
+        // Flattened lists repeat the member's own element name (Smithy `xmlFlattened`).
+        let element = r.location_name.as_deref().unwrap_or(name);
+        write_value(model, target, r, element, v, xml);
     }
 }
 

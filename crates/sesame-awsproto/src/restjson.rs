@@ -252,7 +252,9 @@ fn query_member(
             let value_ref = target.value.as_deref().ok_or_else(|| bad("bad map"))?;
             let vshape = shape_of(model, &value_ref.shape)?;
             let mut map = Map::new();
-            for (k, v) in query.iter().filter(|(k, _)| !claimed.contains(&k.as_str())) {
+            // Smithy's httpQueryParams: the map sees every parameter, named ones included.
+            let _ = claimed;
+            for (k, v) in query {
                 if vshape.kind == ShapeKind::List {
                     let entry = map.entry(k.clone()).or_insert_with(|| Value::Array(vec![]));
                     if let Value::Array(items) = entry {
@@ -272,13 +274,17 @@ fn query_member(
 }
 
 fn header_value(model: &Model, target: &Shape, r: &ShapeRef, text: &str) -> Result<Value, ApiError> {
-    if r.json_value || (target.kind == ShapeKind::String && target.document) {
+    if r.json_value {
+        // A `jsonvalue` header is base64 text; the member (a string) holds the decoded text.
         let raw = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|_| bad("Invalid base64 header"))?;
-        return serde_json::from_slice(&raw).map_err(|_| bad("Invalid JSON header"));
+        return String::from_utf8(raw).map(Value::String).map_err(|_| bad("Invalid header"));
     }
     if target.kind == ShapeKind::List {
+        if text.trim().is_empty() {
+            return Ok(Value::Array(vec![]));
+        }
         let member = target.member.as_deref().ok_or_else(|| bad("bad list"))?;
         let mshape = shape_of(model, &member.shape)?;
         let items = split_header_list(text, mshape.kind == ShapeKind::Timestamp)
@@ -423,7 +429,8 @@ fn canonical_to_json(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> V
 
 fn text_of(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value, header: bool) -> String {
     if r.json_value {
-        return base64::engine::general_purpose::STANDARD.encode(v.to_string());
+        let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        return base64::engine::general_purpose::STANDARD.encode(text);
     }
     match (shape.kind, v) {
         (ShapeKind::Timestamp, Value::Number(n)) => {
@@ -504,6 +511,11 @@ pub fn encode_response(model: &Model, operation: &str, output: &Value) -> HttpRe
                 body.insert(wire.to_string(), canonical_to_json(model, target, r, v));
             }
         }
+    }
+    if shape.payload.is_some() {
+        // A payload member that is absent means an empty body.
+        resp.body.clear();
+        return resp;
     }
     finish(resp, body, false)
 }
