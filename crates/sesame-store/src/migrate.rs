@@ -15,7 +15,7 @@
 //! Migrations are append-only: never edit one that has shipped; add the next number.
 
 use sesame_model::StoreError;
-use sqlx::Row;
+use sqlx::{Executor, Row};
 
 use crate::connect::{now_ms, Pool};
 use crate::error::map_err;
@@ -59,33 +59,41 @@ pub struct AppliedMigration {
 /// The part of a migration transaction common to both backends, once the transaction holds
 /// the lock: create the ledger if needed, skip if already applied, else apply and record.
 /// A macro rather than a generic fn because the executor and bind bounds differ per backend.
+/// Calls go through `Executor::execute(&mut *tx, query)`, whose boxed `Send` future avoids the
+/// "implementation of `Executor` is not general enough" error that `query.execute(&mut *tx)`
+/// triggers when the `migrate` future must be `Send` (rustc's higher-ranked auto-trait check).
 macro_rules! apply_in_tx {
     ($tx:ident, $m:expr, $sql:expr) => {{
-        sqlx::raw_sql(LEDGER_DDL)
-            .execute(&mut *$tx)
+        (&mut *$tx)
+            .execute(sqlx::raw_sql(LEDGER_DDL))
             .await
             .map_err(map_err)?;
-        let applied = sqlx::query("SELECT version FROM sesame_migrations WHERE version = $1")
-            .bind($m.version)
-            .fetch_optional(&mut *$tx)
+        let applied = (&mut *$tx)
+            .fetch_optional(
+                sqlx::query("SELECT version FROM sesame_migrations WHERE version = $1")
+                    .bind($m.version),
+            )
             .await
             .map_err(map_err)?
             .is_some();
         // When already applied, dropping `$tx` rolls back the empty transaction.
         if !applied {
-            sqlx::raw_sql($sql)
-                .execute(&mut *$tx)
+            (&mut *$tx)
+                .execute(sqlx::raw_sql($sql))
                 .await
                 .map_err(map_err)?;
-            sqlx::query(
-                "INSERT INTO sesame_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-            )
-            .bind($m.version)
-            .bind($m.name)
-            .bind(now_ms())
-            .execute(&mut *$tx)
-            .await
-            .map_err(map_err)?;
+            (&mut *$tx)
+                .execute(
+                    sqlx::query(
+                        "INSERT INTO sesame_migrations (version, name, applied_at) \
+                         VALUES ($1, $2, $3)",
+                    )
+                    .bind($m.version)
+                    .bind($m.name)
+                    .bind(now_ms()),
+                )
+                .await
+                .map_err(map_err)?;
             $tx.commit().await.map_err(map_err)?;
         }
     }};
@@ -106,8 +114,8 @@ impl SqlStore {
                 }
                 Pool::Postgres(pool) => {
                     let mut tx = pool.begin().await.map_err(map_err)?;
-                    sqlx::query(PG_LOCK)
-                        .execute(&mut *tx)
+                    (&mut *tx)
+                        .execute(sqlx::query(PG_LOCK))
                         .await
                         .map_err(map_err)?;
                     apply_in_tx!(tx, m, m.postgres);
@@ -164,4 +172,12 @@ mod tests {
             assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty());
         }
     }
+}
+
+/// `migrate` is called from spawned tasks (every node's start-up): its future must be `Send`.
+#[allow(dead_code)]
+fn migrate_future_is_send(store: &SqlStore) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(store.migrate());
+    is_send(store.applied_migrations());
 }
