@@ -1,1 +1,43 @@
-//! sesame-store (being built).
+//! `sesame-store`: the SQL adapter behind [`sesame_model::Store`]. It owns the database — the
+//! connection pools for SQLite and PostgreSQL, the schema and its versioned migrations
+//! (`migrations/{sqlite,postgres}/NNNN_name.sql`), and the mapping between rows and the model's
+//! records — and nothing above it ever sees SQL.
+//!
+//! Map:
+//! - [`connect`]: [`SqlStore`], URL parsing and the per-backend connection settings (SQLite WAL +
+//!   `synchronous=FULL`, because an acknowledged write must survive kill -9 and power loss).
+//! - [`migrate`]: embedded migrations, the `sesame_migrations` ledger, the PostgreSQL advisory lock
+//!   that makes simultaneous start-up of several nodes safe.
+//! - `accounts`, `resources`: the queries, one file per table group. Each query is written once
+//!   in SQL both dialects accept (`$n` placeholders work in SQLite too); timestamps are unix
+//!   milliseconds computed in Rust, never by the database clock.
+//! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
+//!
+//! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
+//! and name prefixes are matched with a half-open range `[prefix, successor(prefix))`, never with
+//! `LIKE`, so `%` and `_` in names are ordinary characters.
+//!
+//! [`StoreError`]: sesame_model::StoreError
+
+/// Runs `$body` with `$pool` bound to the concrete pool of `$store`. The body is written once and
+/// compiled for each backend, which is how one SQL text serves both dialects without making
+/// every function generic over `sqlx::Database`.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::connect::Pool::Sqlite($pool) => $body,
+            $crate::connect::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+mod accounts;
+pub mod connect;
+mod error;
+pub mod migrate;
+mod resources;
+mod rows;
+mod store;
+
+pub use connect::SqlStore;
+pub use migrate::AppliedMigration;

@@ -1,0 +1,219 @@
+//! [`SqlStore`]: opening a pool on SQLite or PostgreSQL with the settings durability needs.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sesame_model::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::error::map_err;
+
+/// How long a SQLite connection waits for another writer before failing with `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The [`sesame_model::Store`] implementation for SQLite and PostgreSQL.
+///
+/// Cloning is cheap and shares the pool (sqlx pools are reference counted).
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pub(crate) pool: Pool,
+}
+
+/// The concrete pool. An enum rather than `sqlx::Any` so each backend keeps its native types
+/// (BLOB/BYTEA, BIGINT) and error codes.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl SqlStore {
+    /// Opens a pool for `url`:
+    /// - `sqlite:///abs/path/sesame.db` or `sqlite:relative.db`: the file is created if missing;
+    ///   WAL journal, `synchronous=FULL` (a committed transaction is fsynced before the call
+    ///   returns, so an acknowledged write survives kill -9 and power loss), busy timeout 5 s,
+    ///   foreign keys on.
+    /// - `postgres://…` or `postgresql://…`: the server's own durability settings apply.
+    ///
+    /// Does not touch the schema; call [`SqlStore::migrate`] next.
+    pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(map_err)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true);
+            // Every connection to `:memory:` is a database of its own: keep exactly one.
+            let max = if url.contains(":memory:") { 1 } else { 8 };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .connect_with(options)
+                .await
+                .map_err(map_err)?;
+            Ok(SqlStore {
+                pool: Pool::Sqlite(pool),
+            })
+        } else if is_postgres_url(url) {
+            let options = PgConnectOptions::from_str(url).map_err(map_err)?;
+            Self::connect_postgres(options).await
+        } else {
+            Err(StoreError::Backend(format!(
+                "unsupported database URL scheme (want sqlite:, postgres: or postgresql:): {}",
+                scheme_of(url)
+            )))
+        }
+    }
+
+    /// Opens a PostgreSQL pool whose connections use `schema` as their only `search_path`, so
+    /// every table the store creates and reads lives in that schema. The schema must exist.
+    ///
+    /// Meant for tests (each test gets a fresh schema, so parallel runs never collide) and for
+    /// operators who want Sesame in a dedicated schema of a shared database. `schema` must be a
+    /// plain identifier: `[a-z_][a-z0-9_]*`, at most 63 bytes.
+    pub async fn connect_with_schema(url: &str, schema: &str) -> Result<SqlStore, StoreError> {
+        if !is_postgres_url(url) {
+            return Err(StoreError::Backend(
+                "connect_with_schema needs a postgres:// or postgresql:// URL".to_string(),
+            ));
+        }
+        if !is_plain_identifier(schema) {
+            return Err(StoreError::Backend(format!(
+                "schema name must match [a-z_][a-z0-9_]{{0,62}}, got {schema:?}"
+            )));
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(map_err)?
+            .options([("search_path", schema)]);
+        Self::connect_postgres(options).await
+    }
+
+    async fn connect_postgres(options: PgConnectOptions) -> Result<SqlStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        Ok(SqlStore {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Waits for checked-out connections to come back, then closes every connection. Later
+    /// calls on this store (or its clones) fail with `Backend`.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The scheme only: URLs can carry passwords, which must not end up in error messages.
+fn scheme_of(url: &str) -> &str {
+    url.split_once(':').map_or("(none)", |(scheme, _)| scheme)
+}
+
+fn is_plain_identifier(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z' | b'_'))
+        && s.len() <= 63
+        && bytes.all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_'))
+}
+
+/// Unix milliseconds, the unit of every timestamp column.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_identifiers() {
+        for (input, ok) in [
+            ("sesame", true),
+            ("sesame_test_0af3", true),
+            ("_x", true),
+            ("", false),
+            ("9lives", false),
+            ("Upper", false),
+            ("a-b", false),
+            ("a;drop", false),
+            ("a\"b", false),
+        ] {
+            assert_eq!(is_plain_identifier(input), ok, "{input}");
+        }
+        assert!(is_plain_identifier(&"a".repeat(63)));
+        assert!(!is_plain_identifier(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn errors_never_echo_the_url() {
+        assert_eq!(scheme_of("mysql://root:hunter2@db/x"), "mysql");
+        assert_eq!(scheme_of("nonsense"), "(none)");
+    }
+
+    /// The durability settings are what the connection actually reports, not just what we asked.
+    #[tokio::test]
+    async fn sqlite_connections_are_durable() {
+        let dir = std::env::temp_dir().join(format!("sesame-store-unit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/sesame.db", dir.display());
+        let store = SqlStore::connect(&url).await.unwrap();
+        let Pool::Sqlite(pool) = &store.pool else {
+            panic!("not sqlite")
+        };
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(busy, 5000);
+        store.close().await;
+        assert!(dir.join("sesame.db").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused() {
+        let err = SqlStore::connect("mysql://root:hunter2@db/x")
+            .await
+            .unwrap_err();
+        assert!(matches!(&err, StoreError::Backend(m) if !m.contains("hunter2")));
+        let err = SqlStore::connect_with_schema("sqlite:x.db", "s")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Backend(_)));
+    }
+}

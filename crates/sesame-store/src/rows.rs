@@ -1,0 +1,83 @@
+//! Decoding rows of either backend into the model's records.
+//!
+//! [`Columns`] is the small set of column types the schema uses, implemented for every sqlx row
+//! type that can decode them, so each record decoder is written once for both backends.
+
+use sesame_model::{AccessKeyRecord, AccountId, AccountRecord, Resource, ResourceKey, Scope};
+use sesame_model::StoreError;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::error::{corrupt, map_err};
+
+pub(crate) trait Columns {
+    fn text(&self, col: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    fn bytes(&self, col: &str) -> Result<Vec<u8>, StoreError>;
+}
+
+impl<R> Columns for R
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.try_get(col).map_err(map_err)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        self.try_get(col).map_err(map_err)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.try_get(col).map_err(map_err)
+    }
+    fn bytes(&self, col: &str) -> Result<Vec<u8>, StoreError> {
+        self.try_get(col).map_err(map_err)
+    }
+}
+
+fn account_id(row: &impl Columns) -> Result<AccountId, StoreError> {
+    let raw = row.text("account_id")?;
+    raw.parse().map_err(|e| corrupt("account id", e))
+}
+
+pub(crate) fn account(row: &impl Columns) -> Result<AccountRecord, StoreError> {
+    Ok(AccountRecord {
+        account_id: account_id(row)?,
+        name: row.opt_text("name")?,
+        created_at: row.int("created_at")?,
+        status: row.text("status")?,
+    })
+}
+
+pub(crate) fn access_key(row: &impl Columns) -> Result<AccessKeyRecord, StoreError> {
+    Ok(AccessKeyRecord {
+        access_key_id: row.text("access_key_id")?,
+        account_id: account_id(row)?,
+        user_name: row.text("user_name")?,
+        secret_ciphertext: row.bytes("secret_ciphertext")?,
+        status: row.text("status")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+/// A resource row of a query already restricted to one `(scope, kind)`, which the caller passes
+/// instead of re-reading and re-validating those columns for every row.
+pub(crate) fn resource(
+    row: &impl Columns,
+    scope: &Scope,
+    kind: &str,
+) -> Result<Resource, StoreError> {
+    let name = row.text("name")?;
+    let data = row.text("data")?;
+    let data = serde_json::from_str(&data).map_err(|e| corrupt("resource document", e))?;
+    Ok(Resource {
+        key: ResourceKey::new(scope, kind, &name),
+        data,
+        version: row.int("version")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+    })
+}
