@@ -68,7 +68,8 @@ impl SqlStore {
     }
 
     pub(crate) async fn create_key_row(&self, k: &AccessKeyRecord) -> Result<(), StoreError> {
-        let sql = format!("INSERT INTO access_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let sql =
+            format!("INSERT INTO access_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
         with_pool!(self, pool => {
             sqlx::query(&sql)
                 .bind(&k.access_key_id)

@@ -45,7 +45,8 @@ const LEDGER_DDL: &str = "CREATE TABLE IF NOT EXISTS sesame_migrations (\
 
 /// First half of the PostgreSQL advisory lock key: ASCII "SESA". The second half is a hash of
 /// the current schema. `coalesce` because a NULL argument would make the lock call a silent no-op.
-const PG_LOCK: &str = "SELECT pg_advisory_xact_lock(1397052225, hashtext(coalesce(current_schema(), '')))";
+const PG_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(1397052225, hashtext(coalesce(current_schema(), '')))";
 
 /// A row of the `sesame_migrations` ledger.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,10 +107,7 @@ impl SqlStore {
         for m in MIGRATIONS {
             match &self.pool {
                 Pool::Sqlite(pool) => {
-                    let mut tx = pool
-                        .begin_with("BEGIN IMMEDIATE")
-                        .await
-                        .map_err(map_err)?;
+                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                     apply_in_tx!(tx, m, m.sqlite);
                 }
                 Pool::Postgres(pool) => {
@@ -144,6 +142,14 @@ impl SqlStore {
     }
 }
 
+/// `migrate` is called from spawned tasks (every node's start-up): its future must be `Send`.
+#[allow(dead_code)]
+fn migrate_future_is_send(store: &SqlStore) {
+    fn is_send<T: Send>(_: T) {}
+    is_send(store.migrate());
+    is_send(store.applied_migrations());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,12 +178,4 @@ mod tests {
             assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty());
         }
     }
-}
-
-/// `migrate` is called from spawned tasks (every node's start-up): its future must be `Send`.
-#[allow(dead_code)]
-fn migrate_future_is_send(store: &SqlStore) {
-    fn is_send<T: Send>(_: T) {}
-    is_send(store.migrate());
-    is_send(store.applied_migrations());
 }

@@ -349,14 +349,31 @@ mod tests {
     #[test]
     fn range_matches_starts_with() {
         let names = [
-            "", "a", "a%", "a%b", "a_", "a_b", "ab", "a/", "a/b", "A", "b", "set/", "set/x",
-            "set0", "sets", "é", "éa", "z\u{10FFFF}", "\u{10FFFF}",
+            "",
+            "a",
+            "a%",
+            "a%b",
+            "a_",
+            "a_b",
+            "ab",
+            "a/",
+            "a/b",
+            "A",
+            "b",
+            "set/",
+            "set/x",
+            "set0",
+            "sets",
+            "é",
+            "éa",
+            "z\u{10FFFF}",
+            "\u{10FFFF}",
         ];
         for prefix in names {
             let range = NameRange::new(prefix, None);
             for name in names {
-                let in_range = name >= range.lower
-                    && range.upper.as_deref().is_none_or(|u| name < u);
+                let in_range =
+                    name >= range.lower && range.upper.as_deref().is_none_or(|u| name < u);
                 assert_eq!(in_range, name.starts_with(prefix), "{prefix:?} {name:?}");
             }
         }
@@ -372,7 +389,11 @@ mod tests {
             ("", Some("m"), "m", true),
         ] {
             let r = NameRange::new(prefix, after);
-            assert_eq!((r.lower, r.exclusive_lower), (lower, exclusive), "{prefix} {after:?}");
+            assert_eq!(
+                (r.lower, r.exclusive_lower),
+                (lower, exclusive),
+                "{prefix} {after:?}"
+            );
         }
         assert_eq!(
             NameRange::new("a", Some("b")).condition(4),

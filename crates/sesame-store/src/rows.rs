@@ -3,8 +3,8 @@
 //! [`Columns`] is the small set of column types the schema uses, implemented for every sqlx row
 //! type that can decode them, so each record decoder is written once for both backends.
 
-use sesame_model::{AccessKeyRecord, AccountId, AccountRecord, Resource, ResourceKey, Scope};
 use sesame_model::StoreError;
+use sesame_model::{AccessKeyRecord, AccountId, AccountRecord, Resource, ResourceKey, Scope};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::error::{corrupt, map_err};

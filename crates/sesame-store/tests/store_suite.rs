@@ -66,11 +66,7 @@ impl Ctx {
     async fn fresh_location(&self, name: &str) -> (String, Option<String>) {
         match &*self.target {
             Target::Sqlite { dir } => (sqlite_url(dir, name), None),
-            Target::Postgres {
-                url,
-                schema,
-                extra,
-            } => {
+            Target::Postgres { url, schema, extra } => {
                 let fresh = format!("{schema}_{name}");
                 pg_admin(url, &format!("CREATE SCHEMA {fresh}")).await;
                 extra.lock().unwrap().push(fresh.clone());
@@ -121,11 +117,7 @@ where
         Target::Sqlite { dir } => {
             let _ = std::fs::remove_dir_all(dir);
         }
-        Target::Postgres {
-            url,
-            schema,
-            extra,
-        } => {
+        Target::Postgres { url, schema, extra } => {
             let mut schemas = vec![schema.clone()];
             schemas.extend(extra.lock().unwrap().drain(..));
             for s in schemas {
@@ -144,7 +136,9 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let dir = temp_dir();
-    let store = SqlStore::connect(&sqlite_url(&dir, "sesame")).await.unwrap();
+    let store = SqlStore::connect(&sqlite_url(&dir, "sesame"))
+        .await
+        .unwrap();
     assert_eq!(store.backend_name(), "sqlite");
     store.migrate().await.unwrap();
     let target = Arc::new(Target::Sqlite { dir });
@@ -272,10 +266,7 @@ async fn accounts_create_get_list_update(ctx: Ctx) {
     s.create_account(&a).await.unwrap();
 
     let dup = account(111_111_111_111, Some("other"));
-    assert_eq!(
-        s.create_account(&dup).await,
-        Err(StoreError::AlreadyExists)
-    );
+    assert_eq!(s.create_account(&dup).await, Err(StoreError::AlreadyExists));
 
     assert_eq!(s.get_account(&a.account_id).await.unwrap(), Some(a.clone()));
     assert_eq!(s.get_account(&account_id(333)).await.unwrap(), None);
@@ -285,13 +276,19 @@ async fn accounts_create_get_list_update(ctx: Ctx) {
     closed.name = Some("renamed".to_string());
     closed.status = "Closed".to_string();
     s.update_account(&closed).await.unwrap();
-    assert_eq!(s.get_account(&a.account_id).await.unwrap(), Some(closed.clone()));
+    assert_eq!(
+        s.get_account(&a.account_id).await.unwrap(),
+        Some(closed.clone())
+    );
     // Updating to the same values is still "found".
     s.update_account(&closed).await.unwrap();
     let mut cleared = closed.clone();
     cleared.name = None;
     s.update_account(&cleared).await.unwrap();
-    assert_eq!(s.get_account(&a.account_id).await.unwrap().unwrap().name, None);
+    assert_eq!(
+        s.get_account(&a.account_id).await.unwrap().unwrap().name,
+        None
+    );
 
     assert_eq!(
         s.update_account(&account(444, Some("ghost"))).await,
@@ -325,7 +322,10 @@ async fn access_keys_create_get_list_delete(ctx: Ctx) {
         s.get_access_key(&k1.access_key_id).await.unwrap(),
         Some(k1.clone())
     );
-    assert_eq!(s.get_access_key("AKIANOSUCHKEY0000000").await.unwrap(), None);
+    assert_eq!(
+        s.get_access_key("AKIANOSUCHKEY0000000").await.unwrap(),
+        None
+    );
     assert_eq!(
         s.list_access_keys(&account_id(1)).await.unwrap(),
         vec![k3.clone(), k1.clone(), k2.clone()]
@@ -366,7 +366,10 @@ async fn access_key_of_unknown_account_is_refused(ctx: Ctx) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
-    assert_eq!(s.get_access_key("AKIAORPHAN0000000000").await.unwrap(), None);
+    assert_eq!(
+        s.get_access_key("AKIAORPHAN0000000000").await.unwrap(),
+        None
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,24 +497,69 @@ async fn resource_delete_by_prefix_is_literal(ctx: Ctx) {
         .await
         .unwrap();
 
-    assert_eq!(s.delete_resources_by_prefix(&sc, kind, "set/").await.unwrap(), 3);
-    assert_eq!(s.delete_resources_by_prefix(&sc, kind, "set%").await.unwrap(), 1);
-    assert_eq!(s.delete_resources_by_prefix(&sc, kind, "set_").await.unwrap(), 1);
-    assert_eq!(s.delete_resources_by_prefix(&sc, kind, "nothing").await.unwrap(), 0);
+    assert_eq!(
+        s.delete_resources_by_prefix(&sc, kind, "set/")
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        s.delete_resources_by_prefix(&sc, kind, "set%")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.delete_resources_by_prefix(&sc, kind, "set_")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.delete_resources_by_prefix(&sc, kind, "nothing")
+            .await
+            .unwrap(),
+        0
+    );
     let left = s.list_resources(&sc, kind, "", None, 100).await.unwrap();
     assert_eq!(names(&left), ["Set/a", "set", "set0", "setX/x", "sets"]);
     assert_eq!(s.count_resources(&sc, "template").await.unwrap(), 1);
 
     // The empty prefix deletes the whole kind in the scope.
-    assert_eq!(s.delete_resources_by_prefix(&sc, kind, "").await.unwrap(), 5);
+    assert_eq!(
+        s.delete_resources_by_prefix(&sc, kind, "").await.unwrap(),
+        5
+    );
     assert_eq!(s.count_resources(&sc, kind).await.unwrap(), 0);
     assert_eq!(s.count_resources(&sc, "template").await.unwrap(), 1);
 }
 
 /// Names with `%`, `_`, `/`, upper and lower case and non-ASCII, listed in byte order.
 const TRICKY_NAMES: &[&str] = &[
-    "b", "a", "B", "A", "a%", "a_", "a%b", "a_b", "ab", "aB", "a/", "a/b", "a/B", "Z", "z", "é",
-    "e", "~", "_", "%", "0", "a b", "a\u{10FFFF}", "\u{10FFFF}",
+    "b",
+    "a",
+    "B",
+    "A",
+    "a%",
+    "a_",
+    "a%b",
+    "a_b",
+    "ab",
+    "aB",
+    "a/",
+    "a/b",
+    "a/B",
+    "Z",
+    "z",
+    "é",
+    "e",
+    "~",
+    "_",
+    "%",
+    "0",
+    "a b",
+    "a\u{10FFFF}",
+    "\u{10FFFF}",
 ];
 
 fn byte_sorted(names: &[&str]) -> Vec<String> {
@@ -538,7 +586,10 @@ async fn resource_list_orders_by_bytes_with_prefix_after_limit(ctx: Ctx) {
         let s = s.clone();
         let sc = sc.clone();
         async move {
-            let found = s.list_resources(&sc, kind, prefix, after, limit).await.unwrap();
+            let found = s
+                .list_resources(&sc, kind, prefix, after, limit)
+                .await
+                .unwrap();
             found.into_iter().map(|r| r.key.name).collect::<Vec<_>>()
         }
     };
@@ -614,9 +665,12 @@ async fn resource_count(ctx: Ctx) {
     let sc = scope(1, "us-east-1");
     assert_eq!(s.count_resources(&sc, "identity").await.unwrap(), 0);
     for i in 0..7 {
-        s.insert_resource(&ResourceKey::new(&sc, "identity", &format!("d{i}")), &json!(i))
-            .await
-            .unwrap();
+        s.insert_resource(
+            &ResourceKey::new(&sc, "identity", &format!("d{i}")),
+            &json!(i),
+        )
+        .await
+        .unwrap();
     }
     s.insert_resource(&ResourceKey::new(&sc, "template", "t"), &json!(0))
         .await
@@ -661,7 +715,9 @@ async fn scopes_and_kinds_are_isolated(ctx: Ctx) {
 
     let (target, others) = (&scopes[0], &scopes[1..]);
     let shared = ResourceKey::new(target, "identity", "shared");
-    s.update_resource(&shared, &json!("changed"), 1).await.unwrap();
+    s.update_resource(&shared, &json!("changed"), 1)
+        .await
+        .unwrap();
     s.upsert_resource(&ResourceKey::new(target, "identity", "set/a"), &json!("up"))
         .await
         .unwrap();
@@ -676,7 +732,10 @@ async fn scopes_and_kinds_are_isolated(ctx: Ctx) {
     assert_eq!(s.count_resources(target, "template").await.unwrap(), 3);
 
     for (i, sc) in others.iter().enumerate() {
-        let listed = s.list_resources(sc, "identity", "", None, 10).await.unwrap();
+        let listed = s
+            .list_resources(sc, "identity", "", None, 10)
+            .await
+            .unwrap();
         assert_eq!(names(&listed), ["set/a", "set/b", "shared"]);
         for r in &listed {
             assert_eq!(r.version, 1, "untouched in {sc:?}");
@@ -748,13 +807,19 @@ async fn data_survives_close_and_reopen(ctx: Ctx) {
     let written = s.insert_resource(&res, &json!({"ok": true})).await.unwrap();
     s.close().await;
     assert!(
-        matches!(s.get_account(&acct.account_id).await, Err(StoreError::Backend(_))),
+        matches!(
+            s.get_account(&acct.account_id).await,
+            Err(StoreError::Backend(_))
+        ),
         "a closed store refuses work"
     );
 
     let reopened = ctx.reopen().await;
     reopened.migrate().await.unwrap();
-    assert_eq!(reopened.get_account(&acct.account_id).await.unwrap(), Some(acct));
+    assert_eq!(
+        reopened.get_account(&acct.account_id).await.unwrap(),
+        Some(acct)
+    );
     assert_eq!(
         reopened.get_access_key(&key.access_key_id).await.unwrap(),
         Some(key)
@@ -801,6 +866,46 @@ async fn concurrent_migrate_on_fresh_database(ctx: Ctx) {
     for n in nodes {
         n.close().await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL only
+// ---------------------------------------------------------------------------------------------
+
+/// The ordering tests above pass on any database whose default collation happens to be
+/// byte-like (`C`, `C.UTF-8`); production databases are often `en_US.UTF-8`. So check the
+/// schema itself: every key and name column that is compared or ordered is `COLLATE "C"`
+/// (`accounts.name` is a free-text label, never compared).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_key_columns_use_byte_order_collation() {
+    run_postgres(|ctx: Ctx| async move {
+        let Target::Postgres { url, schema, .. } = &*ctx.target else {
+            unreachable!()
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .unwrap();
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT table_name::text, column_name::text, collation_name::text \
+             FROM information_schema.columns WHERE table_schema = $1 \
+             AND column_name IN ('account_id', 'access_key_id', 'region', 'kind', 'name') \
+             AND table_name IN ('accounts', 'access_keys', 'resources') \
+             AND NOT (table_name = 'accounts' AND column_name = 'name') \
+             ORDER BY 1, 2",
+        )
+        .bind(schema)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        assert_eq!(rows.len(), 7, "{rows:?}");
+        for (table, column, collation) in rows {
+            assert_eq!(collation.as_deref(), Some("C"), "{table}.{column}");
+        }
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -851,19 +956,30 @@ async fn sqlite_kill9_after_ack_loses_nothing() {
         }
     }
     child.wait().unwrap();
-    assert_eq!(acked.len(), KILL9_ROWS, "child died before acknowledging its writes");
+    assert_eq!(
+        acked.len(),
+        KILL9_ROWS,
+        "child died before acknowledging its writes"
+    );
 
     let store = SqlStore::connect(&url).await.unwrap();
     let sc = scope(9, "us-east-1");
     for i in &acked {
         let key = ResourceKey::new(&sc, "identity", &format!("row-{i:06}"));
         let r = store.get_resource(&key).await.unwrap();
-        assert_eq!(r.map(|r| r.data), Some(json!({"i": i})), "acknowledged row {i} lost");
+        assert_eq!(
+            r.map(|r| r.data),
+            Some(json!({"i": i})),
+            "acknowledged row {i} lost"
+        );
     }
     // Rows past the last ACK may or may not be there, but whatever is there is whole.
     let count = store.count_resources(&sc, "identity").await.unwrap();
     assert!(count as usize >= KILL9_ROWS);
-    let all = store.list_resources(&sc, "identity", "row-", None, usize::MAX).await.unwrap();
+    let all = store
+        .list_resources(&sc, "identity", "row-", None, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(all.len() as u64, count);
     for r in all {
         let i: usize = r.key.name["row-".len()..].parse().unwrap();
