@@ -22,12 +22,21 @@ fn sig_error(e: &SigV4Error, v2: bool) -> ApiError {
 }
 
 /// Parses and verifies the signature of `req`; `v2` selects the error vocabulary.
-pub async fn authenticate(engine: &Engine, req: &Request<'_>, v2: bool, now_unix: i64) -> Result<Authenticated, ApiError> {
+pub async fn authenticate(
+    engine: &Engine,
+    req: &Request<'_>,
+    v2: bool,
+    now_unix: i64,
+) -> Result<Authenticated, ApiError> {
     let parsed = sigv4::parse(req).map_err(|e| sig_error(&e, v2))?;
     let cred = &parsed.credential;
     if !engine.serves_region(&cred.region) {
         // the credential scope must name a configured region.
-        let code = if v2 { "InvalidSignatureException" } else { "SignatureDoesNotMatch" };
+        let code = if v2 {
+            "InvalidSignatureException"
+        } else {
+            "SignatureDoesNotMatch"
+        };
         return Err(ApiError::new(
             code,
             &format!(
@@ -51,7 +60,11 @@ pub async fn authenticate(engine: &Engine, req: &Request<'_>, v2: bool, now_unix
         Ok(None) => return Err(unknown()),
         Err(e) => {
             tracing::error!(error = %e, "resolving access key");
-            return Err(ApiError::internal(if v2 { Service::SesV2 } else { Service::SesV1 }));
+            return Err(ApiError::internal(if v2 {
+                Service::SesV2
+            } else {
+                Service::SesV1
+            }));
         }
     };
     sigv4::verify(req, &parsed, &key.secret_access_key, now_unix).map_err(|e| sig_error(&e, v2))?;

@@ -34,8 +34,12 @@ pub struct ApiState {
 impl ApiState {
     pub fn new(engine: Engine) -> ApiState {
         ApiState {
-            v2: Arc::new(crate::v2::SesV2 { engine: engine.clone() }),
-            v1: Arc::new(crate::v1::SesV1 { engine: engine.clone() }),
+            v2: Arc::new(crate::v2::SesV2 {
+                engine: engine.clone(),
+            }),
+            v1: Arc::new(crate::v1::SesV1 {
+                engine: engine.clone(),
+            }),
             engine,
         }
     }
@@ -75,13 +79,21 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
     } else {
         Protocol::Query
     };
-    let mut service = if protocol == Protocol::RestJson { Service::SesV2 } else { Service::SesV1 };
+    let mut service = if protocol == Protocol::RestJson {
+        Service::SesV2
+    } else {
+        Service::SesV1
+    };
 
     let body = match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
             let err = ApiError::new(
-                if protocol == Protocol::RestJson { "BadRequestException" } else { "InvalidParameterValue" },
+                if protocol == Protocol::RestJson {
+                    "BadRequestException"
+                } else {
+                    "InvalidParameterValue"
+                },
                 "Request body is too large or could not be read.",
                 413,
                 true,
@@ -98,7 +110,9 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
         body: &body,
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let auth = match authenticate(&state.engine, &sig_req, protocol == Protocol::RestJson, now).await {
+    let auth = match authenticate(&state.engine, &sig_req, protocol == Protocol::RestJson, now)
+        .await
+    {
         Ok(a) => a,
         Err(err) => {
             tracing::info!(%method, %path, code = %err.code, "request rejected by authentication");
@@ -113,7 +127,10 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
         auth.region.parse().expect("served regions are valid"),
     );
     let ctx = RequestCtx {
-        caller_arn: format!("arn:{}:iam::{}:root", state.engine.settings.partition, scope.account),
+        caller_arn: format!(
+            "arn:{}:iam::{}:root",
+            state.engine.settings.partition, scope.account
+        ),
         scope,
         access_key_id: auth.key.access_key_id.clone(),
         request_id: request_id.clone(),
@@ -146,10 +163,22 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
         Err(e) => Err(e),
         Ok(()) => match service {
             Service::SesV2 => {
-                sesame_awsproto::generated::sesv2::dispatch(&*state.v2, &ctx, operation, decoded.input).await
+                sesame_awsproto::generated::sesv2::dispatch(
+                    &*state.v2,
+                    &ctx,
+                    operation,
+                    decoded.input,
+                )
+                .await
             }
             Service::SesV1 => {
-                sesame_awsproto::generated::ses::dispatch(&*state.v1, &ctx, operation, decoded.input).await
+                sesame_awsproto::generated::ses::dispatch(
+                    &*state.v1,
+                    &ctx,
+                    operation,
+                    decoded.input,
+                )
+                .await
             }
             Service::Sns => Err(ApiError::not_implemented(Service::Sns, operation)),
         },
@@ -162,7 +191,12 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
             }
             Protocol::Query => {
                 let xml = query::encode_response(m, operation, &output, &request_id);
-                raw_response(200, vec![("Content-Type".into(), "text/xml".into())], xml.into_bytes(), &request_id)
+                raw_response(
+                    200,
+                    vec![("Content-Type".into(), "text/xml".into())],
+                    xml.into_bytes(),
+                    &request_id,
+                )
             }
         },
         Err(err) => error_response(protocol, service, &err, &request_id),
@@ -180,11 +214,21 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
 
 fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
     h.iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect()
 }
 
-fn raw_response(status: u16, headers: Vec<(String, String)>, body: Vec<u8>, request_id: &str) -> Response {
+fn raw_response(
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
@@ -202,16 +246,30 @@ fn raw_response(status: u16, headers: Vec<(String, String)>, body: Vec<u8>, requ
     resp
 }
 
-fn error_response(protocol: Protocol, service: Service, err: &ApiError, request_id: &str) -> Response {
+fn error_response(
+    protocol: Protocol,
+    service: Service,
+    err: &ApiError,
+    request_id: &str,
+) -> Response {
     match protocol {
         Protocol::RestJson => {
             let r = restjson::encode_error(err);
             raw_response(r.status, r.headers, r.body, request_id)
         }
         Protocol::Query => {
-            let xmlns = if service == Service::Sns { SNS_XMLNS } else { SES_XMLNS };
+            let xmlns = if service == Service::Sns {
+                SNS_XMLNS
+            } else {
+                SES_XMLNS
+            };
             let xml = query::encode_error(err, request_id, xmlns);
-            raw_response(err.status, vec![("Content-Type".into(), "text/xml".into())], xml.into_bytes(), request_id)
+            raw_response(
+                err.status,
+                vec![("Content-Type".into(), "text/xml".into())],
+                xml.into_bytes(),
+                request_id,
+            )
         }
     }
 }

@@ -9,8 +9,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 /// Documentation of one setting. `key` is the TOML key, `env` the environment variable.
 pub struct Setting {
     pub key: &'static str,
@@ -167,10 +165,12 @@ impl Config {
                 path: path.to_path_buf(),
                 source,
             })?;
-            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Parse {
+                        path: path.to_path_buf(),
+                        message: e.to_string(),
+                    })?;
             for (k, v) in table {
                 let setting = SETTINGS
                     .iter()
@@ -200,7 +200,11 @@ impl Config {
     }
 
     fn from_values(v: &BTreeMap<&'static str, String>) -> Result<Config, ConfigError> {
-        let get = |k: &str| v.get(k).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let get = |k: &str| {
+            v.get(k)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
         let data_dir = PathBuf::from(get("data_dir").unwrap_or_else(|| "./sesame-data".into()));
         let database_url = match get("database_url") {
             Some(u) => u,
@@ -230,7 +234,8 @@ impl Config {
         }
         for r in &regions {
             let ok = r.len() <= 32
-                && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !ok {
                 return Err(invalid(
                     "SESAME_REGIONS",
@@ -258,8 +263,16 @@ impl Config {
                 get("new_accounts_in_sandbox"),
                 true,
             )?,
-            sandbox_max_24h_send: parse_num("SESAME_SANDBOX_MAX_24H_SEND", get("sandbox_max_24h_send"), 200.0)?,
-            sandbox_max_send_rate: parse_num("SESAME_SANDBOX_MAX_SEND_RATE", get("sandbox_max_send_rate"), 1.0)?,
+            sandbox_max_24h_send: parse_num(
+                "SESAME_SANDBOX_MAX_24H_SEND",
+                get("sandbox_max_24h_send"),
+                200.0,
+            )?,
+            sandbox_max_send_rate: parse_num(
+                "SESAME_SANDBOX_MAX_SEND_RATE",
+                get("sandbox_max_send_rate"),
+                1.0,
+            )?,
             production_max_24h_send: parse_num(
                 "SESAME_PRODUCTION_MAX_24H_SEND",
                 get("production_max_24h_send"),
@@ -282,12 +295,19 @@ fn invalid(setting: &'static str, message: &str) -> ConfigError {
     }
 }
 
-fn parse_bool(setting: &'static str, v: Option<String>, default: bool) -> Result<bool, ConfigError> {
+fn parse_bool(
+    setting: &'static str,
+    v: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match v.as_deref() {
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
         Some("false" | "0" | "no" | "off") => Ok(false),
-        Some(other) => Err(invalid(setting, &format!("{other:?} is not a boolean (true/false)"))),
+        Some(other) => Err(invalid(
+            setting,
+            &format!("{other:?} is not a boolean (true/false)"),
+        )),
     }
 }
 
@@ -296,7 +316,10 @@ fn parse_num(setting: &'static str, v: Option<String>, default: f64) -> Result<f
         None => Ok(default),
         Some(s) => match s.parse::<f64>() {
             Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
-            _ => Err(invalid(setting, &format!("{s:?} is not a non-negative number"))),
+            _ => Err(invalid(
+                setting,
+                &format!("{s:?} is not a non-negative number"),
+            )),
         },
     }
 }
@@ -312,7 +335,10 @@ fn parse_key(s: &str) -> Result<[u8; 32], ConfigError> {
             k.copy_from_slice(&b);
             Ok(k)
         }
-        _ => Err(invalid("SESAME_MASTER_KEY", "must be 64 hexadecimal characters (32 bytes)")),
+        _ => Err(invalid(
+            "SESAME_MASTER_KEY",
+            "must be 64 hexadecimal characters (32 bytes)",
+        )),
     }
 }
 
@@ -345,7 +371,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -369,7 +398,8 @@ mod tests {
             "http_addr = \"127.0.0.1:9000\"\nregions = [\"eu-west-1\", \"us-east-1\"]\nsandbox_max_24h_send = 10\n",
         )
         .unwrap();
-        let c = Config::load_from(Some(&f), &env(&[("SESAME_HTTP_ADDR", "127.0.0.1:9001")])).unwrap();
+        let c =
+            Config::load_from(Some(&f), &env(&[("SESAME_HTTP_ADDR", "127.0.0.1:9001")])).unwrap();
         assert_eq!(c.http_addr.to_string(), "127.0.0.1:9001");
         assert_eq!(c.regions, vec!["eu-west-1", "us-east-1"]);
         assert_eq!(c.default_region(), "eu-west-1");
@@ -391,7 +421,9 @@ mod tests {
             ("SESAME_NEW_ACCOUNTS_IN_SANDBOX", "maybe"),
             ("SESAME_SANDBOX_MAX_SEND_RATE", "-1"),
         ] {
-            let err = Config::load_from(None, &env(&[(k, v)])).unwrap_err().to_string();
+            let err = Config::load_from(None, &env(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(k), "{k}: {err}");
         }
         let key = "00".repeat(32);

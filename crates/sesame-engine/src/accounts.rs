@@ -163,7 +163,10 @@ impl Engine {
         })
     }
 
-    pub async fn list_keys(&self, account: &AccountId) -> Result<Vec<AccessKeyRecord>, EngineError> {
+    pub async fn list_keys(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<AccessKeyRecord>, EngineError> {
         self.require_account(account).await?;
         Ok(self.store.list_access_keys(account).await?)
     }
@@ -179,7 +182,10 @@ impl Engine {
     }
 
     /// Looks up an active access key and opens its secret. `None` for unknown or inactive keys.
-    pub async fn resolve_key(&self, access_key_id: &str) -> Result<Option<ResolvedKey>, EngineError> {
+    pub async fn resolve_key(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<ResolvedKey>, EngineError> {
         let Some(rec) = self.store.get_access_key(access_key_id).await? else {
             return Ok(None);
         };
@@ -214,8 +220,16 @@ impl Engine {
         let sandbox = s.new_accounts_in_sandbox;
         AccountSettings {
             production_access: !sandbox,
-            max_24h_send: if sandbox { s.sandbox_max_24h_send } else { s.production_max_24h_send },
-            max_send_rate: if sandbox { s.sandbox_max_send_rate } else { s.production_max_send_rate },
+            max_24h_send: if sandbox {
+                s.sandbox_max_24h_send
+            } else {
+                s.production_max_24h_send
+            },
+            max_send_rate: if sandbox {
+                s.sandbox_max_send_rate
+            } else {
+                s.production_max_send_rate
+            },
             sending_enabled: true,
             suppressed_reasons: vec!["BOUNCE".into(), "COMPLAINT".into()],
             details: None,
@@ -236,7 +250,11 @@ impl Engine {
     }
 
     /// Read-modify-write of the account settings with optimistic concurrency.
-    pub async fn update_account_settings<F>(&self, scope: &Scope, mut f: F) -> Result<AccountSettings, EngineError>
+    pub async fn update_account_settings<F>(
+        &self,
+        scope: &Scope,
+        mut f: F,
+    ) -> Result<AccountSettings, EngineError>
     where
         F: FnMut(&mut AccountSettings) -> Result<(), EngineError> + Send,
     {
@@ -251,12 +269,18 @@ impl Engine {
             f(&mut settings)?;
             let data = serde_json::to_value(&settings).expect("settings serialise");
             let res = match &current {
-                Some(r) => self.store.update_resource(&key, &data, r.version).await.map(|_| ()),
+                Some(r) => self
+                    .store
+                    .update_resource(&key, &data, r.version)
+                    .await
+                    .map(|_| ()),
                 None => self.store.insert_resource(&key, &data).await.map(|_| ()),
             };
             match res {
                 Ok(()) => return Ok(settings),
-                Err(sesame_model::StoreError::Conflict | sesame_model::StoreError::AlreadyExists) => continue,
+                Err(
+                    sesame_model::StoreError::Conflict | sesame_model::StoreError::AlreadyExists,
+                ) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -271,19 +295,33 @@ impl Engine {
     /// The regions an operator command applies to: the one given, or every configured region.
     pub fn regions_or_all(&self, region: Option<&str>) -> Result<Vec<Region>, EngineError> {
         match region {
-            Some(r) if self.serves_region(r) => Ok(vec![r.parse().expect("configured regions are valid")]),
+            Some(r) if self.serves_region(r) => {
+                Ok(vec![r.parse().expect("configured regions are valid")])
+            }
             Some(r) => Err(EngineError::BadRequest(format!(
                 "Region {r} is not served by this deployment (SESAME_REGIONS={}).",
-                self.settings.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+                self.settings
+                    .regions
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
             ))),
             None => Ok(self.settings.regions.clone()),
         }
     }
 
     /// `sesame account production`: leave the sandbox with the operator's production quotas.
-    pub async fn grant_production_access(&self, account: &AccountId, region: Option<&str>) -> Result<(), EngineError> {
+    pub async fn grant_production_access(
+        &self,
+        account: &AccountId,
+        region: Option<&str>,
+    ) -> Result<(), EngineError> {
         self.require_account(account).await?;
-        let (max24, rate) = (self.settings.production_max_24h_send, self.settings.production_max_send_rate);
+        let (max24, rate) = (
+            self.settings.production_max_24h_send,
+            self.settings.production_max_send_rate,
+        );
         for r in self.regions_or_all(region)? {
             let scope = Scope::new(account.clone(), r);
             self.update_account_settings(&scope, |s| {
@@ -310,12 +348,16 @@ impl Engine {
         self.require_account(account).await?;
         if let Some(m) = max_24h_send {
             if !(m == -1.0 || m >= 0.0) {
-                return Err(EngineError::BadRequest("--max-24h-send must be >= 0, or -1 for unlimited.".into()));
+                return Err(EngineError::BadRequest(
+                    "--max-24h-send must be >= 0, or -1 for unlimited.".into(),
+                ));
             }
         }
         if let Some(r) = max_send_rate {
             if r <= 0.0 {
-                return Err(EngineError::BadRequest("--max-send-rate must be > 0.".into()));
+                return Err(EngineError::BadRequest(
+                    "--max-send-rate must be > 0.".into(),
+                ));
             }
         }
         for r in self.regions_or_all(region)? {
@@ -339,7 +381,9 @@ fn random_account_id() -> String {
     let mut rng = rand::rngs::OsRng;
     // First digit non-zero so ids never look truncated when treated as numbers.
     let first = rng.gen_range(1..10u8);
-    let rest: String = (0..11).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect();
+    let rest: String = (0..11)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10u8)))
+        .collect();
     format!("{first}{rest}")
 }
 

@@ -41,7 +41,9 @@ pub struct ConfigurationSetRecord {
 pub fn validate_configuration_set_name(name: &str) -> Result<(), EngineError> {
     if name.is_empty()
         || name.len() > 64
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(EngineError::BadRequest(format!(
             "Invalid configuration set name <{name}>: only letters, digits, '-' and '_' are allowed, at most 64 characters."
@@ -54,7 +56,9 @@ pub fn validate_configuration_set_name(name: &str) -> Result<(), EngineError> {
 pub fn validate_event_destination_name(name: &str) -> Result<(), EngineError> {
     if name.is_empty()
         || name.len() > 64
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(EngineError::BadRequest(format!(
             "Invalid event destination name <{name}>: only letters, digits, '-' and '_' are allowed, at most 64 characters."
@@ -72,20 +76,32 @@ impl Engine {
         ResourceKey::new(scope, kind::CONFIGURATION_SET, name)
     }
 
-    pub async fn create_configuration_set(&self, scope: &Scope, rec: ConfigurationSetRecord) -> Result<(), EngineError> {
+    pub async fn create_configuration_set(
+        &self,
+        scope: &Scope,
+        rec: ConfigurationSetRecord,
+    ) -> Result<(), EngineError> {
         validate_configuration_set_name(&rec.name)?;
         crate::tags::validate_tags(&rec.tags)?;
-        if self.store.count_resources(scope, kind::CONFIGURATION_SET).await? >= MAX_CONFIGURATION_SETS {
-            return Err(EngineError::LimitExceeded("Maximum number of configuration sets reached.".into()));
+        if self
+            .store
+            .count_resources(scope, kind::CONFIGURATION_SET)
+            .await?
+            >= MAX_CONFIGURATION_SETS
+        {
+            return Err(EngineError::LimitExceeded(
+                "Maximum number of configuration sets reached.".into(),
+            ));
         }
         let data = serde_json::to_value(&rec).expect("record serialises");
         self.store
             .insert_resource(&Self::set_key(scope, &rec.name), &data)
             .await
             .map_err(|e| match e {
-                sesame_model::StoreError::AlreadyExists => {
-                    EngineError::AlreadyExists(format!("Configuration set <{}> already exists.", rec.name))
-                }
+                sesame_model::StoreError::AlreadyExists => EngineError::AlreadyExists(format!(
+                    "Configuration set <{}> already exists.",
+                    rec.name
+                )),
                 other => other.into(),
             })?;
         Ok(())
@@ -106,26 +122,45 @@ impl Engine {
         }
     }
 
-    pub async fn get_configuration_set(&self, scope: &Scope, name: &str) -> Result<Option<ConfigurationSetRecord>, EngineError> {
+    pub async fn get_configuration_set(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<Option<ConfigurationSetRecord>, EngineError> {
         match self.store.get_resource(&Self::set_key(scope, name)).await? {
-            Some(r) => Ok(Some(
-                serde_json::from_value(r.data).map_err(|e| EngineError::Internal(format!("corrupt configuration set: {e}")))?,
-            )),
+            Some(r) => Ok(Some(serde_json::from_value(r.data).map_err(|e| {
+                EngineError::Internal(format!("corrupt configuration set: {e}"))
+            })?)),
             None => Ok(None),
         }
     }
 
-    pub async fn require_configuration_set(&self, scope: &Scope, name: &str) -> Result<ConfigurationSetRecord, EngineError> {
-        self.get_configuration_set(scope, name).await?.ok_or_else(|| not_found(name))
+    pub async fn require_configuration_set(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<ConfigurationSetRecord, EngineError> {
+        self.get_configuration_set(scope, name)
+            .await?
+            .ok_or_else(|| not_found(name))
     }
 
-    pub async fn update_configuration_set<F>(&self, scope: &Scope, name: &str, mut f: F) -> Result<ConfigurationSetRecord, EngineError>
+    pub async fn update_configuration_set<F>(
+        &self,
+        scope: &Scope,
+        name: &str,
+        mut f: F,
+    ) -> Result<ConfigurationSetRecord, EngineError>
     where
         F: FnMut(&mut ConfigurationSetRecord) -> Result<(), EngineError> + Send,
     {
         let key = Self::set_key(scope, name);
         loop {
-            let r = self.store.get_resource(&key).await?.ok_or_else(|| not_found(name))?;
+            let r = self
+                .store
+                .get_resource(&key)
+                .await?
+                .ok_or_else(|| not_found(name))?;
             let mut rec: ConfigurationSetRecord = serde_json::from_value(r.data)
                 .map_err(|e| EngineError::Internal(format!("corrupt configuration set: {e}")))?;
             f(&mut rec)?;
@@ -140,8 +175,16 @@ impl Engine {
     }
 
     /// Deletes the set and its event destinations (Q-272: identities keep the name).
-    pub async fn delete_configuration_set(&self, scope: &Scope, name: &str) -> Result<(), EngineError> {
-        if !self.store.delete_resource(&Self::set_key(scope, name)).await? {
+    pub async fn delete_configuration_set(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        if !self
+            .store
+            .delete_resource(&Self::set_key(scope, name))
+            .await?
+        {
             return Err(not_found(name));
         }
         self.store
@@ -171,17 +214,33 @@ impl Engine {
     }
 
     /// Event destinations of a set, as stored v2 `EventDestination` objects (with `Name`).
-    pub async fn list_event_destinations(&self, scope: &Scope, set: &str) -> Result<Vec<serde_json::Value>, EngineError> {
+    pub async fn list_event_destinations(
+        &self,
+        scope: &Scope,
+        set: &str,
+    ) -> Result<Vec<serde_json::Value>, EngineError> {
         self.require_configuration_set(scope, set).await?;
         let rows = self
             .store
-            .list_resources(scope, kind::EVENT_DESTINATION, &format!("{set}/"), None, 1000)
+            .list_resources(
+                scope,
+                kind::EVENT_DESTINATION,
+                &format!("{set}/"),
+                None,
+                1000,
+            )
             .await?;
         Ok(rows.into_iter().map(|r| r.data).collect())
     }
 
     /// Creates an event destination (v2 wire object, `Name` set).
-    pub async fn create_event_destination(&self, scope: &Scope, set: &str, name: &str, dest: serde_json::Value) -> Result<(), EngineError> {
+    pub async fn create_event_destination(
+        &self,
+        scope: &Scope,
+        set: &str,
+        name: &str,
+        dest: serde_json::Value,
+    ) -> Result<(), EngineError> {
         validate_event_destination_name(name)?;
         let existing = self.list_event_destinations(scope, set).await?;
         if existing.len() >= MAX_EVENT_DESTINATIONS {
@@ -201,19 +260,36 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn update_event_destination(&self, scope: &Scope, set: &str, name: &str, dest: serde_json::Value) -> Result<(), EngineError> {
+    pub async fn update_event_destination(
+        &self,
+        scope: &Scope,
+        set: &str,
+        name: &str,
+        dest: serde_json::Value,
+    ) -> Result<(), EngineError> {
         self.require_configuration_set(scope, set).await?;
         let key = Self::destination_key(scope, set, name);
         let r = self.store.get_resource(&key).await?.ok_or_else(|| {
-            EngineError::NotFound(format!("Event destination {name} does not exist in configuration set <{set}>."))
+            EngineError::NotFound(format!(
+                "Event destination {name} does not exist in configuration set <{set}>."
+            ))
         })?;
         self.store.update_resource(&key, &dest, r.version).await?;
         Ok(())
     }
 
-    pub async fn delete_event_destination(&self, scope: &Scope, set: &str, name: &str) -> Result<(), EngineError> {
+    pub async fn delete_event_destination(
+        &self,
+        scope: &Scope,
+        set: &str,
+        name: &str,
+    ) -> Result<(), EngineError> {
         self.require_configuration_set(scope, set).await?;
-        if !self.store.delete_resource(&Self::destination_key(scope, set, name)).await? {
+        if !self
+            .store
+            .delete_resource(&Self::destination_key(scope, set, name))
+            .await?
+        {
             return Err(EngineError::NotFound(format!(
                 "Event destination {name} does not exist in configuration set <{set}>."
             )));

@@ -27,7 +27,9 @@ pub enum EngineError {
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::AlreadyExists => EngineError::AlreadyExists("Resource already exists.".into()),
+            StoreError::AlreadyExists => {
+                EngineError::AlreadyExists("Resource already exists.".into())
+            }
             StoreError::NotFound => EngineError::NotFound("Resource not found.".into()),
             StoreError::Conflict => EngineError::Conflict(
                 "The resource is being modified by another operation or thread.".into(),

@@ -28,7 +28,9 @@ pub fn identity_type_of(name: &str) -> &'static str {
 pub fn normalize_identity(name: &str) -> Result<String, EngineError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(EngineError::BadRequest("Identity must not be empty.".into()));
+        return Err(EngineError::BadRequest(
+            "Identity must not be empty.".into(),
+        ));
     }
     if !name.is_ascii() {
         return Err(EngineError::BadRequest(format!(
@@ -36,14 +38,21 @@ pub fn normalize_identity(name: &str) -> Result<String, EngineError> {
         )));
     }
     if let Some((local, domain)) = name.rsplit_once('@') {
-        if local.is_empty() || local.len() > 64 || local.contains(['<', '>', ' ', '(', ')', ',', ';', ':', '\\', '"', '[', ']']) {
-            return Err(EngineError::BadRequest(format!("Invalid email address {name}.")));
+        if local.is_empty()
+            || local.len() > 64
+            || local.contains(['<', '>', ' ', '(', ')', ',', ';', ':', '\\', '"', '[', ']'])
+        {
+            return Err(EngineError::BadRequest(format!(
+                "Invalid email address {name}."
+            )));
         }
-        validate_domain(domain).map_err(|m| EngineError::BadRequest(format!("Invalid email address {name}: {m}")))?;
+        validate_domain(domain)
+            .map_err(|m| EngineError::BadRequest(format!("Invalid email address {name}: {m}")))?;
         Ok(name.to_string())
     } else {
         let d = name.trim_end_matches('.').to_ascii_lowercase();
-        validate_domain(&d).map_err(|m| EngineError::BadRequest(format!("Invalid domain name {name}: {m}")))?;
+        validate_domain(&d)
+            .map_err(|m| EngineError::BadRequest(format!("Invalid domain name {name}: {m}")))?;
         Ok(d)
     }
 }
@@ -63,7 +72,12 @@ fn validate_domain(d: &str) -> Result<(), String> {
         if l.is_empty() || l.len() > 63 {
             return Err("each label must have 1-63 characters".into());
         }
-        if !l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') || l.starts_with('-') || l.ends_with('-') {
+        if !l
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            || l.starts_with('-')
+            || l.ends_with('-')
+        {
             return Err(format!("label {l:?} is not a valid DNS label"));
         }
     }
@@ -86,25 +100,48 @@ impl Engine {
     }
 
     /// Seals a DKIM private key, bound to its identity and selector.
-    fn seal_dkim(&self, scope: &Scope, identity: &str, selector: &str, private_b64: &str) -> String {
-        let aad = format!("dkim\0{}\0{}\0{identity}\0{selector}", scope.account, scope.region);
+    fn seal_dkim(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        selector: &str,
+        private_b64: &str,
+    ) -> String {
+        let aad = format!(
+            "dkim\0{}\0{}\0{identity}\0{selector}",
+            scope.account, scope.region
+        );
         B64.encode(self.secrets.seal(private_b64.as_bytes(), aad.as_bytes()))
     }
 
     /// Opens a sealed DKIM private key (PKCS#8 DER, base64).
-    pub fn open_dkim(&self, scope: &Scope, identity: &str, key: &DkimKeyRecord) -> Result<String, EngineError> {
-        let aad = format!("dkim\0{}\0{}\0{identity}\0{}", scope.account, scope.region, key.selector);
-        let sealed = B64.decode(&key.private_key_sealed).map_err(|e| EngineError::Internal(e.to_string()))?;
-        let plain = self
-            .secrets
-            .open(&sealed, aad.as_bytes())
-            .map_err(|_| EngineError::Internal("cannot open DKIM key: wrong instance key?".into()))?;
+    pub fn open_dkim(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        key: &DkimKeyRecord,
+    ) -> Result<String, EngineError> {
+        let aad = format!(
+            "dkim\0{}\0{}\0{identity}\0{}",
+            scope.account, scope.region, key.selector
+        );
+        let sealed = B64
+            .decode(&key.private_key_sealed)
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        let plain = self.secrets.open(&sealed, aad.as_bytes()).map_err(|_| {
+            EngineError::Internal("cannot open DKIM key: wrong instance key?".into())
+        })?;
         String::from_utf8(plain).map_err(|e| EngineError::Internal(e.to_string()))
     }
 
     /// Generates Easy DKIM state: three tokens, each with its own key (Q-92, Q-94). CPU-heavy
     /// (RSA key generation): callers on an async runtime run it on a blocking thread.
-    pub fn generate_easy_dkim(&self, scope: &Scope, domain: &str, length: KeyLength) -> Result<DkimState, EngineError> {
+    pub fn generate_easy_dkim(
+        &self,
+        scope: &Scope,
+        domain: &str,
+        length: KeyLength,
+    ) -> Result<DkimState, EngineError> {
         let mut keys = Vec::with_capacity(3);
         for _ in 0..3 {
             let token = dkim::easy_dkim_token();
@@ -130,18 +167,32 @@ impl Engine {
     }
 
     /// BYODKIM state from a customer key (Q-95): `Tokens` = `[selector]`.
-    pub fn external_dkim(&self, scope: &Scope, domain: &str, selector: &str, private_key: &str) -> Result<DkimState, EngineError> {
+    pub fn external_dkim(
+        &self,
+        scope: &Scope,
+        domain: &str,
+        selector: &str,
+        private_key: &str,
+    ) -> Result<DkimState, EngineError> {
         let valid_selector = !selector.is_empty()
             && selector.len() <= 63
-            && selector.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && selector
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !selector.starts_with('-')
             && !selector.ends_with('-');
         if !valid_selector {
-            return Err(EngineError::BadRequest(format!("Invalid DKIM selector: {selector}")));
+            return Err(EngineError::BadRequest(format!(
+                "Invalid DKIM selector: {selector}"
+            )));
         }
         let k = dkim::public_key_from_private_base64(private_key)
             .map_err(|e| EngineError::BadRequest(format!("Invalid DKIM private key: {e}")))?;
-        let len = if k.bits > 1024 { "RSA_2048_BIT" } else { "RSA_1024_BIT" };
+        let len = if k.bits > 1024 {
+            "RSA_2048_BIT"
+        } else {
+            "RSA_1024_BIT"
+        };
         Ok(DkimState {
             signing_enabled: true,
             status: status::PENDING.into(),
@@ -161,7 +212,11 @@ impl Engine {
     }
 
     /// Inserts a new identity; `AlreadyExists` if present, `LimitExceeded` past Q-86's limit.
-    pub async fn insert_identity(&self, scope: &Scope, record: IdentityRecord) -> Result<IdentityRecord, EngineError> {
+    pub async fn insert_identity(
+        &self,
+        scope: &Scope,
+        record: IdentityRecord,
+    ) -> Result<IdentityRecord, EngineError> {
         if self.store.count_resources(scope, kind::IDENTITY).await? >= MAX_IDENTITIES {
             return Err(EngineError::LimitExceeded(format!(
                 "Maximum number of identities ({MAX_IDENTITIES}) reached in this region."
@@ -169,12 +224,16 @@ impl Engine {
         }
         let key = Self::identity_key(scope, &record.identity);
         let data = serde_json::to_value(&record).expect("identity serialises");
-        self.store.insert_resource(&key, &data).await.map_err(|e| match e {
-            sesame_model::StoreError::AlreadyExists => {
-                EngineError::AlreadyExists(format!("Email identity {} already exist.", record.identity))
-            }
-            other => other.into(),
-        })?;
+        self.store
+            .insert_resource(&key, &data)
+            .await
+            .map_err(|e| match e {
+                sesame_model::StoreError::AlreadyExists => EngineError::AlreadyExists(format!(
+                    "Email identity {} already exist.",
+                    record.identity
+                )),
+                other => other.into(),
+            })?;
         Ok(record)
     }
 
@@ -198,45 +257,71 @@ impl Engine {
         }
     }
 
-    pub async fn get_identity(&self, scope: &Scope, name: &str) -> Result<Option<IdentityRecord>, EngineError> {
+    pub async fn get_identity(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<Option<IdentityRecord>, EngineError> {
         let Ok(name) = normalize_identity(name) else {
             return Ok(None);
         };
-        match self.store.get_resource(&Self::identity_key(scope, &name)).await? {
-            Some(r) => Ok(Some(
-                serde_json::from_value(r.data).map_err(|e| EngineError::Internal(format!("corrupt identity: {e}")))?,
-            )),
+        match self
+            .store
+            .get_resource(&Self::identity_key(scope, &name))
+            .await?
+        {
+            Some(r) => Ok(Some(serde_json::from_value(r.data).map_err(|e| {
+                EngineError::Internal(format!("corrupt identity: {e}"))
+            })?)),
             None => Ok(None),
         }
     }
 
     /// The identity or a v2-style `NotFound` error.
-    pub async fn require_identity(&self, scope: &Scope, name: &str) -> Result<IdentityRecord, EngineError> {
+    pub async fn require_identity(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<IdentityRecord, EngineError> {
         self.get_identity(scope, name)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("Email identity {name} does not exist.")))
     }
 
     /// Read-modify-write of an identity with optimistic concurrency. `NotFound` if absent.
-    pub async fn update_identity<F>(&self, scope: &Scope, name: &str, mut f: F) -> Result<IdentityRecord, EngineError>
+    pub async fn update_identity<F>(
+        &self,
+        scope: &Scope,
+        name: &str,
+        mut f: F,
+    ) -> Result<IdentityRecord, EngineError>
     where
         F: FnMut(&mut IdentityRecord) -> Result<(), EngineError> + Send,
     {
-        let norm = normalize_identity(name).map_err(|_| EngineError::NotFound(format!("Email identity {name} does not exist.")))?;
+        let norm = normalize_identity(name)
+            .map_err(|_| EngineError::NotFound(format!("Email identity {name} does not exist.")))?;
         let key = Self::identity_key(scope, &norm);
         loop {
             let Some(current) = self.store.get_resource(&key).await? else {
-                return Err(EngineError::NotFound(format!("Email identity {name} does not exist.")));
+                return Err(EngineError::NotFound(format!(
+                    "Email identity {name} does not exist."
+                )));
             };
             let mut rec: IdentityRecord = serde_json::from_value(current.data)
                 .map_err(|e| EngineError::Internal(format!("corrupt identity: {e}")))?;
             f(&mut rec)?;
             let data = serde_json::to_value(&rec).expect("identity serialises");
-            match self.store.update_resource(&key, &data, current.version).await {
+            match self
+                .store
+                .update_resource(&key, &data, current.version)
+                .await
+            {
                 Ok(_) => return Ok(rec),
                 Err(sesame_model::StoreError::Conflict) => continue,
                 Err(sesame_model::StoreError::NotFound) => {
-                    return Err(EngineError::NotFound(format!("Email identity {name} does not exist.")))
+                    return Err(EngineError::NotFound(format!(
+                        "Email identity {name} does not exist."
+                    )))
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -248,7 +333,10 @@ impl Engine {
         let Ok(norm) = normalize_identity(name) else {
             return Ok(false);
         };
-        Ok(self.store.delete_resource(&Self::identity_key(scope, &norm)).await?)
+        Ok(self
+            .store
+            .delete_resource(&Self::identity_key(scope, &norm))
+            .await?)
     }
 
     /// Identities ordered by name, optionally of one type, after `after`.
@@ -265,7 +353,13 @@ impl Engine {
         loop {
             let batch = self
                 .store
-                .list_resources(scope, kind::IDENTITY, "", cursor.as_deref(), limit.max(1) + 1)
+                .list_resources(
+                    scope,
+                    kind::IDENTITY,
+                    "",
+                    cursor.as_deref(),
+                    limit.max(1) + 1,
+                )
                 .await?;
             let exhausted = batch.len() <= limit.max(1);
             for r in batch {
@@ -289,7 +383,12 @@ impl Engine {
     /// v1 `SetIdentityFeedbackForwardingEnabled` / v2 `PutEmailIdentityFeedbackAttributes`.
     /// Q-162: the v1 rule (topics for Bounce and Complaint before disabling) is checked by the
     /// v1 handler; the engine only stores the flag.
-    pub async fn set_feedback_forwarding(&self, scope: &Scope, name: &str, enabled: bool) -> Result<IdentityRecord, EngineError> {
+    pub async fn set_feedback_forwarding(
+        &self,
+        scope: &Scope,
+        name: &str,
+        enabled: bool,
+    ) -> Result<IdentityRecord, EngineError> {
         self.update_identity(scope, name, |r| {
             r.feedback_forwarding_enabled = enabled;
             Ok(())
@@ -301,7 +400,10 @@ impl Engine {
     pub fn verified_for_sending(rec: &IdentityRecord) -> bool {
         if rec.identity_type == "DOMAIN" {
             rec.verification_status == status::SUCCESS
-                || rec.dkim.as_ref().is_some_and(|d| d.status == status::SUCCESS)
+                || rec
+                    .dkim
+                    .as_ref()
+                    .is_some_and(|d| d.status == status::SUCCESS)
         } else {
             rec.verification_status == status::SUCCESS
         }
@@ -309,9 +411,15 @@ impl Engine {
 
     /// Sets a key-length change for Easy DKIM, enforcing Q-93 (one change per 24 h; the first
     /// downgrade to 1024 bits in the window does not count).
-    pub fn set_next_key_length(dkim: &mut DkimState, length: &str, now: i64) -> Result<(), EngineError> {
+    pub fn set_next_key_length(
+        dkim: &mut DkimState,
+        length: &str,
+        now: i64,
+    ) -> Result<(), EngineError> {
         if KeyLength::from_wire(length).is_none() {
-            return Err(EngineError::BadRequest(format!("Invalid NextSigningKeyLength: {length}")));
+            return Err(EngineError::BadRequest(format!(
+                "Invalid NextSigningKeyLength: {length}"
+            )));
         }
         if dkim.next_key_length.as_deref() == Some(length) {
             return Ok(());
@@ -334,9 +442,14 @@ impl Engine {
 
     /// Validates a custom MAIL FROM domain for `identity` (Q-99): a subdomain of the identity's
     /// domain, not the domain itself.
-    pub fn validate_mail_from(identity: &IdentityRecord, mail_from: &str) -> Result<String, EngineError> {
+    pub fn validate_mail_from(
+        identity: &IdentityRecord,
+        mail_from: &str,
+    ) -> Result<String, EngineError> {
         let d = mail_from.trim_end_matches('.').to_ascii_lowercase();
-        validate_domain(&d).map_err(|m| EngineError::BadRequest(format!("Invalid MAIL FROM domain {mail_from}: {m}")))?;
+        validate_domain(&d).map_err(|m| {
+            EngineError::BadRequest(format!("Invalid MAIL FROM domain {mail_from}: {m}"))
+        })?;
         let parent = match identity.identity.rsplit_once('@') {
             Some((_, dom)) => dom.to_ascii_lowercase(),
             None => identity.identity.clone(),
@@ -349,10 +462,15 @@ impl Engine {
         Ok(d)
     }
 
-    pub fn mail_from_record(domain: String, behavior: Option<&str>) -> Result<MailFrom, EngineError> {
+    pub fn mail_from_record(
+        domain: String,
+        behavior: Option<&str>,
+    ) -> Result<MailFrom, EngineError> {
         let behavior = behavior.unwrap_or("USE_DEFAULT_VALUE");
         if behavior != "USE_DEFAULT_VALUE" && behavior != "REJECT_MESSAGE" {
-            return Err(EngineError::BadRequest(format!("Invalid BehaviorOnMxFailure: {behavior}")));
+            return Err(EngineError::BadRequest(format!(
+                "Invalid BehaviorOnMxFailure: {behavior}"
+            )));
         }
         Ok(MailFrom {
             domain,
@@ -413,7 +531,10 @@ mod tests {
     #[test]
     fn mail_from_must_be_a_subdomain() {
         let rec = Engine::new_identity("example.com");
-        assert_eq!(Engine::validate_mail_from(&rec, "bounce.example.com").unwrap(), "bounce.example.com");
+        assert_eq!(
+            Engine::validate_mail_from(&rec, "bounce.example.com").unwrap(),
+            "bounce.example.com"
+        );
         assert!(Engine::validate_mail_from(&rec, "example.com").is_err());
         assert!(Engine::validate_mail_from(&rec, "bounce.other.com").is_err());
         assert!(Engine::validate_mail_from(&rec, "badexample.com").is_err());

@@ -11,20 +11,31 @@ pub const MAX_TAGS: usize = 50;
 /// key 1–128, value 0–256, keys starting `aws:` reserved, at most 50, keys unique.
 pub fn validate_tags(tags: &[Tag]) -> Result<(), EngineError> {
     if tags.len() > MAX_TAGS {
-        return Err(EngineError::BadRequest(format!("A resource can have at most {MAX_TAGS} tags.")));
+        return Err(EngineError::BadRequest(format!(
+            "A resource can have at most {MAX_TAGS} tags."
+        )));
     }
     for (i, t) in tags.iter().enumerate() {
         if t.key.is_empty() || t.key.chars().count() > 128 {
-            return Err(EngineError::BadRequest("Tag keys must have 1-128 characters.".into()));
+            return Err(EngineError::BadRequest(
+                "Tag keys must have 1-128 characters.".into(),
+            ));
         }
         if t.value.chars().count() > 256 {
-            return Err(EngineError::BadRequest("Tag values must have at most 256 characters.".into()));
+            return Err(EngineError::BadRequest(
+                "Tag values must have at most 256 characters.".into(),
+            ));
         }
         if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(EngineError::BadRequest("Tag keys starting with 'aws:' are reserved.".into()));
+            return Err(EngineError::BadRequest(
+                "Tag keys starting with 'aws:' are reserved.".into(),
+            ));
         }
         if tags[..i].iter().any(|o| o.key == t.key) {
-            return Err(EngineError::BadRequest(format!("Duplicate tag key: {}", t.key)));
+            return Err(EngineError::BadRequest(format!(
+                "Duplicate tag key: {}",
+                t.key
+            )));
         }
     }
     Ok(())
@@ -35,8 +46,12 @@ impl Engine {
     /// accounts/regions or unknown resource types.
     pub fn resource_for_arn(&self, scope: &Scope, arn: &str) -> Result<ResourceKey, EngineError> {
         let nf = || EngineError::NotFound(format!("Resource {arn} not found."));
-        let p = Arn::parse(arn).ok_or_else(|| EngineError::BadRequest(format!("Invalid ARN: {arn}")))?;
-        if p.service != "ses" || p.account != scope.account.as_str() || p.region != scope.region.as_str() {
+        let p = Arn::parse(arn)
+            .ok_or_else(|| EngineError::BadRequest(format!("Invalid ARN: {arn}")))?;
+        if p.service != "ses"
+            || p.account != scope.account.as_str()
+            || p.region != scope.region.as_str()
+        {
             return Err(nf());
         }
         let (ty, name) = p.resource.split_once('/').ok_or_else(nf)?;
@@ -54,24 +69,30 @@ impl Engine {
 
     /// Tags of a resource.
     pub async fn list_tags(&self, key: &ResourceKey) -> Result<Vec<Tag>, EngineError> {
-        let r = self
-            .store
-            .get_resource(key)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(format!("Resource {} not found.", key.name)))?;
-        Ok(serde_json::from_value(r.data.get("tags").cloned().unwrap_or_default()).unwrap_or_default())
+        let r =
+            self.store.get_resource(key).await?.ok_or_else(|| {
+                EngineError::NotFound(format!("Resource {} not found.", key.name))
+            })?;
+        Ok(
+            serde_json::from_value(r.data.get("tags").cloned().unwrap_or_default())
+                .unwrap_or_default(),
+        )
     }
 
     /// Adds or replaces tags (TagResource) or removes keys (UntagResource).
-    pub async fn change_tags(&self, key: &ResourceKey, add: &[Tag], remove: &[String]) -> Result<(), EngineError> {
+    pub async fn change_tags(
+        &self,
+        key: &ResourceKey,
+        add: &[Tag],
+        remove: &[String],
+    ) -> Result<(), EngineError> {
         loop {
-            let r = self
-                .store
-                .get_resource(key)
-                .await?
-                .ok_or_else(|| EngineError::NotFound(format!("Resource {} not found.", key.name)))?;
+            let r = self.store.get_resource(key).await?.ok_or_else(|| {
+                EngineError::NotFound(format!("Resource {} not found.", key.name))
+            })?;
             let mut tags: Vec<Tag> =
-                serde_json::from_value(r.data.get("tags").cloned().unwrap_or_default()).unwrap_or_default();
+                serde_json::from_value(r.data.get("tags").cloned().unwrap_or_default())
+                    .unwrap_or_default();
             for t in add {
                 match tags.iter_mut().find(|x| x.key == t.key) {
                     Some(x) => x.value = t.value.clone(),
@@ -96,7 +117,10 @@ mod tests {
     use super::*;
 
     fn t(k: &str, v: &str) -> Tag {
-        Tag { key: k.into(), value: v.into() }
+        Tag {
+            key: k.into(),
+            value: v.into(),
+        }
     }
 
     #[test]

@@ -70,7 +70,8 @@ impl FromStr for Region {
     fn from_str(s: &str) -> Result<Self, IdError> {
         if !s.is_empty()
             && s.len() <= 32
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             Ok(Region(s.to_string()))
         } else {
@@ -196,9 +197,15 @@ mod tests {
 
     #[test]
     fn arn_round_trip() {
-        let scope = Scope::new("123456789012".parse().unwrap(), "us-east-1".parse().unwrap());
+        let scope = Scope::new(
+            "123456789012".parse().unwrap(),
+            "us-east-1".parse().unwrap(),
+        );
         let arn = scope.ses_arn("aws", "identity/example.com");
-        assert_eq!(arn.0, "arn:aws:ses:us-east-1:123456789012:identity/example.com");
+        assert_eq!(
+            arn.0,
+            "arn:aws:ses:us-east-1:123456789012:identity/example.com"
+        );
         let p = Arn::parse(&arn.0).unwrap();
         assert_eq!(p.service, "ses");
         assert_eq!(p.account, "123456789012");

@@ -105,11 +105,15 @@ pub trait Store: Send + Sync + 'static {
     // --- access keys ---
     /// Fails with `AlreadyExists` when the key id is taken (by any account).
     async fn create_access_key(&self, key: &AccessKeyRecord) -> Result<(), StoreError>;
-    async fn get_access_key(&self, access_key_id: &str)
-        -> Result<Option<AccessKeyRecord>, StoreError>;
+    async fn get_access_key(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<AccessKeyRecord>, StoreError>;
     /// Ordered by creation time, then key id.
-    async fn list_access_keys(&self, account: &AccountId)
-        -> Result<Vec<AccessKeyRecord>, StoreError>;
+    async fn list_access_keys(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<AccessKeyRecord>, StoreError>;
     /// Returns whether a key was deleted. Only deletes a key of `account`.
     async fn delete_access_key(
         &self,

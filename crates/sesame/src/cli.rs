@@ -10,7 +10,11 @@ use sesame_model::AccountId;
 use crate::instance;
 
 #[derive(Parser, Debug)]
-#[command(name = "sesame", version, about = "Sesame: a self-hosted, SES-compatible email platform.")]
+#[command(
+    name = "sesame",
+    version,
+    about = "Sesame: a self-hosted, SES-compatible email platform."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -138,7 +142,10 @@ fn account_id(s: &str) -> anyhow::Result<AccountId> {
 
 fn imported(id: Option<String>, secret: Option<String>) -> Option<ImportedKey> {
     match (id, secret) {
-        (Some(access_key_id), Some(secret_access_key)) => Some(ImportedKey { access_key_id, secret_access_key }),
+        (Some(access_key_id), Some(secret_access_key)) => Some(ImportedKey {
+            access_key_id,
+            secret_access_key,
+        }),
         _ => None,
     }
 }
@@ -146,7 +153,10 @@ fn imported(id: Option<String>, secret: Option<String>) -> Option<ImportedKey> {
 fn fmt_ms(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ms.to_string())
 }
 
@@ -165,7 +175,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(cmd) => {
             let engine = instance::open(&cfg).await?;
             match cmd {
-                AccountCmd::Create { name, account_id: id, access_key_id, secret_access_key, json } => {
+                AccountCmd::Create {
+                    name,
+                    account_id: id,
+                    access_key_id,
+                    secret_access_key,
+                    json,
+                } => {
                     let id = id.as_deref().map(account_id).transpose()?;
                     let created = engine
                         .create_account(name, id, imported(access_key_id, secret_access_key))
@@ -178,7 +194,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         println!("access_key_id:     {}", created.access_key_id);
                         println!("secret_access_key: {}", created.secret_access_key);
                         println!("smtp_username:     {}", created.smtp_username);
-                        println!("smtp_password:     {}   (region {})", created.smtp_password, engine.default_region());
+                        println!(
+                            "smtp_password:     {}   (region {})",
+                            created.smtp_password,
+                            engine.default_region()
+                        );
                         println!("The secret is shown only now; store it safely.");
                     }
                     Ok(())
@@ -196,24 +216,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     } else {
                         println!("{:<14} {:<8} {:<22} NAME", "ACCOUNT", "STATUS", "CREATED");
                         for a in accounts {
-                            println!("{:<14} {:<8} {:<22} {}", a.account_id, a.status, fmt_ms(a.created_at), a.name.unwrap_or_default());
+                            println!(
+                                "{:<14} {:<8} {:<22} {}",
+                                a.account_id,
+                                a.status,
+                                fmt_ms(a.created_at),
+                                a.name.unwrap_or_default()
+                            );
                         }
                     }
                     Ok(())
                 }
                 AccountCmd::Production { account, region } => {
                     let id = account_id(&account)?;
-                    engine.grant_production_access(&id, region.as_deref()).await?;
-                    println!("account {id} now has production access ({})", region.as_deref().unwrap_or("all regions"));
+                    engine
+                        .grant_production_access(&id, region.as_deref())
+                        .await?;
+                    println!(
+                        "account {id} now has production access ({})",
+                        region.as_deref().unwrap_or("all regions")
+                    );
                     Ok(())
                 }
-                AccountCmd::SetQuota { account, region, max_24h_send, max_send_rate } => {
+                AccountCmd::SetQuota {
+                    account,
+                    region,
+                    max_24h_send,
+                    max_send_rate,
+                } => {
                     if max_24h_send.is_none() && max_send_rate.is_none() {
                         anyhow::bail!("give --max-24h-send and/or --max-send-rate");
                     }
                     let id = account_id(&account)?;
-                    engine.set_quota(&id, region.as_deref(), max_24h_send, max_send_rate).await?;
-                    println!("quota of account {id} updated ({})", region.as_deref().unwrap_or("all regions"));
+                    engine
+                        .set_quota(&id, region.as_deref(), max_24h_send, max_send_rate)
+                        .await?;
+                    println!(
+                        "quota of account {id} updated ({})",
+                        region.as_deref().unwrap_or("all regions")
+                    );
                     Ok(())
                 }
             }
@@ -221,19 +262,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(cmd) => {
             let engine = instance::open(&cfg).await?;
             match cmd {
-                KeyCmd::Create { account, access_key_id, secret_access_key, json } => {
+                KeyCmd::Create {
+                    account,
+                    access_key_id,
+                    secret_access_key,
+                    json,
+                } => {
                     let id = account_id(&account)?;
-                    let k = engine.create_key(&id, imported(access_key_id, secret_access_key)).await?;
+                    let k = engine
+                        .create_key(&id, imported(access_key_id, secret_access_key))
+                        .await?;
                     if json {
                         println!("{}", serde_json::to_string(&k)?);
                     } else {
                         println!("access_key_id:     {}", k.access_key_id);
                         println!("secret_access_key: {}", k.secret_access_key);
-                        println!("smtp_password:     {}   (region {})", k.smtp_password, engine.default_region());
+                        println!(
+                            "smtp_password:     {}   (region {})",
+                            k.smtp_password,
+                            engine.default_region()
+                        );
                     }
                     Ok(())
                 }
-                KeyCmd::Delete { account, access_key_id } => {
+                KeyCmd::Delete {
+                    account,
+                    access_key_id,
+                } => {
                     let id = account_id(&account)?;
                     engine.delete_key(&id, &access_key_id).await?;
                     println!("deleted access key {access_key_id}");
@@ -249,9 +304,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             .collect();
                         println!("{}", serde_json::to_string_pretty(&v)?);
                     } else {
-                        println!("{:<24} {:<8} {:<10} CREATED", "ACCESS KEY", "STATUS", "USER");
+                        println!(
+                            "{:<24} {:<8} {:<10} CREATED",
+                            "ACCESS KEY", "STATUS", "USER"
+                        );
                         for k in keys {
-                            println!("{:<24} {:<8} {:<10} {}", k.access_key_id, k.status, k.user_name, fmt_ms(k.created_at));
+                            println!(
+                                "{:<24} {:<8} {:<10} {}",
+                                k.access_key_id,
+                                k.status,
+                                k.user_name,
+                                fmt_ms(k.created_at)
+                            );
                         }
                     }
                     Ok(())

@@ -29,7 +29,8 @@ pub fn master_key(cfg: &Config) -> anyhow::Result<[u8; 32]> {
     let path = cfg.master_key_path();
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not hex", path.display()))?;
+            let bytes = hex::decode(text.trim())
+                .with_context(|| format!("{} is not hex", path.display()))?;
             let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) else {
                 bail!("{} must hold 64 hex characters", path.display());
             };
@@ -70,9 +71,16 @@ pub async fn open(cfg: &Config) -> anyhow::Result<Engine> {
     let store = SqlStore::connect(&cfg.database_url)
         .await
         .with_context(|| format!("opening database {}", redact(&cfg.database_url)))?;
-    store.migrate().await.context("applying database migrations")?;
+    store
+        .migrate()
+        .await
+        .context("applying database migrations")?;
     let settings = Settings {
-        regions: cfg.regions.iter().map(|r| r.parse().expect("validated by config")).collect(),
+        regions: cfg
+            .regions
+            .iter()
+            .map(|r| r.parse().expect("validated by config"))
+            .collect(),
         partition: cfg.partition.clone(),
         service_domain: cfg.service_domain.clone(),
         new_accounts_in_sandbox: cfg.new_accounts_in_sandbox,

@@ -9,13 +9,22 @@ use tracing_subscriber::EnvFilter;
 use crate::instance;
 
 pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&cfg.log).with_context(|| format!("invalid SESAME_LOG filter {:?}", cfg.log))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_new(&cfg.log)
+        .with_context(|| format!("invalid SESAME_LOG filter {:?}", cfg.log))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let engine = instance::open(&cfg).await?;
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
         .await
-        .with_context(|| format!("binding the API listener on {} (SESAME_HTTP_ADDR)", cfg.http_addr))?;
+        .with_context(|| {
+            format!(
+                "binding the API listener on {} (SESAME_HTTP_ADDR)",
+                cfg.http_addr
+            )
+        })?;
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
 
@@ -26,7 +35,11 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     // The test harness and scripts wait for this exact line (`sesame ready http=ADDR`).
     println!("sesame ready http={addr}");
 
-    let server = tokio::spawn(sesame_api::run(listener, ApiState::new(engine), shutdown_signal()));
+    let server = tokio::spawn(sesame_api::run(
+        listener,
+        ApiState::new(engine),
+        shutdown_signal(),
+    ));
     server.await.context("API task")?.context("API server")?;
     tracing::info!("sesame stopped");
     Ok(())
@@ -65,13 +78,21 @@ async fn print_dev_banner(engine: &Engine, cfg: &Config, endpoint: &str) -> anyh
                 .resolve_key(&k.access_key_id)
                 .await?
                 .context("the dev account's key could not be opened")?;
-            (a.account_id.to_string(), k.access_key_id, resolved.secret_access_key)
+            (
+                a.account_id.to_string(),
+                k.access_key_id,
+                resolved.secret_access_key,
+            )
         }
         None => {
-            let c = engine.create_account(Some("dev".into()), None, None).await?;
+            let c = engine
+                .create_account(Some("dev".into()), None, None)
+                .await?;
             // Dev mode: the bootstrap account starts with production access so any recipient
             // works; operators create real accounts with `sesame account create`.
-            engine.grant_production_access(&c.account_id.parse().expect("12 digits"), None).await?;
+            engine
+                .grant_production_access(&c.account_id.parse().expect("12 digits"), None)
+                .await?;
             (c.account_id, c.access_key_id, c.secret_access_key)
         }
     };
@@ -83,7 +104,9 @@ async fn print_dev_banner(engine: &Engine, cfg: &Config, endpoint: &str) -> anyh
     println!("Try it (paste into a shell):");
     println!();
     println!("  export AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret} AWS_DEFAULT_REGION={region}");
-    println!("  aws --endpoint-url {endpoint} sesv2 create-email-identity --email-identity example.com");
+    println!(
+        "  aws --endpoint-url {endpoint} sesv2 create-email-identity --email-identity example.com"
+    );
     println!("  aws --endpoint-url {endpoint} sesv2 list-email-identities");
     println!();
     Ok(())

@@ -11,9 +11,16 @@ fn err(e: sesame_engine::EngineError) -> ApiError {
     err1(e, None)
 }
 
-pub(super) async fn get_send_quota(api: &SesV1, ctx: &RequestCtx) -> Result<w::GetSendQuotaResponse, ApiError> {
+pub(super) async fn get_send_quota(
+    api: &SesV1,
+    ctx: &RequestCtx,
+) -> Result<w::GetSendQuotaResponse, ApiError> {
     let s = api.engine.account_settings(&ctx.scope).await.map_err(err)?;
-    let sent = api.engine.sent_last_24_hours(&ctx.scope).await.map_err(err)?;
+    let sent = api
+        .engine
+        .sent_last_24_hours(&ctx.scope)
+        .await
+        .map_err(err)?;
     Ok(w::GetSendQuotaResponse {
         max24_hour_send: Some(s.max_24h_send),
         max_send_rate: Some(s.max_send_rate),
@@ -23,14 +30,24 @@ pub(super) async fn get_send_quota(api: &SesV1, ctx: &RequestCtx) -> Result<w::G
 
 /// 15-minute buckets of the last 14 days; no sends exist until the sending issue, so the
 /// list is empty (never invented).
-pub(super) async fn get_send_statistics(api: &SesV1, ctx: &RequestCtx) -> Result<w::GetSendStatisticsResponse, ApiError> {
+pub(super) async fn get_send_statistics(
+    api: &SesV1,
+    ctx: &RequestCtx,
+) -> Result<w::GetSendStatisticsResponse, ApiError> {
     api.engine.account_settings(&ctx.scope).await.map_err(err)?;
-    Ok(w::GetSendStatisticsResponse { send_data_points: Some(vec![]) })
+    Ok(w::GetSendStatisticsResponse {
+        send_data_points: Some(vec![]),
+    })
 }
 
-pub(super) async fn get_sending_enabled(api: &SesV1, ctx: &RequestCtx) -> Result<w::GetAccountSendingEnabledResponse, ApiError> {
+pub(super) async fn get_sending_enabled(
+    api: &SesV1,
+    ctx: &RequestCtx,
+) -> Result<w::GetAccountSendingEnabledResponse, ApiError> {
     let s = api.engine.account_settings(&ctx.scope).await.map_err(err)?;
-    Ok(w::GetAccountSendingEnabledResponse { enabled: Some(s.sending_enabled) })
+    Ok(w::GetAccountSendingEnabledResponse {
+        enabled: Some(s.sending_enabled),
+    })
 }
 
 pub(super) async fn update_sending_enabled(

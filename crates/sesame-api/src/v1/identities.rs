@@ -24,7 +24,8 @@ fn identity_name(scope: &Scope, s: &str) -> Option<String> {
     if s.starts_with("arn:") {
         let p = Arn::parse(s)?;
         let name = p.resource.strip_prefix("identity/")?;
-        (p.account == scope.account.as_str() && p.region == scope.region.as_str()).then(|| name.to_string())
+        (p.account == scope.account.as_str() && p.region == scope.region.as_str())
+            .then(|| name.to_string())
     } else {
         Some(s.to_string())
     }
@@ -36,17 +37,32 @@ async fn require(api: &SesV1, scope: &Scope, s: &str) -> Result<IdentityRecord, 
         .get_identity(scope, &name)
         .await
         .map_err(err)?
-        .ok_or_else(|| ApiError::validation(Service::SesV1, &format!("Identity <{s}> does not exist.")))
+        .ok_or_else(|| {
+            ApiError::validation(Service::SesV1, &format!("Identity <{s}> does not exist."))
+        })
 }
 
-pub(super) async fn verify_email_identity(api: &SesV1, ctx: &RequestCtx, address: &str) -> Result<(), ApiError> {
+pub(super) async fn verify_email_identity(
+    api: &SesV1,
+    ctx: &RequestCtx,
+    address: &str,
+) -> Result<(), ApiError> {
     if !address.contains('@') {
-        return Err(ApiError::validation(Service::SesV1, &format!("Invalid email address <{address}>.")));
+        return Err(ApiError::validation(
+            Service::SesV1,
+            &format!("Invalid email address <{address}>."),
+        ));
     }
     let name = normalize_identity(address).map_err(err)?;
     // calling it again re-sends the verification (the email itself arrives with the
     // verification issue) and restarts a FAILED verification.
-    if api.engine.get_identity(&ctx.scope, &name).await.map_err(err)?.is_some() {
+    if api
+        .engine
+        .get_identity(&ctx.scope, &name)
+        .await
+        .map_err(err)?
+        .is_some()
+    {
         api.engine
             .update_identity(&ctx.scope, &name, |r| {
                 if r.verification_status == status::FAILED {
@@ -58,7 +74,10 @@ pub(super) async fn verify_email_identity(api: &SesV1, ctx: &RequestCtx, address
             .map_err(err)?;
         return Ok(());
     }
-    api.engine.insert_identity(&ctx.scope, Engine::new_identity(&name)).await.map_err(err)?;
+    api.engine
+        .insert_identity(&ctx.scope, Engine::new_identity(&name))
+        .await
+        .map_err(err)?;
     Ok(())
 }
 
@@ -75,11 +94,18 @@ pub(super) async fn verify_domain_identity(
 ) -> Result<w::VerifyDomainIdentityResponse, ApiError> {
     let name = normalize_identity(&i.domain).map_err(err)?;
     if name.contains('@') {
-        return Err(ApiError::validation(Service::SesV1, &format!("Invalid domain name <{}>.", i.domain)));
+        return Err(ApiError::validation(
+            Service::SesV1,
+            &format!("Invalid domain name <{}>.", i.domain),
+        ));
     }
     let token = legacy_token();
     let e = &api.engine;
-    if e.get_identity(&ctx.scope, &name).await.map_err(err)?.is_some() {
+    if e.get_identity(&ctx.scope, &name)
+        .await
+        .map_err(err)?
+        .is_some()
+    {
         // returns the existing token (adds one to a v2-created domain), restarts FAILED.
         let rec = e
             .update_identity(&ctx.scope, &name, |r| {
@@ -94,13 +120,17 @@ pub(super) async fn verify_domain_identity(
             })
             .await
             .map_err(err)?;
-        return Ok(w::VerifyDomainIdentityResponse { verification_token: rec.verification_token.unwrap_or_default() });
+        return Ok(w::VerifyDomainIdentityResponse {
+            verification_token: rec.verification_token.unwrap_or_default(),
+        });
     }
     let mut rec = Engine::new_identity(&name);
     rec.verification_token = Some(token.clone());
     rec.legacy_txt_verification = true;
     e.insert_identity(&ctx.scope, rec).await.map_err(err)?;
-    Ok(w::VerifyDomainIdentityResponse { verification_token: token })
+    Ok(w::VerifyDomainIdentityResponse {
+        verification_token: token,
+    })
 }
 
 pub(super) async fn verify_domain_dkim(
@@ -110,16 +140,23 @@ pub(super) async fn verify_domain_dkim(
 ) -> Result<w::VerifyDomainDkimResponse, ApiError> {
     let name = normalize_identity(&i.domain).map_err(err)?;
     if name.contains('@') {
-        return Err(ApiError::validation(Service::SesV1, &format!("Invalid domain name <{}>.", i.domain)));
+        return Err(ApiError::validation(
+            Service::SesV1,
+            &format!("Invalid domain name <{}>.", i.domain),
+        ));
     }
     let e = &api.engine;
     match e.get_identity(&ctx.scope, &name).await.map_err(err)? {
         Some(rec) if rec.dkim.as_ref().is_some_and(|d| !d.tokens.is_empty()) => {
             let d = rec.dkim.unwrap();
-            Ok(w::VerifyDomainDkimResponse { dkim_tokens: d.tokens })
+            Ok(w::VerifyDomainDkimResponse {
+                dkim_tokens: d.tokens,
+            })
         }
         Some(_) => {
-            let state = crate::v2::dkim_for(e, &ctx.scope, &name, None).await.map_err(err)?;
+            let state = crate::v2::dkim_for(e, &ctx.scope, &name, None)
+                .await
+                .map_err(err)?;
             let rec = e
                 .update_identity(&ctx.scope, &name, |r| {
                     r.dkim = Some(state.clone());
@@ -127,14 +164,22 @@ pub(super) async fn verify_domain_dkim(
                 })
                 .await
                 .map_err(err)?;
-            Ok(w::VerifyDomainDkimResponse { dkim_tokens: rec.dkim.map(|d| d.tokens).unwrap_or_default() })
+            Ok(w::VerifyDomainDkimResponse {
+                dkim_tokens: rec.dkim.map(|d| d.tokens).unwrap_or_default(),
+            })
         }
         None => {
             // VerifyDomainDkim alone adds the domain identity.
             let mut rec = Engine::new_identity(&name);
-            rec.dkim = Some(crate::v2::dkim_for(e, &ctx.scope, &name, None).await.map_err(err)?);
+            rec.dkim = Some(
+                crate::v2::dkim_for(e, &ctx.scope, &name, None)
+                    .await
+                    .map_err(err)?,
+            );
             let rec = e.insert_identity(&ctx.scope, rec).await.map_err(err)?;
-            Ok(w::VerifyDomainDkimResponse { dkim_tokens: rec.dkim.map(|d| d.tokens).unwrap_or_default() })
+            Ok(w::VerifyDomainDkimResponse {
+                dkim_tokens: rec.dkim.map(|d| d.tokens).unwrap_or_default(),
+            })
         }
     }
 }
@@ -150,20 +195,32 @@ pub(super) async fn list_identities(
         Some("EmailAddress") => Some("EMAIL_ADDRESS"),
         Some("Domain") => Some("DOMAIN"),
         Some(other) => {
-            return Err(ApiError::validation(Service::SesV1, &format!("Invalid IdentityType: {other}")));
+            return Err(ApiError::validation(
+                Service::SesV1,
+                &format!("Invalid IdentityType: {other}"),
+            ));
         }
     };
     // MaxItems 1-1000, absent = 1000.
     let max = i.max_items.unwrap_or(1000);
     if !(1..=1000).contains(&max) {
-        return Err(ApiError::validation(Service::SesV1, "MaxItems must be between 1 and 1000."));
+        return Err(ApiError::validation(
+            Service::SesV1,
+            "MaxItems must be between 1 and 1000.",
+        ));
     }
     let filter = i.identity_type.clone().unwrap_or_default();
     let after = match &i.next_token {
-        Some(t) => Some(e.parse_page_token(&ctx.scope, "ListIdentities", &filter, t).map_err(err)?),
+        Some(t) => Some(
+            e.parse_page_token(&ctx.scope, "ListIdentities", &filter, t)
+                .map_err(err)?,
+        ),
         None => None,
     };
-    let (items, more) = e.list_identities(&ctx.scope, ty, after.as_deref(), max as usize).await.map_err(err)?;
+    let (items, more) = e
+        .list_identities(&ctx.scope, ty, after.as_deref(), max as usize)
+        .await
+        .map_err(err)?;
     Ok(w::ListIdentitiesResponse {
         identities: items.into_iter().map(|r| r.identity).collect(),
         next_token: more.map(|last| e.page_token(&ctx.scope, "ListIdentities", &filter, &last)),
@@ -171,10 +228,18 @@ pub(super) async fn list_identities(
 }
 
 /// only verified addresses.
-pub(super) async fn list_verified_email_addresses(api: &SesV1, ctx: &RequestCtx) -> Result<w::ListVerifiedEmailAddressesResponse, ApiError> {
+pub(super) async fn list_verified_email_addresses(
+    api: &SesV1,
+    ctx: &RequestCtx,
+) -> Result<w::ListVerifiedEmailAddressesResponse, ApiError> {
     let (items, _) = api
         .engine
-        .list_identities(&ctx.scope, Some("EMAIL_ADDRESS"), None, sesame_engine::identities::MAX_IDENTITIES as usize)
+        .list_identities(
+            &ctx.scope,
+            Some("EMAIL_ADDRESS"),
+            None,
+            sesame_engine::identities::MAX_IDENTITIES as usize,
+        )
         .await
         .map_err(err)?;
     Ok(w::ListVerifiedEmailAddressesResponse {
@@ -189,9 +254,16 @@ pub(super) async fn list_verified_email_addresses(api: &SesV1, ctx: &RequestCtx)
 }
 
 /// Looks up each requested identity; unknown ones are omitted, as SES does.
-async fn lookup_many(api: &SesV1, scope: &Scope, names: &[String]) -> Result<Vec<(String, IdentityRecord)>, ApiError> {
+async fn lookup_many(
+    api: &SesV1,
+    scope: &Scope,
+    names: &[String],
+) -> Result<Vec<(String, IdentityRecord)>, ApiError> {
     if names.len() > 100 {
-        return Err(ApiError::validation(Service::SesV1, "At most 100 identities can be requested at a time."));
+        return Err(ApiError::validation(
+            Service::SesV1,
+            "At most 100 identities can be requested at a time.",
+        ));
     }
     let mut out = Vec::new();
     for n in names {
@@ -224,7 +296,9 @@ pub(super) async fn get_verification_attributes(
             },
         );
     }
-    Ok(w::GetIdentityVerificationAttributesResponse { verification_attributes: map })
+    Ok(w::GetIdentityVerificationAttributesResponse {
+        verification_attributes: map,
+    })
 }
 
 pub(super) async fn get_dkim_attributes(
@@ -238,7 +312,8 @@ pub(super) async fn get_dkim_attributes(
             Some(d) => w::IdentityDkimAttributes {
                 dkim_enabled: d.signing_enabled,
                 dkim_verification_status: status::v1(&d.status).into(),
-                dkim_tokens: (rec.identity_type == "DOMAIN" && !d.tokens.is_empty()).then(|| d.tokens.clone()),
+                dkim_tokens: (rec.identity_type == "DOMAIN" && !d.tokens.is_empty())
+                    .then(|| d.tokens.clone()),
             },
             None => w::IdentityDkimAttributes {
                 dkim_enabled: false,
@@ -248,7 +323,9 @@ pub(super) async fn get_dkim_attributes(
         };
         map.insert(n, attrs);
     }
-    Ok(w::GetIdentityDkimAttributesResponse { dkim_attributes: map })
+    Ok(w::GetIdentityDkimAttributesResponse {
+        dkim_attributes: map,
+    })
 }
 
 pub(super) async fn get_mail_from_attributes(
@@ -275,7 +352,9 @@ pub(super) async fn get_mail_from_attributes(
         };
         map.insert(n, attrs);
     }
-    Ok(w::GetIdentityMailFromDomainAttributesResponse { mail_from_domain_attributes: map })
+    Ok(w::GetIdentityMailFromDomainAttributesResponse {
+        mail_from_domain_attributes: map,
+    })
 }
 
 pub(super) async fn get_notification_attributes(
@@ -286,7 +365,14 @@ pub(super) async fn get_notification_attributes(
     let mut map = BTreeMap::new();
     for (n, rec) in lookup_many(api, &ctx.scope, &i.identities).await? {
         let topic = |t: &str| rec.notification_topics.get(t).cloned().unwrap_or_default();
-        let hdr = |t: &str| Some(rec.headers_in_notifications.get(t).copied().unwrap_or(false));
+        let hdr = |t: &str| {
+            Some(
+                rec.headers_in_notifications
+                    .get(t)
+                    .copied()
+                    .unwrap_or(false),
+            )
+        };
         map.insert(
             n,
             w::IdentityNotificationAttributes {
@@ -300,42 +386,70 @@ pub(super) async fn get_notification_attributes(
             },
         );
     }
-    Ok(w::GetIdentityNotificationAttributesResponse { notification_attributes: map })
+    Ok(w::GetIdentityNotificationAttributesResponse {
+        notification_attributes: map,
+    })
 }
 
-pub(super) async fn set_dkim_enabled(api: &SesV1, ctx: &RequestCtx, i: w::SetIdentityDkimEnabledRequest) -> Result<(), ApiError> {
+pub(super) async fn set_dkim_enabled(
+    api: &SesV1,
+    ctx: &RequestCtx,
+    i: w::SetIdentityDkimEnabledRequest,
+) -> Result<(), ApiError> {
     let rec = require(api, &ctx.scope, &i.identity).await?;
-    if rec.identity_type == "DOMAIN" && rec.dkim.as_ref().is_none_or(|d| d.tokens.is_empty()) && i.dkim_enabled {
+    if rec.identity_type == "DOMAIN"
+        && rec.dkim.as_ref().is_none_or(|d| d.tokens.is_empty())
+        && i.dkim_enabled
+    {
         return Err(ApiError::validation(
             Service::SesV1,
-            &format!("Domain {} has no DKIM tokens: call VerifyDomainDkim first.", rec.identity),
+            &format!(
+                "Domain {} has no DKIM tokens: call VerifyDomainDkim first.",
+                rec.identity
+            ),
         ));
     }
     let v2req = sesame_awsproto::generated::sesv2::PutEmailIdentityDkimAttributesRequest {
         email_identity: rec.identity.clone(),
         signing_enabled: Some(i.dkim_enabled),
     };
-    let v2 = crate::v2::SesV2 { engine: api.engine.clone() };
-    crate::v2::put_dkim_attributes(&v2, ctx, v2req).await.map_err(|e| {
-        // Re-code v2 errors in v1 vocabulary.
-        ApiError::validation(Service::SesV1, &e.message)
-    })?;
+    let v2 = crate::v2::SesV2 {
+        engine: api.engine.clone(),
+    };
+    crate::v2::put_dkim_attributes(&v2, ctx, v2req)
+        .await
+        .map_err(|e| {
+            // Re-code v2 errors in v1 vocabulary.
+            ApiError::validation(Service::SesV1, &e.message)
+        })?;
     Ok(())
 }
 
-pub(super) async fn set_mail_from(api: &SesV1, ctx: &RequestCtx, i: w::SetIdentityMailFromDomainRequest) -> Result<(), ApiError> {
+pub(super) async fn set_mail_from(
+    api: &SesV1,
+    ctx: &RequestCtx,
+    i: w::SetIdentityMailFromDomainRequest,
+) -> Result<(), ApiError> {
     let rec = require(api, &ctx.scope, &i.identity).await?;
     let domain = i.mail_from_domain.filter(|d| !d.is_empty());
     let behavior = match i.behavior_on_mx_failure.as_deref() {
         None | Some("UseDefaultValue") => "USE_DEFAULT_VALUE",
         Some("RejectMessage") => "REJECT_MESSAGE",
-        Some(other) => return Err(ApiError::validation(Service::SesV1, &format!("Invalid BehaviorOnMXFailure: {other}"))),
+        Some(other) => {
+            return Err(ApiError::validation(
+                Service::SesV1,
+                &format!("Invalid BehaviorOnMXFailure: {other}"),
+            ))
+        }
     };
     api.engine
         .update_identity(&ctx.scope, &rec.identity, |r| {
             r.mail_from = match &domain {
                 None => None,
-                Some(d) => Some(Engine::mail_from_record(Engine::validate_mail_from(r, d)?, Some(behavior))?),
+                Some(d) => Some(Engine::mail_from_record(
+                    Engine::validate_mail_from(r, d)?,
+                    Some(behavior),
+                )?),
             };
             Ok(())
         })
@@ -351,7 +465,8 @@ pub(super) async fn set_feedback_forwarding(
 ) -> Result<(), ApiError> {
     let rec = require(api, &ctx.scope, &i.identity).await?;
     if !i.forwarding_enabled
-        && !(rec.notification_topics.contains_key("Bounce") && rec.notification_topics.contains_key("Complaint"))
+        && !(rec.notification_topics.contains_key("Bounce")
+            && rec.notification_topics.contains_key("Complaint"))
     {
         // the v1 rule.
         return Err(ApiError::validation(
@@ -359,7 +474,10 @@ pub(super) async fn set_feedback_forwarding(
             "Feedback forwarding can only be disabled when Amazon SNS topics are set for both bounce and complaint notifications.",
         ));
     }
-    api.engine.set_feedback_forwarding(&ctx.scope, &rec.identity, i.forwarding_enabled).await.map_err(err)?;
+    api.engine
+        .set_feedback_forwarding(&ctx.scope, &rec.identity, i.forwarding_enabled)
+        .await
+        .map_err(err)?;
     Ok(())
 }
 
@@ -368,7 +486,10 @@ fn notification_type(t: &str) -> Result<&'static str, ApiError> {
         "Bounce" => Ok("Bounce"),
         "Complaint" => Ok("Complaint"),
         "Delivery" => Ok("Delivery"),
-        other => Err(ApiError::validation(Service::SesV1, &format!("Invalid NotificationType: {other}"))),
+        other => Err(ApiError::validation(
+            Service::SesV1,
+            &format!("Invalid NotificationType: {other}"),
+        )),
     }
 }
 
@@ -400,7 +521,10 @@ pub(super) async fn set_notification_topic(
     if let Some(arn) = &topic {
         let ok = Arn::parse(arn).is_some_and(|p| p.service == "sns");
         if !ok {
-            return Err(ApiError::validation(Service::SesV1, &format!("Invalid SNS topic ARN: {arn}")));
+            return Err(ApiError::validation(
+                Service::SesV1,
+                &format!("Invalid SNS topic ARN: {arn}"),
+            ));
         }
     }
     api.engine
@@ -417,9 +541,16 @@ pub(super) async fn set_notification_topic(
 }
 
 /// v1 `DeleteIdentity` succeeds whether or not the identity exists (ses.json doc).
-pub(super) async fn delete_identity(api: &SesV1, ctx: &RequestCtx, identity: &str) -> Result<(), ApiError> {
+pub(super) async fn delete_identity(
+    api: &SesV1,
+    ctx: &RequestCtx,
+    identity: &str,
+) -> Result<(), ApiError> {
     if let Some(name) = identity_name(&ctx.scope, identity) {
-        api.engine.delete_identity(&ctx.scope, &name).await.map_err(err)?;
+        api.engine
+            .delete_identity(&ctx.scope, &name)
+            .await
+            .map_err(err)?;
     }
     Ok(())
 }

@@ -23,7 +23,11 @@ impl SesV1Api for SesV1 {
     type Ctx = RequestCtx;
 
     // --- identities (spec D) ---
-    async fn verify_email_identity(&self, c: &RequestCtx, i: w::VerifyEmailIdentityRequest) -> R<w::VerifyEmailIdentityResponse> {
+    async fn verify_email_identity(
+        &self,
+        c: &RequestCtx,
+        i: w::VerifyEmailIdentityRequest,
+    ) -> R<w::VerifyEmailIdentityResponse> {
         identities::verify_email_identity(self, c, &i.email_address).await?;
         Ok(w::VerifyEmailIdentityResponse {})
     }
@@ -31,16 +35,32 @@ impl SesV1Api for SesV1 {
     async fn verify_email_address(&self, c: &RequestCtx, i: w::VerifyEmailAddressRequest) -> R<()> {
         identities::verify_email_identity(self, c, &i.email_address).await
     }
-    async fn verify_domain_identity(&self, c: &RequestCtx, i: w::VerifyDomainIdentityRequest) -> R<w::VerifyDomainIdentityResponse> {
+    async fn verify_domain_identity(
+        &self,
+        c: &RequestCtx,
+        i: w::VerifyDomainIdentityRequest,
+    ) -> R<w::VerifyDomainIdentityResponse> {
         identities::verify_domain_identity(self, c, i).await
     }
-    async fn verify_domain_dkim(&self, c: &RequestCtx, i: w::VerifyDomainDkimRequest) -> R<w::VerifyDomainDkimResponse> {
+    async fn verify_domain_dkim(
+        &self,
+        c: &RequestCtx,
+        i: w::VerifyDomainDkimRequest,
+    ) -> R<w::VerifyDomainDkimResponse> {
         identities::verify_domain_dkim(self, c, i).await
     }
-    async fn list_identities(&self, c: &RequestCtx, i: w::ListIdentitiesRequest) -> R<w::ListIdentitiesResponse> {
+    async fn list_identities(
+        &self,
+        c: &RequestCtx,
+        i: w::ListIdentitiesRequest,
+    ) -> R<w::ListIdentitiesResponse> {
         identities::list_identities(self, c, i).await
     }
-    async fn list_verified_email_addresses(&self, c: &RequestCtx, _i: ()) -> R<w::ListVerifiedEmailAddressesResponse> {
+    async fn list_verified_email_addresses(
+        &self,
+        c: &RequestCtx,
+        _i: (),
+    ) -> R<w::ListVerifiedEmailAddressesResponse> {
         identities::list_verified_email_addresses(self, c).await
     }
     async fn get_identity_verification_attributes(
@@ -71,7 +91,11 @@ impl SesV1Api for SesV1 {
     ) -> R<w::GetIdentityNotificationAttributesResponse> {
         identities::get_notification_attributes(self, c, i).await
     }
-    async fn set_identity_dkim_enabled(&self, c: &RequestCtx, i: w::SetIdentityDkimEnabledRequest) -> R<w::SetIdentityDkimEnabledResponse> {
+    async fn set_identity_dkim_enabled(
+        &self,
+        c: &RequestCtx,
+        i: w::SetIdentityDkimEnabledRequest,
+    ) -> R<w::SetIdentityDkimEnabledResponse> {
         identities::set_dkim_enabled(self, c, i).await?;
         Ok(w::SetIdentityDkimEnabledResponse {})
     }
@@ -107,12 +131,20 @@ impl SesV1Api for SesV1 {
         identities::set_notification_topic(self, c, i).await?;
         Ok(w::SetIdentityNotificationTopicResponse {})
     }
-    async fn delete_identity(&self, c: &RequestCtx, i: w::DeleteIdentityRequest) -> R<w::DeleteIdentityResponse> {
+    async fn delete_identity(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteIdentityRequest,
+    ) -> R<w::DeleteIdentityResponse> {
         identities::delete_identity(self, c, &i.identity).await?;
         Ok(w::DeleteIdentityResponse {})
     }
     /// deprecated alias of DeleteIdentity.
-    async fn delete_verified_email_address(&self, c: &RequestCtx, i: w::DeleteVerifiedEmailAddressRequest) -> R<()> {
+    async fn delete_verified_email_address(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteVerifiedEmailAddressRequest,
+    ) -> R<()> {
         identities::delete_identity(self, c, &i.email_address).await
     }
 
@@ -123,10 +155,18 @@ impl SesV1Api for SesV1 {
     async fn get_send_statistics(&self, c: &RequestCtx, _i: ()) -> R<w::GetSendStatisticsResponse> {
         account::get_send_statistics(self, c).await
     }
-    async fn get_account_sending_enabled(&self, c: &RequestCtx, _i: ()) -> R<w::GetAccountSendingEnabledResponse> {
+    async fn get_account_sending_enabled(
+        &self,
+        c: &RequestCtx,
+        _i: (),
+    ) -> R<w::GetAccountSendingEnabledResponse> {
         account::get_sending_enabled(self, c).await
     }
-    async fn update_account_sending_enabled(&self, c: &RequestCtx, i: w::UpdateAccountSendingEnabledRequest) -> R<()> {
+    async fn update_account_sending_enabled(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateAccountSendingEnabledRequest,
+    ) -> R<()> {
         account::update_sending_enabled(self, c, i).await
     }
 

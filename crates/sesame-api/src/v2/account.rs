@@ -8,9 +8,17 @@ use super::SesV2;
 use crate::error::v2 as err;
 use crate::RequestCtx;
 
-pub(super) async fn get(api: &SesV2, ctx: &RequestCtx, _i: w::GetAccountRequest) -> Result<w::GetAccountResponse, ApiError> {
+pub(super) async fn get(
+    api: &SesV2,
+    ctx: &RequestCtx,
+    _i: w::GetAccountRequest,
+) -> Result<w::GetAccountResponse, ApiError> {
     let s = api.engine.account_settings(&ctx.scope).await.map_err(err)?;
-    let sent = api.engine.sent_last_24_hours(&ctx.scope).await.map_err(err)?;
+    let sent = api
+        .engine
+        .sent_last_24_hours(&ctx.scope)
+        .await
+        .map_err(err)?;
     Ok(w::GetAccountResponse {
         dedicated_ip_auto_warmup_enabled: Some(s.dedicated_ip_auto_warmup_enabled),
         enforcement_status: Some(s.enforcement_status.clone()),
@@ -18,15 +26,21 @@ pub(super) async fn get(api: &SesV2, ctx: &RequestCtx, _i: w::GetAccountRequest)
         send_quota: Some(w::SendQuota {
             max24_hour_send: Some(s.max_24h_send),
             max_send_rate: Some(s.max_send_rate),
-            sent_last_24_hours: Some(sent),
+            sent_last24_hours: Some(sent),
         }),
         sending_enabled: Some(s.sending_enabled),
         suppression_attributes: Some(w::SuppressionAttributes {
             suppressed_reasons: Some(s.suppressed_reasons.clone()),
             validation_attributes: None,
         }),
-        details: s.details.clone().and_then(|d| serde_json::from_value(d).ok()),
-        vdm_attributes: s.vdm_attributes.clone().and_then(|d| serde_json::from_value(d).ok()),
+        details: s
+            .details
+            .clone()
+            .and_then(|d| serde_json::from_value(d).ok()),
+        vdm_attributes: s
+            .vdm_attributes
+            .clone()
+            .and_then(|d| serde_json::from_value(d).ok()),
         pricing_attributes: None,
     })
 }
@@ -44,7 +58,10 @@ pub(super) async fn put_details(
     api.engine
         .update_account_settings(&ctx.scope, |s| {
             let review = if wants_production && !s.production_access {
-                Some(w::ReviewDetails { status: Some("PENDING".into()), case_id: Some(case_id.clone()) })
+                Some(w::ReviewDetails {
+                    status: Some("PENDING".into()),
+                    case_id: Some(case_id.clone()),
+                })
             } else {
                 s.details
                     .as_ref()
@@ -59,7 +76,9 @@ pub(super) async fn put_details(
                 additional_contact_email_addresses: i.additional_contact_email_addresses.clone(),
                 review_details: review,
             };
-            s.details = Some(serde_json::to_value(details).map_err(|e| EngineError::Internal(e.to_string()))?);
+            s.details = Some(
+                serde_json::to_value(details).map_err(|e| EngineError::Internal(e.to_string()))?,
+            );
             Ok(())
         })
         .await

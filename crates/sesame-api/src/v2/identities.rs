@@ -42,7 +42,10 @@ pub(crate) fn dkim_attributes(engine: &Engine, rec: &IdentityRecord) -> Option<w
 
 fn to_wire_tags(tags: &[Tag]) -> Vec<w::Tag> {
     tags.iter()
-        .map(|t| w::Tag { key: t.key.clone(), value: t.value.clone() })
+        .map(|t| w::Tag {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        })
         .collect()
 }
 
@@ -50,7 +53,10 @@ pub(crate) fn from_wire_tags(tags: Option<Vec<w::Tag>>) -> Result<Vec<Tag>, Engi
     let tags: Vec<Tag> = tags
         .unwrap_or_default()
         .into_iter()
-        .map(|t| Tag { key: t.key, value: t.value })
+        .map(|t| Tag {
+            key: t.key,
+            value: t.value,
+        })
         .collect();
     sesame_engine::tags::validate_tags(&tags)?;
     Ok(tags)
@@ -116,14 +122,31 @@ pub(super) async fn create(
     let mut rec = Engine::new_identity(&name);
     rec.tags = from_wire_tags(input.tags).map_err(err)?;
     if let Some(cs) = input.configuration_set_name {
-        e.require_configuration_set(&ctx.scope, &cs).await.map_err(err)?;
+        e.require_configuration_set(&ctx.scope, &cs)
+            .await
+            .map_err(err)?;
         rec.configuration_set_name = Some(cs);
     }
-    if e.get_identity(&ctx.scope, &name).await.map_err(err)?.is_some() {
-        return Err(err(EngineError::AlreadyExists(format!("Email identity {name} already exist."))));
+    if e.get_identity(&ctx.scope, &name)
+        .await
+        .map_err(err)?
+        .is_some()
+    {
+        return Err(err(EngineError::AlreadyExists(format!(
+            "Email identity {name} already exist."
+        ))));
     }
     if rec.identity_type == "DOMAIN" {
-        rec.dkim = Some(dkim_for(e, &ctx.scope, &name, signing_input(input.dkim_signing_attributes)).await.map_err(err)?);
+        rec.dkim = Some(
+            dkim_for(
+                e,
+                &ctx.scope,
+                &name,
+                signing_input(input.dkim_signing_attributes),
+            )
+            .await
+            .map_err(err)?,
+        );
     } else if input.dkim_signing_attributes.is_some() {
         return Err(err(EngineError::BadRequest(
             "DkimSigningAttributes can only be specified for domain identities.".into(),
@@ -143,7 +166,10 @@ pub(super) async fn get(
     input: w::GetEmailIdentityRequest,
 ) -> Result<w::GetEmailIdentityResponse, ApiError> {
     let e = &api.engine;
-    let rec = e.require_identity(&ctx.scope, &input.email_identity).await.map_err(err)?;
+    let rec = e
+        .require_identity(&ctx.scope, &input.email_identity)
+        .await
+        .map_err(err)?;
     Ok(w::GetEmailIdentityResponse {
         identity_type: Some(rec.identity_type.clone()),
         feedback_forwarding_status: Some(rec.feedback_forwarding_enabled),
@@ -171,7 +197,9 @@ pub(super) async fn list(
     // Model: PageSize 0-1000; absent = the maximum.
     let size = input.page_size.unwrap_or(1000);
     if !(0..=1000).contains(&size) {
-        return Err(err(EngineError::BadRequest("PageSize must be between 0 and 1000.".into())));
+        return Err(err(EngineError::BadRequest(
+            "PageSize must be between 0 and 1000.".into(),
+        )));
     }
     let filter = input
         .filter
@@ -179,7 +207,10 @@ pub(super) async fn list(
         .map(|f| serde_json::to_string(f).unwrap_or_default())
         .unwrap_or_default();
     let after = match &input.next_token {
-        Some(t) => Some(e.parse_page_token(&ctx.scope, "ListEmailIdentities", &filter, t).map_err(err)?),
+        Some(t) => Some(
+            e.parse_page_token(&ctx.scope, "ListEmailIdentities", &filter, t)
+                .map_err(err)?,
+        ),
         None => None,
     };
     let (items, more) = e
@@ -198,7 +229,8 @@ pub(super) async fn list(
                 })
                 .collect(),
         ),
-        next_token: more.map(|last| e.page_token(&ctx.scope, "ListEmailIdentities", &filter, &last)),
+        next_token: more
+            .map(|last| e.page_token(&ctx.scope, "ListEmailIdentities", &filter, &last)),
     })
 }
 
@@ -207,10 +239,18 @@ pub(super) async fn delete(
     ctx: &RequestCtx,
     input: w::DeleteEmailIdentityRequest,
 ) -> Result<w::DeleteEmailIdentityResponse, ApiError> {
-    if api.engine.delete_identity(&ctx.scope, &input.email_identity).await.map_err(err)? {
+    if api
+        .engine
+        .delete_identity(&ctx.scope, &input.email_identity)
+        .await
+        .map_err(err)?
+    {
         Ok(w::DeleteEmailIdentityResponse {})
     } else {
-        Err(err(EngineError::NotFound(format!("Email identity {} does not exist.", input.email_identity))))
+        Err(err(EngineError::NotFound(format!(
+            "Email identity {} does not exist.",
+            input.email_identity
+        ))))
     }
 }
 
@@ -221,10 +261,17 @@ pub(crate) async fn put_dkim(
 ) -> Result<w::PutEmailIdentityDkimAttributesResponse, ApiError> {
     let e = &api.engine;
     let enabled = input.signing_enabled.unwrap_or(false);
-    let current = e.require_identity(&ctx.scope, &input.email_identity).await.map_err(err)?;
+    let current = e
+        .require_identity(&ctx.scope, &input.email_identity)
+        .await
+        .map_err(err)?;
     if current.identity_type == "EMAIL_ADDRESS" {
         // an address may only toggle signing when its domain is DKIM-enabled.
-        let domain = current.identity.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        let domain = current
+            .identity
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
         let parent_ok = e
             .get_identity(&ctx.scope, &domain)
             .await
@@ -269,19 +316,30 @@ pub(super) async fn put_dkim_signing(
     input: w::PutEmailIdentityDkimSigningAttributesRequest,
 ) -> Result<w::PutEmailIdentityDkimSigningAttributesResponse, ApiError> {
     let e = &api.engine;
-    let rec = e.require_identity(&ctx.scope, &input.email_identity).await.map_err(err)?;
+    let rec = e
+        .require_identity(&ctx.scope, &input.email_identity)
+        .await
+        .map_err(err)?;
     if rec.identity_type != "DOMAIN" {
-        return Err(err(EngineError::BadRequest("DKIM signing attributes apply to domain identities only.".into())));
+        return Err(err(EngineError::BadRequest(
+            "DKIM signing attributes apply to domain identities only.".into(),
+        )));
     }
     let origin = input.signing_attributes_origin.clone();
     let attrs = input.signing_attributes.clone();
-    let next_len = attrs.as_ref().and_then(|a| a.next_signing_key_length.clone());
+    let next_len = attrs
+        .as_ref()
+        .and_then(|a| a.next_signing_key_length.clone());
     // Switching origin, or (re)starting BYODKIM, builds new keys (Q-83, Q-91: status PENDING).
     let current_origin = rec.dkim.as_ref().map(|d| d.origin.clone());
     let new_state = if origin == "EXTERNAL" || current_origin.as_deref() != Some(origin.as_str()) {
         let mut a = signing_input(attrs).unwrap_or_default();
         a.origin = Some(origin.clone());
-        Some(dkim_for(e, &ctx.scope, &rec.identity, Some(a)).await.map_err(err)?)
+        Some(
+            dkim_for(e, &ctx.scope, &rec.identity, Some(a))
+                .await
+                .map_err(err)?,
+        )
     } else {
         None
     };
@@ -354,7 +412,9 @@ pub(super) async fn put_configuration_set(
     let e = &api.engine;
     let set = input.configuration_set_name.filter(|s| !s.is_empty());
     if let Some(s) = &set {
-        e.require_configuration_set(&ctx.scope, s).await.map_err(err)?;
+        e.require_configuration_set(&ctx.scope, s)
+            .await
+            .map_err(err)?;
     }
     e.update_identity(&ctx.scope, &input.email_identity, |r| {
         r.configuration_set_name = set.clone();

@@ -13,7 +13,7 @@ use sesame_engine::Engine;
 
 use crate::RequestCtx;
 
-pub(crate) use identities::{dkim_attributes, dkim_for, from_wire_tags, put_dkim as put_dkim_attributes};
+pub(crate) use identities::{dkim_for, from_wire_tags, put_dkim as put_dkim_attributes};
 
 pub struct SesV2 {
     pub engine: Engine,
@@ -26,16 +26,32 @@ impl SesV2Api for SesV2 {
     type Ctx = RequestCtx;
 
     // --- identities (spec D) ---
-    async fn create_email_identity(&self, c: &RequestCtx, i: w::CreateEmailIdentityRequest) -> R<w::CreateEmailIdentityResponse> {
+    async fn create_email_identity(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateEmailIdentityRequest,
+    ) -> R<w::CreateEmailIdentityResponse> {
         identities::create(self, c, i).await
     }
-    async fn get_email_identity(&self, c: &RequestCtx, i: w::GetEmailIdentityRequest) -> R<w::GetEmailIdentityResponse> {
+    async fn get_email_identity(
+        &self,
+        c: &RequestCtx,
+        i: w::GetEmailIdentityRequest,
+    ) -> R<w::GetEmailIdentityResponse> {
         identities::get(self, c, i).await
     }
-    async fn list_email_identities(&self, c: &RequestCtx, i: w::ListEmailIdentitiesRequest) -> R<w::ListEmailIdentitiesResponse> {
+    async fn list_email_identities(
+        &self,
+        c: &RequestCtx,
+        i: w::ListEmailIdentitiesRequest,
+    ) -> R<w::ListEmailIdentitiesResponse> {
         identities::list(self, c, i).await
     }
-    async fn delete_email_identity(&self, c: &RequestCtx, i: w::DeleteEmailIdentityRequest) -> R<w::DeleteEmailIdentityResponse> {
+    async fn delete_email_identity(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteEmailIdentityRequest,
+    ) -> R<w::DeleteEmailIdentityResponse> {
         identities::delete(self, c, i).await
     }
     async fn put_email_identity_dkim_attributes(
@@ -75,10 +91,18 @@ impl SesV2Api for SesV2 {
     }
 
     // --- account (spec A) ---
-    async fn get_account(&self, c: &RequestCtx, i: w::GetAccountRequest) -> R<w::GetAccountResponse> {
+    async fn get_account(
+        &self,
+        c: &RequestCtx,
+        i: w::GetAccountRequest,
+    ) -> R<w::GetAccountResponse> {
         account::get(self, c, i).await
     }
-    async fn put_account_details(&self, c: &RequestCtx, i: w::PutAccountDetailsRequest) -> R<w::PutAccountDetailsResponse> {
+    async fn put_account_details(
+        &self,
+        c: &RequestCtx,
+        i: w::PutAccountDetailsRequest,
+    ) -> R<w::PutAccountDetailsResponse> {
         account::put_details(self, c, i).await
     }
     async fn put_account_sending_attributes(
@@ -97,13 +121,25 @@ impl SesV2Api for SesV2 {
     }
 
     // --- tags (Q-25) ---
-    async fn tag_resource(&self, c: &RequestCtx, i: w::TagResourceRequest) -> R<w::TagResourceResponse> {
+    async fn tag_resource(
+        &self,
+        c: &RequestCtx,
+        i: w::TagResourceRequest,
+    ) -> R<w::TagResourceResponse> {
         tags::tag(self, c, i).await
     }
-    async fn untag_resource(&self, c: &RequestCtx, i: w::UntagResourceRequest) -> R<w::UntagResourceResponse> {
+    async fn untag_resource(
+        &self,
+        c: &RequestCtx,
+        i: w::UntagResourceRequest,
+    ) -> R<w::UntagResourceResponse> {
         tags::untag(self, c, i).await
     }
-    async fn list_tags_for_resource(&self, c: &RequestCtx, i: w::ListTagsForResourceRequest) -> R<w::ListTagsForResourceResponse> {
+    async fn list_tags_for_resource(
+        &self,
+        c: &RequestCtx,
+        i: w::ListTagsForResourceRequest,
+    ) -> R<w::ListTagsForResourceResponse> {
         tags::list(self, c, i).await
     }
 

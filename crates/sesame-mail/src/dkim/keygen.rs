@@ -155,7 +155,9 @@ mod tests {
     fn tokens_are_32_base32_chars() {
         let t = easy_dkim_token();
         assert_eq!(t.len(), 32);
-        assert!(t.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)));
+        assert!(t
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b)));
         assert_ne!(t, easy_dkim_token());
     }
 }
