@@ -24,20 +24,34 @@ impl ApiError {
         status: u16,
         sender_fault: bool,
     ) -> Self {
-        Self { code: code.into(), message: message.into(), status, sender_fault }
+        Self {
+            code: code.into(),
+            message: message.into(),
+            status,
+            sender_fault,
+        }
     }
 
     /// The error shape `shape_name` of `service`'s model (Q-10: v1 code = `error.code` when
     /// present, else the shape name; status = `error.httpStatusCode`, else 400).
     pub fn from_shape(service: Service, shape_name: &str, message: impl Into<String>) -> Self {
-        let info = model(service).shape(shape_name).and_then(|s| s.error.clone());
+        let info = model(service)
+            .shape(shape_name)
+            .and_then(|s| s.error.clone());
         let info = info.unwrap_or_default();
         let code = match (service.is_query(), info.code) {
             (true, Some(code)) => code,
             _ => shape_name.to_string(),
         };
-        let sender_fault = info.sender_fault.unwrap_or(info.http_status_code.unwrap_or(400) < 500);
-        Self::new(code, message, info.http_status_code.unwrap_or(400), sender_fault)
+        let sender_fault = info
+            .sender_fault
+            .unwrap_or(info.http_status_code.unwrap_or(400) < 500);
+        Self::new(
+            code,
+            message,
+            info.http_status_code.unwrap_or(400),
+            sender_fault,
+        )
     }
 
     /// Generic input validation failure.
@@ -64,7 +78,8 @@ impl ApiError {
             Service::SesV2 => "NotImplementedException",
             _ => "NotImplemented",
         };
-        let message = format!("Operation {operation} is not implemented by this Sesame deployment yet.");
+        let message =
+            format!("Operation {operation} is not implemented by this Sesame deployment yet.");
         Self::new(code, message, 501, false)
     }
 
@@ -76,7 +91,9 @@ impl ApiError {
     /// No operation by that name (v1/SNS `Action`) or no route matched (v2).
     pub fn unknown_operation(service: Service, operation: &str) -> Self {
         match service {
-            Service::SesV2 => Self::new("UnknownOperationException", "Unknown operation", 404, true),
+            Service::SesV2 => {
+                Self::new("UnknownOperationException", "Unknown operation", 404, true)
+            }
             _ => Self::new(
                 "InvalidAction",
                 format!("Could not find operation {operation} for version 2010-12-01"),
@@ -94,7 +111,10 @@ mod tests {
     #[test]
     fn from_shape_uses_model_code_and_status() {
         let e = ApiError::from_shape(Service::SesV1, "ConfigurationSetDoesNotExistException", "x");
-        assert_eq!((e.code.as_str(), e.status, e.sender_fault), ("ConfigurationSetDoesNotExist", 400, true));
+        assert_eq!(
+            (e.code.as_str(), e.status, e.sender_fault),
+            ("ConfigurationSetDoesNotExist", 400, true)
+        );
         let e = ApiError::from_shape(Service::SesV2, "NotFoundException", "x");
         assert_eq!((e.code.as_str(), e.status), ("NotFoundException", 404));
         let e = ApiError::from_shape(Service::SesV2, "AlreadyExistsException", "x");
@@ -103,11 +123,23 @@ mod tests {
 
     #[test]
     fn generic_codes() {
-        assert_eq!(ApiError::validation(Service::SesV1, "m").code, "InvalidParameterValue");
-        assert_eq!(ApiError::missing_parameter(Service::SesV1, "m").code, "MissingParameter");
-        assert_eq!(ApiError::missing_parameter(Service::SesV2, "m").code, "BadRequestException");
+        assert_eq!(
+            ApiError::validation(Service::SesV1, "m").code,
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            ApiError::missing_parameter(Service::SesV1, "m").code,
+            "MissingParameter"
+        );
+        assert_eq!(
+            ApiError::missing_parameter(Service::SesV2, "m").code,
+            "BadRequestException"
+        );
         let e = ApiError::not_implemented(Service::SesV2, "SendEmail");
-        assert_eq!((e.code.as_str(), e.status), ("NotImplementedException", 501));
+        assert_eq!(
+            (e.code.as_str(), e.status),
+            ("NotImplementedException", 501)
+        );
         assert_eq!(
             ApiError::unknown_operation(Service::SesV1, "Nope").message,
             "Could not find operation Nope for version 2010-12-01"

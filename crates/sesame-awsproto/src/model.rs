@@ -149,7 +149,11 @@ fn parse_shape(name: &str, v: &Value) -> Result<Shape, String> {
     let strings = |key: &str| -> Vec<String> {
         v[key]
             .as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let members = v["members"]
@@ -193,7 +197,11 @@ fn parse_operation(name: &str, v: &Value) -> Operation {
         output: v.get("output").map(parse_ref),
         errors: v["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["shape"].as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["shape"].as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -210,8 +218,14 @@ impl Model {
             }
         }
         let mut model = Model {
-            protocol: v["metadata"]["protocol"].as_str().unwrap_or_default().to_string(),
-            api_version: v["metadata"]["apiVersion"].as_str().unwrap_or_default().to_string(),
+            protocol: v["metadata"]["protocol"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            api_version: v["metadata"]["apiVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             xml_namespace: v["metadata"]["xmlNamespace"].as_str().map(str::to_string),
             operations: Vec::new(),
             op_index: HashMap::new(),
@@ -231,7 +245,8 @@ impl Model {
         match self.op_index.get(name) {
             Some(&i) => self.operations[i] = op,
             None => {
-                self.op_index.insert(name.to_string(), self.operations.len());
+                self.op_index
+                    .insert(name.to_string(), self.operations.len());
                 self.operations.push(op);
             }
         }
@@ -275,10 +290,19 @@ mod tests {
         let v2 = model(Service::SesV2);
         assert_eq!(v2.protocol, "rest-json");
         let op = v2.operation("CreateEmailIdentity").unwrap();
-        assert_eq!((op.http_method.as_str(), op.request_uri.as_str()), ("POST", "/v2/email/identities"));
+        assert_eq!(
+            (op.http_method.as_str(), op.request_uri.as_str()),
+            ("POST", "/v2/email/identities")
+        );
         let v1 = model(Service::SesV1);
-        assert_eq!(v1.xml_namespace.as_deref(), Some("http://ses.amazonaws.com/doc/2010-12-01/"));
+        assert_eq!(
+            v1.xml_namespace.as_deref(),
+            Some("http://ses.amazonaws.com/doc/2010-12-01/")
+        );
         assert_eq!(model(Service::Sns).protocol, "query");
-        assert_eq!(v2.operations.len(), crate::generated::sesv2::OPERATIONS.len());
+        assert_eq!(
+            v2.operations.len(),
+            crate::generated::sesv2::OPERATIONS.len()
+        );
     }
 }

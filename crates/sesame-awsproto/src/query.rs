@@ -19,29 +19,49 @@ fn service_of(model: &Model) -> Service {
 
 /// Decodes already form-decoded parameters (POST body or GET query string) into an operation
 /// and its canonical input.
-pub fn decode_request(model: &Model, params: &[(String, String)]) -> Result<DecodedRequest, ApiError> {
+pub fn decode_request(
+    model: &Model,
+    params: &[(String, String)],
+) -> Result<DecodedRequest, ApiError> {
     let service = service_of(model);
-    let map: HashMap<&str, &str> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let map: HashMap<&str, &str> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let action = map.get("Action").copied().ok_or_else(|| {
         ApiError::missing_parameter(service, "The request must contain the parameter Action.")
     })?;
     if let Some(version) = map.get("Version") {
-        if *version != API_VERSION && (model.api_version.is_empty() || *version != model.api_version) {
+        if *version != API_VERSION
+            && (model.api_version.is_empty() || *version != model.api_version)
+        {
             return Err(ApiError::unknown_operation(service, action));
         }
     }
-    let op = model.operation(action).ok_or_else(|| ApiError::unknown_operation(service, action))?;
+    let op = model
+        .operation(action)
+        .ok_or_else(|| ApiError::unknown_operation(service, action))?;
     let input = match &op.input {
         Some(r) => {
-            let shape = model.shape(&r.shape).ok_or_else(|| ApiError::internal(service))?;
+            let shape = model
+                .shape(&r.shape)
+                .ok_or_else(|| ApiError::internal(service))?;
             let mut keys: Vec<&str> = map.keys().copied().collect();
             keys.sort_unstable();
-            let ctx = Decoder { model, map: &map, keys: &keys, service };
+            let ctx = Decoder {
+                model,
+                map: &map,
+                keys: &keys,
+                service,
+            };
             ctx.structure(shape, "")?
         }
         None => Value::Object(Map::new()),
     };
-    Ok(DecodedRequest { operation: op.name, input })
+    Ok(DecodedRequest {
+        operation: op.name,
+        input,
+    })
 }
 
 struct Decoder<'a> {
@@ -72,7 +92,9 @@ impl Decoder<'_> {
     }
 
     fn shape(&self, name: &str) -> Result<&Shape, ApiError> {
-        self.model.shape(name).ok_or_else(|| ApiError::internal(self.service))
+        self.model
+            .shape(name)
+            .ok_or_else(|| ApiError::internal(self.service))
     }
 
     fn structure(&self, shape: &Shape, prefix: &str) -> Result<Value, ApiError> {
@@ -101,7 +123,10 @@ impl Decoder<'_> {
                 if self.map.get(key) == Some(&"") && !self.has_prefix(key) {
                     return Ok(Some(Value::Array(vec![])));
                 }
-                let member = shape.member.as_deref().ok_or_else(|| ApiError::internal(self.service))?;
+                let member = shape
+                    .member
+                    .as_deref()
+                    .ok_or_else(|| ApiError::internal(self.service))?;
                 let mshape = self.shape(&member.shape)?;
                 let base = if flattened {
                     key.to_string()
@@ -114,7 +139,10 @@ impl Decoder<'_> {
                     if !self.present(&item_key) {
                         break;
                     }
-                    items.push(self.value(mshape, member, &item_key)?.unwrap_or(Value::Null));
+                    items.push(
+                        self.value(mshape, member, &item_key)?
+                            .unwrap_or(Value::Null),
+                    );
                 }
                 Ok((!items.is_empty()).then_some(Value::Array(items)))
             }
@@ -126,7 +154,11 @@ impl Decoder<'_> {
                     return Err(ApiError::internal(self.service));
                 };
                 let vshape = self.shape(&vr.shape)?;
-                let base = if flattened { key.to_string() } else { join(key, "entry") };
+                let base = if flattened {
+                    key.to_string()
+                } else {
+                    join(key, "entry")
+                };
                 let mut out = Map::new();
                 for i in 1.. {
                     let entry = format!("{base}.{i}");
@@ -195,7 +227,9 @@ pub fn encode_response(model: &Model, operation: &str, output: &Value, request_i
 fn write_members(model: &Model, shape: &Shape, value: &Value, xml: &mut String) {
     let Some(obj) = value.as_object() else { return };
     for (name, r) in &shape.members {
-        let (Some(v), Some(target)) = (obj.get(name), model.shape(&r.shape)) else { continue };
+        let (Some(v), Some(target)) = (obj.get(name), model.shape(&r.shape)) else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }
@@ -205,7 +239,14 @@ fn write_members(model: &Model, shape: &Shape, value: &Value, xml: &mut String) 
     }
 }
 
-fn write_value(model: &Model, shape: &Shape, r: &ShapeRef, element: &str, v: &Value, xml: &mut String) {
+fn write_value(
+    model: &Model,
+    shape: &Shape,
+    r: &ShapeRef,
+    element: &str,
+    v: &Value,
+    xml: &mut String,
+) {
     let flattened = r.flattened || shape.flattened;
     match shape.kind {
         ShapeKind::Structure => {
@@ -214,8 +255,12 @@ fn write_value(model: &Model, shape: &Shape, r: &ShapeRef, element: &str, v: &Va
             xml.push_str(&format!("</{element}>"));
         }
         ShapeKind::List => {
-            let Some(mr) = shape.member.as_deref() else { return };
-            let Some(ms) = model.shape(&mr.shape) else { return };
+            let Some(mr) = shape.member.as_deref() else {
+                return;
+            };
+            let Some(ms) = model.shape(&mr.shape) else {
+                return;
+            };
             let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
             if flattened {
                 for item in items {
@@ -231,8 +276,12 @@ fn write_value(model: &Model, shape: &Shape, r: &ShapeRef, element: &str, v: &Va
             }
         }
         ShapeKind::Map => {
-            let (Some(kr), Some(vr)) = (shape.key.as_deref(), shape.value.as_deref()) else { return };
-            let (Some(ks), Some(vs)) = (model.shape(&kr.shape), model.shape(&vr.shape)) else { return };
+            let (Some(kr), Some(vr)) = (shape.key.as_deref(), shape.value.as_deref()) else {
+                return;
+            };
+            let (Some(ks), Some(vs)) = (model.shape(&kr.shape), model.shape(&vr.shape)) else {
+                return;
+            };
             let kname = kr.location_name.as_deref().unwrap_or("key");
             let vname = vr.location_name.as_deref().unwrap_or("value");
             if !flattened {
@@ -257,7 +306,10 @@ fn write_value(model: &Model, shape: &Shape, r: &ShapeRef, element: &str, v: &Va
         _ => {
             let text = match (shape.kind, v) {
                 (ShapeKind::Timestamp, Value::Number(n)) => {
-                    let fmt = r.timestamp_format.as_deref().or(shape.timestamp_format.as_deref());
+                    let fmt = r
+                        .timestamp_format
+                        .as_deref()
+                        .or(shape.timestamp_format.as_deref());
                     timestamp::format_text(n.as_f64().unwrap_or_default(), fmt.unwrap_or("iso8601"))
                 }
                 (_, Value::String(s)) => s.clone(),

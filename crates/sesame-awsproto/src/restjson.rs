@@ -25,10 +25,21 @@ pub struct HttpResponse {
 
 /// Legacy routes kept for older SDKs and CLIs (DECISIONS Q-2): method, template, operation.
 /// Their query parameters and JSON body bind to members by member name.
+/// A matched route: (specificity, operation, decoded labels, via a Q-2 alias).
+type RouteMatch<'m> = (usize, &'m Operation, Vec<(String, String)>, bool);
+
 const ALIASES: &[(&str, &str, &str)] = &[
     ("GET", "/v2/email/identities", "ListEmailIdentities"),
-    ("GET", "/v2/email/configuration-sets", "ListConfigurationSets"),
-    ("GET", "/v2/email/contact-lists/{ContactListName}/contacts", "ListContacts"),
+    (
+        "GET",
+        "/v2/email/configuration-sets",
+        "ListConfigurationSets",
+    ),
+    (
+        "GET",
+        "/v2/email/contact-lists/{ContactListName}/contacts",
+        "ListContacts",
+    ),
 ];
 
 fn bad(message: impl Into<String>) -> ApiError {
@@ -57,17 +68,20 @@ pub fn decode_request_with_headers(
     headers: &[(String, String)],
     body: &[u8],
 ) -> Result<DecodedRequest, ApiError> {
-    let query: Vec<(String, String)> =
-        form_urlencoded::parse(raw_query.as_bytes()).into_owned().collect();
+    let query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
     let path_segments: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
-    let mut best: Option<(usize, &Operation, Vec<(String, String)>, bool)> = None;
+    let mut best: Option<RouteMatch<'_>> = None;
     let candidates = model
         .operations
         .iter()
         .map(|op| (op.http_method.as_str(), op.request_uri.as_str(), op, false))
-        .chain(ALIASES.iter().filter_map(|(m, uri, name)| {
-            model.operation(name).map(|op| (*m, *uri, op, true))
-        }));
+        .chain(
+            ALIASES
+                .iter()
+                .filter_map(|(m, uri, name)| model.operation(name).map(|op| (*m, *uri, op, true))),
+        );
     for (op_method, uri, op, alias) in candidates {
         if !op_method.eq_ignore_ascii_case(method) {
             continue;
@@ -88,7 +102,10 @@ pub fn decode_request_with_headers(
             decode_input(model, shape, &labels, &query, headers, body, alias)?
         }
     };
-    Ok(DecodedRequest { operation: op.name, input })
+    Ok(DecodedRequest {
+        operation: op.name,
+        input,
+    })
 }
 
 /// Matches a `requestUri` template; returns (specificity, decoded labels).
@@ -100,7 +117,10 @@ fn match_route(
     let (tpath, tquery) = template.split_once('?').unwrap_or((template, ""));
     for literal in tquery.split('&').filter(|s| !s.is_empty()) {
         let (k, v) = literal.split_once('=').unwrap_or((literal, ""));
-        if !query.iter().any(|(qk, qv)| qk == k && (v.is_empty() || qv == v)) {
+        if !query
+            .iter()
+            .any(|(qk, qv)| qk == k && (v.is_empty() || qv == v))
+        {
             return None;
         }
     }
@@ -134,11 +154,15 @@ fn match_route(
 }
 
 fn pct_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 pub(crate) fn shape_of<'m>(model: &'m Model, name: &str) -> Result<&'m Shape, ApiError> {
-    model.shape(name).ok_or_else(|| ApiError::internal(Service::SesV2))
+    model
+        .shape(name)
+        .ok_or_else(|| ApiError::internal(Service::SesV2))
 }
 
 fn wire_name<'a>(name: &'a str, r: &'a ShapeRef) -> &'a str {
@@ -195,7 +219,9 @@ fn decode_input(
     }
     if let Some(payload) = &shape.payload {
         if !body.is_empty() {
-            let r = shape.member_ref(payload).ok_or_else(|| ApiError::internal(Service::SesV2))?;
+            let r = shape
+                .member_ref(payload)
+                .ok_or_else(|| ApiError::internal(Service::SesV2))?;
             let target = shape_of(model, &r.shape)?;
             let value = match target.kind {
                 ShapeKind::Blob => {
@@ -213,7 +239,9 @@ fn decode_input(
     } else if !body.iter().all(u8::is_ascii_whitespace) {
         let json: Value =
             serde_json::from_slice(body).map_err(|e| bad(format!("Invalid JSON body: {e}")))?;
-        let obj = json.as_object().ok_or_else(|| bad("The request body must be a JSON object."))?;
+        let obj = json
+            .as_object()
+            .ok_or_else(|| bad("The request body must be a JSON object."))?;
         for (name, r) in &shape.members {
             if r.location.is_some() {
                 continue;
@@ -261,7 +289,10 @@ fn query_member(
                         items.push(Value::String(v.clone()));
                     }
                 } else if !map.contains_key(k) {
-                    map.insert(k.clone(), scalar_from_text(vshape, v, value_ref).map_err(bad)?);
+                    map.insert(
+                        k.clone(),
+                        scalar_from_text(vshape, v, value_ref).map_err(bad)?,
+                    );
                 }
             }
             Ok((!map.is_empty()).then_some(Value::Object(map)))
@@ -273,13 +304,20 @@ fn query_member(
     }
 }
 
-fn header_value(model: &Model, target: &Shape, r: &ShapeRef, text: &str) -> Result<Value, ApiError> {
+fn header_value(
+    model: &Model,
+    target: &Shape,
+    r: &ShapeRef,
+    text: &str,
+) -> Result<Value, ApiError> {
     if r.json_value {
         // A `jsonvalue` header is base64 text; the member (a string) holds the decoded text.
         let raw = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
             .map_err(|_| bad("Invalid base64 header"))?;
-        return String::from_utf8(raw).map(Value::String).map_err(|_| bad("Invalid header"));
+        return String::from_utf8(raw)
+            .map(Value::String)
+            .map_err(|_| bad("Invalid header"));
     }
     if target.kind == ShapeKind::List {
         if text.trim().is_empty() {
@@ -333,20 +371,29 @@ pub(crate) fn scalar_from_text(shape: &Shape, text: &str, _r: &ShapeRef) -> Resu
         }
         ShapeKind::Float | ShapeKind::Double => {
             let f = text.trim().parse::<f64>().map_err(|_| invalid())?;
-            serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(invalid)?
+            serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .ok_or_else(invalid)?
         }
         ShapeKind::Boolean => match text.trim() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             _ => return Err(invalid()),
         },
-        ShapeKind::Timestamp => timestamp::to_json_number(timestamp::parse(text).ok_or_else(invalid)?),
+        ShapeKind::Timestamp => {
+            timestamp::to_json_number(timestamp::parse(text).ok_or_else(invalid)?)
+        }
         _ => Value::String(text.to_string()),
     })
 }
 
 /// JSON body value → canonical value (renames `locationName` keys, parses timestamps).
-fn json_to_canonical(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> Result<Value, ApiError> {
+fn json_to_canonical(
+    model: &Model,
+    shape: &Shape,
+    r: &ShapeRef,
+    v: &Value,
+) -> Result<Value, ApiError> {
     if shape.document {
         return Ok(v.clone());
     }
@@ -355,7 +402,10 @@ fn json_to_canonical(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> R
             let mut out = Map::new();
             for (name, mr) in &shape.members {
                 if let Some(mv) = obj.get(wire_name(name, mr)).filter(|v| !v.is_null()) {
-                    out.insert(name.clone(), json_to_canonical(model, shape_of(model, &mr.shape)?, mr, mv)?);
+                    out.insert(
+                        name.clone(),
+                        json_to_canonical(model, shape_of(model, &mr.shape)?, mr, mv)?,
+                    );
                 }
             }
             Value::Object(out)
@@ -375,7 +425,9 @@ fn json_to_canonical(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> R
             }
             Value::Object(out)
         }
-        (ShapeKind::Timestamp, Value::String(text)) => scalar_from_text(shape, text, r).map_err(bad)?,
+        (ShapeKind::Timestamp, Value::String(text)) => {
+            scalar_from_text(shape, text, r).map_err(bad)?
+        }
         (ShapeKind::Timestamp, Value::Number(n)) => {
             timestamp::to_json_number(n.as_f64().unwrap_or_default())
         }
@@ -394,7 +446,10 @@ fn canonical_to_json(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> V
             for (name, mr) in &shape.members {
                 if let (Some(mv), Some(ms)) = (obj.get(name), model.shape(&mr.shape)) {
                     if !mv.is_null() {
-                        out.insert(wire_name(name, mr).to_string(), canonical_to_json(model, ms, mr, mv));
+                        out.insert(
+                            wire_name(name, mr).to_string(),
+                            canonical_to_json(model, ms, mr, mv),
+                        );
                     }
                 }
             }
@@ -402,7 +457,12 @@ fn canonical_to_json(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> V
         }
         (ShapeKind::List, Value::Array(items)) => match shape.member.as_deref() {
             Some(mr) => match model.shape(&mr.shape) {
-                Some(ms) => Value::Array(items.iter().map(|i| canonical_to_json(model, ms, mr, i)).collect()),
+                Some(ms) => Value::Array(
+                    items
+                        .iter()
+                        .map(|i| canonical_to_json(model, ms, mr, i))
+                        .collect(),
+                ),
                 None => v.clone(),
             },
             None => v.clone(),
@@ -410,7 +470,9 @@ fn canonical_to_json(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> V
         (ShapeKind::Map, Value::Object(obj)) => match shape.value.as_deref() {
             Some(vr) => match model.shape(&vr.shape) {
                 Some(vs) => Value::Object(
-                    obj.iter().map(|(k, mv)| (k.clone(), canonical_to_json(model, vs, vr, mv))).collect(),
+                    obj.iter()
+                        .map(|(k, mv)| (k.clone(), canonical_to_json(model, vs, vr, mv)))
+                        .collect(),
                 ),
                 None => v.clone(),
             },
@@ -418,8 +480,14 @@ fn canonical_to_json(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> V
         },
         (ShapeKind::Timestamp, Value::Number(n)) => {
             let secs = n.as_f64().unwrap_or_default();
-            match r.timestamp_format.as_deref().or(shape.timestamp_format.as_deref()) {
-                Some(fmt @ ("iso8601" | "rfc822")) => Value::String(timestamp::format_text(secs, fmt)),
+            match r
+                .timestamp_format
+                .as_deref()
+                .or(shape.timestamp_format.as_deref())
+            {
+                Some(fmt @ ("iso8601" | "rfc822")) => {
+                    Value::String(timestamp::format_text(secs, fmt))
+                }
                 _ => timestamp::to_json_number(secs),
             }
         }
@@ -429,12 +497,18 @@ fn canonical_to_json(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value) -> V
 
 fn text_of(model: &Model, shape: &Shape, r: &ShapeRef, v: &Value, header: bool) -> String {
     if r.json_value {
-        let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        let text = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
         return base64::engine::general_purpose::STANDARD.encode(text);
     }
     match (shape.kind, v) {
         (ShapeKind::Timestamp, Value::Number(n)) => {
-            let fmt = r.timestamp_format.as_deref().or(shape.timestamp_format.as_deref());
+            let fmt = r
+                .timestamp_format
+                .as_deref()
+                .or(shape.timestamp_format.as_deref());
             let default = if header { "rfc822" } else { "iso8601" };
             timestamp::format_text(n.as_f64().unwrap_or_default(), fmt.unwrap_or(default))
         }
@@ -470,23 +544,33 @@ pub fn encode_response(model: &Model, operation: &str, output: &Value) -> HttpRe
         headers: vec![("Content-Type".to_string(), "application/json".to_string())],
         body: b"{}".to_vec(),
     };
-    let Some(shape) = op.and_then(|o| o.output.as_ref()).and_then(|r| model.shape(&r.shape)) else {
+    let Some(shape) = op
+        .and_then(|o| o.output.as_ref())
+        .and_then(|r| model.shape(&r.shape))
+    else {
         return resp;
     };
     let empty = Map::new();
     let obj = output.as_object().unwrap_or(&empty);
     let mut body = Map::new();
     for (name, r) in &shape.members {
-        let (Some(v), Some(target)) = (obj.get(name), model.shape(&r.shape)) else { continue };
+        let (Some(v), Some(target)) = (obj.get(name), model.shape(&r.shape)) else {
+            continue;
+        };
         if v.is_null() {
             continue;
         }
         let wire = wire_name(name, r);
         match r.location.as_deref() {
-            Some("header") => resp.headers.push((wire.to_string(), text_of(model, target, r, v, true))),
+            Some("header") => resp
+                .headers
+                .push((wire.to_string(), text_of(model, target, r, v, true))),
             Some("headers") => {
                 for (k, hv) in v.as_object().into_iter().flatten() {
-                    let text = hv.as_str().map(str::to_string).unwrap_or_else(|| hv.to_string());
+                    let text = hv
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| hv.to_string());
                     resp.headers.push((format!("{wire}{k}"), text));
                 }
             }
@@ -495,10 +579,16 @@ pub fn encode_response(model: &Model, operation: &str, output: &Value) -> HttpRe
             None if shape.payload.as_deref() == Some(name.as_str()) => {
                 resp.body = match (target.kind, v) {
                     (ShapeKind::Blob, Value::String(b64)) => {
-                        base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_default()
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b64)
+                            .unwrap_or_default()
                     }
-                    (ShapeKind::String, Value::String(s)) if !target.document => s.clone().into_bytes(),
-                    _ => canonical_to_json(model, target, r, v).to_string().into_bytes(),
+                    (ShapeKind::String, Value::String(s)) if !target.document => {
+                        s.clone().into_bytes()
+                    }
+                    _ => canonical_to_json(model, target, r, v)
+                        .to_string()
+                        .into_bytes(),
                 };
                 if target.kind == ShapeKind::Blob {
                     resp.headers[0].1 = "application/octet-stream".to_string();

@@ -44,8 +44,9 @@ pub fn format_iso8601(secs: f64) -> String {
 /// HTTP date (RFC 7231 IMF-fixdate), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub fn format_http_date(secs: f64) -> String {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let dt = to_datetime(secs);
     format!(
         "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
@@ -96,7 +97,10 @@ mod tests {
             assert!((got - want).abs() < 1e-6, "{text}: {got}");
         }
         assert_eq!(format_iso8601(1398796238.123), "2014-04-29T18:30:38.123Z");
-        assert_eq!(format_http_date(1398796238.0), "Tue, 29 Apr 2014 18:30:38 GMT");
+        assert_eq!(
+            format_http_date(1398796238.0),
+            "Tue, 29 Apr 2014 18:30:38 GMT"
+        );
         assert_eq!(to_json_number(1.5), serde_json::json!(1.5));
     }
 }

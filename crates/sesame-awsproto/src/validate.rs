@@ -22,7 +22,11 @@ pub fn validate_input(
     let Some(shape) = op.input.as_ref().and_then(|r| model.shape(&r.shape)) else {
         return Ok(());
     };
-    let mut v = Validator { model, missing: Vec::new(), invalid: Vec::new() };
+    let mut v = Validator {
+        model,
+        missing: Vec::new(),
+        invalid: Vec::new(),
+    };
     v.structure(shape, input, "");
     if let Some(first) = v.missing.first() {
         let all: Vec<String> = v.missing.iter().chain(&v.invalid).cloned().collect();
@@ -54,7 +58,10 @@ fn display(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Array(items) => {
-            format!("[{}]", items.iter().map(display).collect::<Vec<_>>().join(", "))
+            format!(
+                "[{}]",
+                items.iter().map(display).collect::<Vec<_>>().join(", ")
+            )
         }
         other => other.to_string(),
     }
@@ -116,10 +123,24 @@ impl Validator<'_> {
 
     fn length(&mut self, shape: &Shape, v: &Value, path: &str, len: usize) {
         if let Some(min) = shape.min.filter(|m| (len as f64) < *m) {
-            self.fail(v, path, format!("Member must have length greater than or equal to {}", fmt_num(min)));
+            self.fail(
+                v,
+                path,
+                format!(
+                    "Member must have length greater than or equal to {}",
+                    fmt_num(min)
+                ),
+            );
         }
         if let Some(max) = shape.max.filter(|m| (len as f64) > *m) {
-            self.fail(v, path, format!("Member must have length less than or equal to {}", fmt_num(max)));
+            self.fail(
+                v,
+                path,
+                format!(
+                    "Member must have length less than or equal to {}",
+                    fmt_num(max)
+                ),
+            );
         }
     }
 
@@ -131,7 +152,11 @@ impl Validator<'_> {
             (ShapeKind::Structure, _) => self.structure(shape, v, path),
             (ShapeKind::List, Value::Array(items)) => {
                 self.length(shape, v, path, items.len());
-                if let Some(ms) = shape.member.as_ref().and_then(|m| self.model.shape(&m.shape)) {
+                if let Some(ms) = shape
+                    .member
+                    .as_ref()
+                    .and_then(|m| self.model.shape(&m.shape))
+                {
                     for (i, item) in items.iter().enumerate() {
                         self.value(ms, item, &format!("{path}.member.{}", i + 1));
                     }
@@ -140,7 +165,10 @@ impl Validator<'_> {
             (ShapeKind::Map, Value::Object(entries)) => {
                 self.length(shape, v, path, entries.len());
                 let ks = shape.key.as_ref().and_then(|k| self.model.shape(&k.shape));
-                let vs = shape.value.as_ref().and_then(|k| self.model.shape(&k.shape));
+                let vs = shape
+                    .value
+                    .as_ref()
+                    .and_then(|k| self.model.shape(&k.shape));
                 for (k, mv) in entries {
                     if let Some(ks) = ks {
                         self.value(ks, &Value::String(k.clone()), &format!("{path}.key"));
@@ -153,13 +181,21 @@ impl Validator<'_> {
             (ShapeKind::String, Value::String(s)) => {
                 if !shape.enum_values.is_empty() && !shape.enum_values.contains(s) {
                     let set = shape.enum_values.join(", ");
-                    self.fail(v, path, format!("Member must satisfy enum value set: [{set}]"));
+                    self.fail(
+                        v,
+                        path,
+                        format!("Member must satisfy enum value set: [{set}]"),
+                    );
                     return;
                 }
                 self.length(shape, v, path, s.chars().count());
                 if let Some(pattern) = &shape.pattern {
                     if regex_for(pattern).is_some_and(|re| !re.is_match(s)) {
-                        self.fail(v, path, format!("Member must satisfy regular expression pattern: {pattern}"));
+                        self.fail(
+                            v,
+                            path,
+                            format!("Member must satisfy regular expression pattern: {pattern}"),
+                        );
                     }
                 }
             }
@@ -170,20 +206,40 @@ impl Validator<'_> {
                     .unwrap_or(s.len());
                 self.length(shape, v, path, len);
             }
-            (ShapeKind::Integer | ShapeKind::Long | ShapeKind::Float | ShapeKind::Double, Value::Number(n)) => {
+            (
+                ShapeKind::Integer | ShapeKind::Long | ShapeKind::Float | ShapeKind::Double,
+                Value::Number(n),
+            ) => {
                 let n = n.as_f64().unwrap_or_default();
                 if let Some(min) = shape.min.filter(|m| n < *m) {
-                    self.fail(v, path, format!("Member must have value greater than or equal to {}", fmt_num(min)));
+                    self.fail(
+                        v,
+                        path,
+                        format!(
+                            "Member must have value greater than or equal to {}",
+                            fmt_num(min)
+                        ),
+                    );
                 }
                 if let Some(max) = shape.max.filter(|m| n > *m) {
-                    self.fail(v, path, format!("Member must have value less than or equal to {}", fmt_num(max)));
+                    self.fail(
+                        v,
+                        path,
+                        format!(
+                            "Member must have value less than or equal to {}",
+                            fmt_num(max)
+                        ),
+                    );
                 }
             }
-            (ShapeKind::Integer | ShapeKind::Long | ShapeKind::Float | ShapeKind::Double | ShapeKind::Timestamp, _)
-                if !v.is_number() =>
-            {
-                self.fail(v, path, "Member must be a number".to_string())
-            }
+            (
+                ShapeKind::Integer
+                | ShapeKind::Long
+                | ShapeKind::Float
+                | ShapeKind::Double
+                | ShapeKind::Timestamp,
+                _,
+            ) if !v.is_number() => self.fail(v, path, "Member must be a number".to_string()),
             (ShapeKind::Boolean, _) if !v.is_boolean() => {
                 self.fail(v, path, "Member must be a boolean".to_string())
             }
@@ -204,6 +260,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn table() {
         let v1 = model(Service::SesV1);
         let v2 = model(Service::SesV2);
@@ -251,7 +308,11 @@ mod tests {
                 None => assert!(got.is_ok(), "{op} {input}: {got:?}"),
                 Some((code, message)) => {
                     let err = got.expect_err(op);
-                    assert_eq!((err.code.as_str(), err.message.as_str()), (*code, *message), "{op} {input}");
+                    assert_eq!(
+                        (err.code.as_str(), err.message.as_str()),
+                        (*code, *message),
+                        "{op} {input}"
+                    );
                 }
             }
         }

@@ -1,9 +1,9 @@
 //! Real SES requests and responses against the embedded models: what `aws sesv2 …` / `aws ses …`
 //! and the SDKs put on the wire, and the XML shapes they expect back.
 
+use serde_json::{json, Value};
 use sesame_awsproto::generated::{ses, sesv2};
 use sesame_awsproto::{model, query, restjson, validate, ApiError, Service};
-use serde_json::{json, Value};
 
 fn v2(method: &str, path: &str, q: &str, body: &str) -> (String, Value) {
     let d = restjson::decode_request(model(Service::SesV2), method, path, q, body.as_bytes())
@@ -12,28 +12,91 @@ fn v2(method: &str, path: &str, q: &str, body: &str) -> (String, Value) {
 }
 
 fn v1(form: &str) -> Result<(String, Value), ApiError> {
-    let params: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes()).into_owned().collect();
-    query::decode_request(model(Service::SesV1), &params).map(|d| (d.operation.to_string(), d.input))
+    let params: Vec<(String, String)> = form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect();
+    query::decode_request(model(Service::SesV1), &params)
+        .map(|d| (d.operation.to_string(), d.input))
 }
 
 #[test]
 fn sesv2_routes() {
     let cases: &[(&str, &str, &str, &str, &str, Value)] = &[
-        ("POST", "/v2/email/identities", "", r#"{"EmailIdentity":"example.com"}"#, "CreateEmailIdentity", json!({"EmailIdentity": "example.com"})),
-        ("GET", "/v2/email/identities/sender%40example.com", "", "", "GetEmailIdentity", json!({"EmailIdentity": "sender@example.com"})),
-        ("PUT", "/v2/email/identities/example.com/dkim", "", r#"{"SigningEnabled":true}"#, "PutEmailIdentityDkimAttributes", json!({"EmailIdentity": "example.com", "SigningEnabled": true})),
-        ("POST", "/v2/email/list-identities", "", r#"{"PageSize":5}"#, "ListEmailIdentities", json!({"PageSize": 5})),
-        ("GET", "/v2/email/identities", "NextToken=abc&PageSize=10", "", "ListEmailIdentities", json!({"NextToken": "abc", "PageSize": 10})),
-        ("GET", "/v2/email/configuration-sets", "PageSize=3", "", "ListConfigurationSets", json!({"PageSize": 3})),
-        ("GET", "/v2/email/contact-lists/news/contacts", "PageSize=2", "", "ListContacts", json!({"ContactListName": "news", "PageSize": 2})),
-        ("DELETE", "/v2/email/identities/example.com", "", "", "DeleteEmailIdentity", json!({"EmailIdentity": "example.com"})),
+        (
+            "POST",
+            "/v2/email/identities",
+            "",
+            r#"{"EmailIdentity":"example.com"}"#,
+            "CreateEmailIdentity",
+            json!({"EmailIdentity": "example.com"}),
+        ),
+        (
+            "GET",
+            "/v2/email/identities/sender%40example.com",
+            "",
+            "",
+            "GetEmailIdentity",
+            json!({"EmailIdentity": "sender@example.com"}),
+        ),
+        (
+            "PUT",
+            "/v2/email/identities/example.com/dkim",
+            "",
+            r#"{"SigningEnabled":true}"#,
+            "PutEmailIdentityDkimAttributes",
+            json!({"EmailIdentity": "example.com", "SigningEnabled": true}),
+        ),
+        (
+            "POST",
+            "/v2/email/list-identities",
+            "",
+            r#"{"PageSize":5}"#,
+            "ListEmailIdentities",
+            json!({"PageSize": 5}),
+        ),
+        (
+            "GET",
+            "/v2/email/identities",
+            "NextToken=abc&PageSize=10",
+            "",
+            "ListEmailIdentities",
+            json!({"NextToken": "abc", "PageSize": 10}),
+        ),
+        (
+            "GET",
+            "/v2/email/configuration-sets",
+            "PageSize=3",
+            "",
+            "ListConfigurationSets",
+            json!({"PageSize": 3}),
+        ),
+        (
+            "GET",
+            "/v2/email/contact-lists/news/contacts",
+            "PageSize=2",
+            "",
+            "ListContacts",
+            json!({"ContactListName": "news", "PageSize": 2}),
+        ),
+        (
+            "DELETE",
+            "/v2/email/identities/example.com",
+            "",
+            "",
+            "DeleteEmailIdentity",
+            json!({"EmailIdentity": "example.com"}),
+        ),
     ];
     for (method, path, q, body, op, want) in cases {
         let (got_op, got) = v2(method, path, q, body);
         assert_eq!((&got_op.as_str(), &got), (op, want), "{method} {path}");
     }
-    let err = restjson::decode_request(model(Service::SesV2), "GET", "/v2/nope", "", b"").unwrap_err();
-    assert_eq!((err.code.as_str(), err.status), ("UnknownOperationException", 404));
+    let err =
+        restjson::decode_request(model(Service::SesV2), "GET", "/v2/nope", "", b"").unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.status),
+        ("UnknownOperationException", 404)
+    );
 }
 
 #[test]
@@ -44,11 +107,23 @@ fn sesv2_response_and_error() {
     let resp = restjson::encode_response(m, "CreateEmailIdentity", &out);
     assert_eq!(resp.status, 200);
     let body: Value = serde_json::from_slice(&resp.body).unwrap();
-    assert_eq!(body["DkimAttributes"]["LastKeyGenerationTimestamp"], json!(1700000000.5));
-    let err = restjson::encode_error(&ApiError::from_shape(Service::SesV2, "NotFoundException", "gone"));
+    assert_eq!(
+        body["DkimAttributes"]["LastKeyGenerationTimestamp"],
+        json!(1700000000.5)
+    );
+    let err = restjson::encode_error(&ApiError::from_shape(
+        Service::SesV2,
+        "NotFoundException",
+        "gone",
+    ));
     assert_eq!(err.status, 404);
-    assert!(err.headers.contains(&("x-amzn-ErrorType".into(), "NotFoundException".into())));
-    assert_eq!(serde_json::from_slice::<Value>(&err.body).unwrap(), json!({"__type": "NotFoundException", "message": "gone"}));
+    assert!(err
+        .headers
+        .contains(&("x-amzn-ErrorType".into(), "NotFoundException".into())));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&err.body).unwrap(),
+        json!({"__type": "NotFoundException", "message": "gone"})
+    );
 }
 
 #[test]
@@ -67,8 +142,16 @@ fn sesv1_requests() {
     }
     let err = v1("Action=Nope").unwrap_err();
     assert_eq!((err.code.as_str(), err.status), ("InvalidAction", 400));
-    assert_eq!(v1("Action=ListIdentities&Version=2099-01-01").unwrap_err().code, "InvalidAction");
-    assert_eq!(v1("Version=2010-12-01").unwrap_err().code, "MissingParameter");
+    assert_eq!(
+        v1("Action=ListIdentities&Version=2099-01-01")
+            .unwrap_err()
+            .code,
+        "InvalidAction"
+    );
+    assert_eq!(
+        v1("Version=2010-12-01").unwrap_err().code,
+        "MissingParameter"
+    );
 }
 
 #[test]
@@ -86,17 +169,32 @@ fn sesv1_map_of_structures_xml() {
     );
     // No output members: still a Result element, since the model has an output shape.
     let xml = query::encode_response(m, "VerifyEmailIdentity", &json!({}), "r");
-    assert!(xml.contains("<VerifyEmailIdentityResult></VerifyEmailIdentityResult>"), "{xml}");
+    assert!(
+        xml.contains("<VerifyEmailIdentityResult></VerifyEmailIdentityResult>"),
+        "{xml}"
+    );
     // No output shape at all: no Result element.
     let xml = query::encode_response(m, "DeleteCustomVerificationEmailTemplate", &json!({}), "r");
     assert!(!xml.contains("Result>"), "{xml}");
-    let xml = query::encode_response(m, "GetSendQuota", &json!({"Max24HourSend": 200.0, "SentLast24Hours": 1.5}), "r");
-    assert!(xml.contains("<Max24HourSend>200.0</Max24HourSend>"), "{xml}");
+    let xml = query::encode_response(
+        m,
+        "GetSendQuota",
+        &json!({"Max24HourSend": 200.0, "SentLast24Hours": 1.5}),
+        "r",
+    );
+    assert!(
+        xml.contains("<Max24HourSend>200.0</Max24HourSend>"),
+        "{xml}"
+    );
 }
 
 #[test]
 fn sesv1_error_xml() {
-    let e = ApiError::from_shape(Service::SesV1, "ConfigurationSetDoesNotExistException", "No set x");
+    let e = ApiError::from_shape(
+        Service::SesV1,
+        "ConfigurationSetDoesNotExistException",
+        "No set x",
+    );
     let xml = query::encode_error(&e, "rid", "http://ses.amazonaws.com/doc/2010-12-01/");
     assert_eq!(
         xml,
@@ -108,10 +206,12 @@ fn sesv1_error_xml() {
 #[test]
 fn validation_of_decoded_requests() {
     let (op, input) = v1("Action=ListIdentities&IdentityType=Nope").unwrap();
-    let err = validate::validate_input(Service::SesV1, model(Service::SesV1), &op, &input).unwrap_err();
+    let err =
+        validate::validate_input(Service::SesV1, model(Service::SesV1), &op, &input).unwrap_err();
     assert_eq!(err.code, "InvalidParameterValue");
     let (op, input) = v1("Action=VerifyEmailIdentity").unwrap();
-    let err = validate::validate_input(Service::SesV1, model(Service::SesV1), &op, &input).unwrap_err();
+    let err =
+        validate::validate_input(Service::SesV1, model(Service::SesV1), &op, &input).unwrap_err();
     assert_eq!(err.code, "MissingParameter");
 }
 
@@ -149,15 +249,42 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 #[test]
 fn generated_dispatch() {
-    let out = block_on(sesv2::dispatch(&Impl, &(), "GetEmailIdentity", json!({"EmailIdentity": "a@b.c"}))).unwrap();
+    let out = block_on(sesv2::dispatch(
+        &Impl,
+        &(),
+        "GetEmailIdentity",
+        json!({"EmailIdentity": "a@b.c"}),
+    ))
+    .unwrap();
     assert_eq!(out, json!({"IdentityType": "EMAIL_ADDRESS:a@b.c"}));
-    let err = block_on(sesv2::dispatch(&Impl, &(), "SendEmail", json!({"Content": {}}))).unwrap_err();
-    assert_eq!((err.code.as_str(), err.status), ("NotImplementedException", 501));
+    let err = block_on(sesv2::dispatch(
+        &Impl,
+        &(),
+        "SendEmail",
+        json!({"Content": {}}),
+    ))
+    .unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.status),
+        ("NotImplementedException", 501)
+    );
     let err = block_on(sesv2::dispatch(&Impl, &(), "GetEmailIdentity", json!({}))).unwrap_err();
     assert_eq!(err.code, "BadRequestException");
     let err = block_on(sesv2::dispatch(&Impl, &(), "Nope", json!({}))).unwrap_err();
     assert_eq!(err.code, "UnknownOperationException");
-    let err = block_on(ses::dispatch(&V1, &(), "VerifyEmailIdentity", json!({"EmailAddress": "a@b.c"}))).unwrap_err();
-    assert_eq!((err.code.as_str(), err.message.as_str()), ("NotImplemented", "Operation VerifyEmailIdentity is not implemented by this Sesame deployment yet."));
+    let err = block_on(ses::dispatch(
+        &V1,
+        &(),
+        "VerifyEmailIdentity",
+        json!({"EmailAddress": "a@b.c"}),
+    ))
+    .unwrap_err();
+    assert_eq!(
+        (err.code.as_str(), err.message.as_str()),
+        (
+            "NotImplemented",
+            "Operation VerifyEmailIdentity is not implemented by this Sesame deployment yet."
+        )
+    );
     assert!(sesv2::OPERATIONS.contains(&"CreateEmailIdentity"));
 }

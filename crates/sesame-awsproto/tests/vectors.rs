@@ -3,47 +3,149 @@
 //! (a stand-in for the SDK's parser) turns back into its `result`.
 
 use base64::Engine as _;
+use serde_json::{Map, Value};
 use sesame_awsproto::model::{Model, Shape, ShapeKind, ShapeRef};
 use sesame_awsproto::{query, restjson, timestamp, ApiError};
-use serde_json::{Map, Value};
 use std::path::PathBuf;
 
 /// Cases that do not apply to a server, with the reason.
 const SKIPS: &[(&str, &str)] = &[
-    ("RestJsonSupportsNaNFloatQueryValues", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsInfinityFloatQueryValues", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNegativeInfinityFloatQueryValues", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNaNFloatLabels", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsInfinityFloatLabels", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNegativeInfinityFloatLabels", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNaNFloatHeaderInputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsInfinityFloatHeaderInputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNegativeInfinityFloatHeaderInputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNaNFloatInputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsInfinityFloatInputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNegativeInfinityFloatInputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonEndpointTraitWithHostLabel", "host labels come from the Host header, not the path"),
-    ("SDKAppliedContentEncoding_restJson1", "request compression is the HTTP layer's job"),
-    ("SDKAppendedGzipAfterProvidedEncoding_restJson1", "request compression is the HTTP layer's job"),
-    ("RestJsonHostWithPath", "the /custom path prefix is client endpoint configuration"),
-    ("HttpPrefixHeadersResponse", "an empty header prefix also captures transport headers"),
-    ("RestJsonQueryParamsStringListMap", "client-side precedence of named query params over the map"),
-    ("RestJsonQueryPrecedence", "client-side precedence of named query params over the map"),
-    ("RestJsonQueryIdempotencyTokenAutoFill", "the client invents the token; a server sees a plain value"),
-    ("QueryProtocolIdempotencyTokenAutoFill", "the client invents the token; a server sees a plain value"),
-    ("SDKAppliedContentEncoding_awsQuery", "request compression is the HTTP layer's job"),
-    ("SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsQuery", "request compression is the HTTP layer's job"),
-    ("AwsQuerySupportsNaNFloatInputs", "serde_json cannot hold non-finite floats"),
-    ("AwsQuerySupportsInfinityFloatInputs", "serde_json cannot hold non-finite floats"),
-    ("AwsQuerySupportsNegativeInfinityFloatInputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNaNFloatHeaderOutputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsInfinityFloatHeaderOutputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonSupportsNegativeInfinityFloatHeaderOutputs", "serde_json cannot hold non-finite floats"),
-    ("AwsQuerySupportsNaNFloatOutputs", "serde_json cannot hold non-finite floats"),
-    ("AwsQuerySupportsInfinityFloatOutputs", "serde_json cannot hold non-finite floats"),
-    ("AwsQuerySupportsNegativeInfinityFloatOutputs", "serde_json cannot hold non-finite floats"),
-    ("RestJsonComplexErrorWithNoMessage", "ApiError carries no modeled error members"),
-    ("QueryComplexError", "ApiError carries no modeled error members"),
+    (
+        "RestJsonSupportsNaNFloatQueryValues",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsInfinityFloatQueryValues",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNegativeInfinityFloatQueryValues",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNaNFloatLabels",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsInfinityFloatLabels",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNegativeInfinityFloatLabels",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNaNFloatHeaderInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsInfinityFloatHeaderInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNegativeInfinityFloatHeaderInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNaNFloatInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsInfinityFloatInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNegativeInfinityFloatInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonEndpointTraitWithHostLabel",
+        "host labels come from the Host header, not the path",
+    ),
+    (
+        "SDKAppliedContentEncoding_restJson1",
+        "request compression is the HTTP layer's job",
+    ),
+    (
+        "SDKAppendedGzipAfterProvidedEncoding_restJson1",
+        "request compression is the HTTP layer's job",
+    ),
+    (
+        "RestJsonHostWithPath",
+        "the /custom path prefix is client endpoint configuration",
+    ),
+    (
+        "HttpPrefixHeadersResponse",
+        "an empty header prefix also captures transport headers",
+    ),
+    (
+        "RestJsonQueryParamsStringListMap",
+        "client-side precedence of named query params over the map",
+    ),
+    (
+        "RestJsonQueryPrecedence",
+        "client-side precedence of named query params over the map",
+    ),
+    (
+        "RestJsonQueryIdempotencyTokenAutoFill",
+        "the client invents the token; a server sees a plain value",
+    ),
+    (
+        "QueryProtocolIdempotencyTokenAutoFill",
+        "the client invents the token; a server sees a plain value",
+    ),
+    (
+        "SDKAppliedContentEncoding_awsQuery",
+        "request compression is the HTTP layer's job",
+    ),
+    (
+        "SDKAppendsGzipAndIgnoresHttpProvidedEncoding_awsQuery",
+        "request compression is the HTTP layer's job",
+    ),
+    (
+        "AwsQuerySupportsNaNFloatInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "AwsQuerySupportsInfinityFloatInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "AwsQuerySupportsNegativeInfinityFloatInputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNaNFloatHeaderOutputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsInfinityFloatHeaderOutputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonSupportsNegativeInfinityFloatHeaderOutputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "AwsQuerySupportsNaNFloatOutputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "AwsQuerySupportsInfinityFloatOutputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "AwsQuerySupportsNegativeInfinityFloatOutputs",
+        "serde_json cannot hold non-finite floats",
+    ),
+    (
+        "RestJsonComplexErrorWithNoMessage",
+        "ApiError carries no modeled error members",
+    ),
+    (
+        "QueryComplexError",
+        "ApiError carries no modeled error members",
+    ),
 ];
 
 fn vectors_dir() -> Option<PathBuf> {
@@ -65,7 +167,9 @@ fn case_model(suite: &Value, given: &Value) -> Model {
 }
 
 fn shape<'m>(model: &'m Model, r: &ShapeRef) -> &'m Shape {
-    model.shape(&r.shape).unwrap_or_else(|| panic!("shape {}", r.shape))
+    model
+        .shape(&r.shape)
+        .unwrap_or_else(|| panic!("shape {}", r.shape))
 }
 
 /// Vector params/result → canonical form (raw blob text → base64).
@@ -77,7 +181,10 @@ fn canonical(model: &Model, s: &Shape, v: &Value) -> Value {
         (ShapeKind::Structure, Value::Object(o)) => Value::Object(
             s.members
                 .iter()
-                .filter_map(|(n, r)| o.get(n).map(|mv| (n.clone(), canonical(model, shape(model, r), mv))))
+                .filter_map(|(n, r)| {
+                    o.get(n)
+                        .map(|mv| (n.clone(), canonical(model, shape(model, r), mv)))
+                })
                 .collect(),
         ),
         (ShapeKind::List, Value::Array(items)) => {
@@ -86,7 +193,11 @@ fn canonical(model: &Model, s: &Shape, v: &Value) -> Value {
         }
         (ShapeKind::Map, Value::Object(o)) => {
             let vs = shape(model, s.value.as_deref().unwrap());
-            Value::Object(o.iter().map(|(k, mv)| (k.clone(), canonical(model, vs, mv))).collect())
+            Value::Object(
+                o.iter()
+                    .map(|(k, mv)| (k.clone(), canonical(model, vs, mv)))
+                    .collect(),
+            )
         }
         (ShapeKind::Blob, Value::String(raw)) => {
             Value::String(base64::engine::general_purpose::STANDARD.encode(raw))
@@ -100,7 +211,9 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Number(x), Value::Number(y)) => {
             (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-6
         }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         // Absent, null and empty collections are indistinguishable on the wire.
         (Value::Object(x), Value::Object(y)) => {
             let empty = |v: &Value| match v {
@@ -109,8 +222,7 @@ fn same(a: &Value, b: &Value) -> bool {
                 Value::Object(o) => o.is_empty(),
                 _ => false,
             };
-            let keys: std::collections::BTreeSet<&String> =
-                x.keys().chain(y.keys()).collect();
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             keys.into_iter().all(|k| match (x.get(k), y.get(k)) {
                 (Some(v), Some(w)) => same(v, w) || (empty(v) && empty(w)),
                 (Some(v), None) | (None, Some(v)) => empty(v),
@@ -132,10 +244,21 @@ fn error_of(model: &Model, case: &Value) -> Option<ApiError> {
         .into_iter()
         .flatten()
         .filter_map(|e| model.shape(e["shape"].as_str()?))
-        .find(|s| s.error.as_ref().and_then(|e| e.code.as_deref()).unwrap_or(&s.name) == code)?;
+        .find(|s| {
+            s.error
+                .as_ref()
+                .and_then(|e| e.code.as_deref())
+                .unwrap_or(&s.name)
+                == code
+        })?;
     let status = case["response"]["status_code"].as_u64().unwrap_or(400) as u16;
     let msg = case["errorMessage"].as_str().unwrap_or_default();
-    Some(ApiError::new(code, msg, status, status < 500 || s.exception))
+    Some(ApiError::new(
+        code,
+        msg,
+        status,
+        status < 500 || s.exception,
+    ))
 }
 
 #[test]
@@ -166,10 +289,18 @@ fn input_vectors() {
                         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                         .collect();
                     let method = ser["method"].as_str().unwrap();
-                    restjson::decode_request_with_headers(&model, method, path, raw_query, &headers, body.as_bytes())
+                    restjson::decode_request_with_headers(
+                        &model,
+                        method,
+                        path,
+                        raw_query,
+                        &headers,
+                        body.as_bytes(),
+                    )
                 } else {
-                    let params: Vec<(String, String)> =
-                        form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                    let params: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes())
+                        .into_owned()
+                        .collect();
                     query::decode_request(&model, &params)
                 };
                 let decoded = match decoded {
@@ -192,7 +323,12 @@ fn input_vectors() {
         }
     }
     println!("input vectors: {ran} ran, {} skipped by id", SKIPS.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(ran > 100);
 }
 
@@ -252,8 +388,13 @@ fn output_vectors() {
                 } else {
                     let xml = query::encode_response(&model, name, &result, "req-1");
                     let root = reader::parse_xml(&xml);
-                    let wrapper = out_ref.result_wrapper.clone().unwrap_or(format!("{name}Result"));
-                    let node = root.child(&wrapper).unwrap_or_else(|| panic!("{id}: {xml}"));
+                    let wrapper = out_ref
+                        .result_wrapper
+                        .clone()
+                        .unwrap_or(format!("{name}Result"));
+                    let node = root
+                        .child(&wrapper)
+                        .unwrap_or_else(|| panic!("{id}: {xml}"));
                     assert!(root.child("ResponseMetadata").is_some(), "{id}");
                     reader::read_xml_struct(&model, out_shape, node)
                 };
@@ -265,7 +406,12 @@ fn output_vectors() {
         }
     }
     println!("output vectors: {ran} ran, {} skipped by id", SKIPS.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(ran > 100);
 }
 

@@ -54,8 +54,8 @@ pub fn generate(models_dir: &Path) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for (stem, trait_name, variant) in SERVICES {
         let path = models_dir.join(format!("{stem}.json"));
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         let mut model: Value = serde_json::from_str(&text)?;
         strip_docs(&mut model);
         out.push((
@@ -75,8 +75,10 @@ fn strip_docs(v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.retain(|k, v| {
-                !(matches!(k.as_str(), "documentation" | "documentationUrl" | "deprecatedMessage")
-                    && v.is_string())
+                !(matches!(
+                    k.as_str(),
+                    "documentation" | "documentationUrl" | "deprecatedMessage"
+                ) && v.is_string())
             });
             map.values_mut().for_each(strip_docs);
         }
@@ -95,10 +97,17 @@ fn rustfmt(src: &str) -> Result<String> {
         .stderr(Stdio::piped())
         .spawn()
         .context("running rustfmt")?;
-    child.stdin.take().expect("stdin").write_all(src.as_bytes())?;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(src.as_bytes())?;
     let output = child.wait_with_output()?;
     if !output.status.success() {
-        bail!("rustfmt failed: {}", String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(String::from_utf8(output.stdout)?)
 }
@@ -126,7 +135,9 @@ fn shapes(model: &Value) -> Result<&Map<String, Value>> {
 }
 
 fn rust_type(shapes: &Map<String, Value>, name: &str) -> Result<String> {
-    let shape = shapes.get(name).with_context(|| format!("unknown shape {name}"))?;
+    let shape = shapes
+        .get(name)
+        .with_context(|| format!("unknown shape {name}"))?;
     let ty = shape["type"].as_str().unwrap_or_default();
     Ok(match ty {
         "string" => "::std::string::String".into(),
@@ -137,7 +148,10 @@ fn rust_type(shapes: &Map<String, Value>, name: &str) -> Result<String> {
         "blob" => "crate::Blob".into(),
         "list" => format!(
             "::std::vec::Vec<{}>",
-            rust_type(shapes, shape["member"]["shape"].as_str().unwrap_or_default())?
+            rust_type(
+                shapes,
+                shape["member"]["shape"].as_str().unwrap_or_default()
+            )?
         ),
         "map" => format!(
             "::std::collections::BTreeMap<::std::string::String, {}>",
@@ -241,7 +255,9 @@ fn render_rust(stem: &str, trait_name: &str, variant: &str, model: &Value) -> Re
         let encode = if output == "()" {
             format!("api.{call}(ctx, typed).await?; Ok(::serde_json::Value::Object(::serde_json::Map::new()))")
         } else {
-            format!("let output = api.{call}(ctx, typed).await?; crate::encode_typed(service, &output)")
+            format!(
+                "let output = api.{call}(ctx, typed).await?; crate::encode_typed(service, &output)"
+            )
         };
         writeln!(s, "\"{name}\" => {{ {decode} {encode} }}")?;
     }
@@ -250,4 +266,22 @@ fn render_rust(stem: &str, trait_name: &str, variant: &str, model: &Value) -> Re
         "_ => Err(crate::ApiError::unknown_operation(service, operation)),\n}}\n}}"
     )?;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rust_ident;
+
+    #[test]
+    fn identifiers() {
+        let cases = [
+            ("DkimSigningAttributes", "dkim_signing_attributes"),
+            ("BehaviorOnMXFailure", "behavior_on_mx_failure"),
+            ("Type", "r#type"),
+            ("CreateEmailIdentity", "create_email_identity"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(rust_ident(name), want);
+        }
+    }
 }

@@ -4,7 +4,10 @@
 fn generated_files_are_up_to_date() {
     let models = sesame_codegen::default_models_dir();
     if !models.join("sesv2.json").exists() {
-        println!("NOTICE: {} is absent; skipping the up-to-date check", models.display());
+        println!(
+            "NOTICE: {} is absent; skipping the up-to-date check",
+            models.display()
+        );
         return;
     }
     let out_dir = sesame_codegen::workspace_root().join(sesame_codegen::OUTPUT_DIR);

@@ -1,9 +1,9 @@
 //! A small shape-aware reader of our own responses, standing in for an SDK's parser.
 
-use sesame_awsproto::model::{Model, Shape, ShapeKind, ShapeRef};
-use sesame_awsproto::{timestamp, HttpResponse};
 use base64::Engine as _;
 use serde_json::{Map, Value};
+use sesame_awsproto::model::{Model, Shape, ShapeKind, ShapeRef};
+use sesame_awsproto::{timestamp, HttpResponse};
 
 #[derive(Debug, Default)]
 pub struct Node {
@@ -32,7 +32,9 @@ fn unescape(s: &str) -> String {
             "quot" => out.push('"'),
             "apos" => out.push('\''),
             _ => {
-                let code = ent.strip_prefix("#x").map(|h| u32::from_str_radix(h, 16))
+                let code = ent
+                    .strip_prefix("#x")
+                    .map(|h| u32::from_str_radix(h, 16))
                     .unwrap_or_else(|| ent.trim_start_matches('#').parse());
                 out.push(char::from_u32(code.expect("numeric entity")).unwrap());
             }
@@ -62,8 +64,16 @@ pub fn parse_xml(xml: &str) -> Node {
             continue;
         }
         let self_closing = tag.ends_with('/');
-        let name = tag.trim_end_matches('/').split_whitespace().next().unwrap().to_string();
-        let node = Node { name, ..Default::default() };
+        let name = tag
+            .trim_end_matches('/')
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        let node = Node {
+            name,
+            ..Default::default()
+        };
         if self_closing {
             stack.last_mut().unwrap().children.push(node);
         } else {
@@ -120,8 +130,14 @@ pub fn read_xml_struct(model: &Model, s: &Shape, node: &Node) -> Value {
 fn read_entry(model: &Model, map: &Shape, entry: &Node, out: &mut Map<String, Value>) {
     let kr = map.key.as_deref().unwrap();
     let vr = map.value.as_deref().unwrap();
-    let k = entry.child(kr.location_name.as_deref().unwrap_or("key")).unwrap().text.clone();
-    let v = entry.child(vr.location_name.as_deref().unwrap_or("value")).unwrap();
+    let k = entry
+        .child(kr.location_name.as_deref().unwrap_or("key"))
+        .unwrap()
+        .text
+        .clone();
+    let v = entry
+        .child(vr.location_name.as_deref().unwrap_or("value"))
+        .unwrap();
     out.insert(k, read_xml_value(model, shape(model, vr), v));
 }
 
@@ -130,7 +146,12 @@ fn read_xml_value(model: &Model, s: &Shape, node: &Node) -> Value {
         ShapeKind::Structure => read_xml_struct(model, s, node),
         ShapeKind::List => {
             let ms = shape(model, s.member.as_deref().unwrap());
-            Value::Array(node.children.iter().map(|c| read_xml_value(model, ms, c)).collect())
+            Value::Array(
+                node.children
+                    .iter()
+                    .map(|c| read_xml_value(model, ms, c))
+                    .collect(),
+            )
         }
         ShapeKind::Map => {
             let mut m = Map::new();
@@ -153,7 +174,8 @@ fn read_json(model: &Model, s: &Shape, v: &Value) -> Value {
                 .iter()
                 .filter_map(|(n, r)| {
                     let wire = r.location_name.as_deref().unwrap_or(n);
-                    o.get(wire).map(|mv| (n.clone(), read_json(model, shape(model, r), mv)))
+                    o.get(wire)
+                        .map(|mv| (n.clone(), read_json(model, shape(model, r), mv)))
                 })
                 .collect(),
         ),
@@ -163,7 +185,11 @@ fn read_json(model: &Model, s: &Shape, v: &Value) -> Value {
         }
         (ShapeKind::Map, Value::Object(o)) => {
             let vs = shape(model, s.value.as_deref().unwrap());
-            Value::Object(o.iter().map(|(k, mv)| (k.clone(), read_json(model, vs, mv))).collect())
+            Value::Object(
+                o.iter()
+                    .map(|(k, mv)| (k.clone(), read_json(model, vs, mv)))
+                    .collect(),
+            )
         }
         (ShapeKind::Timestamp, Value::String(t)) => scalar(s, t),
         _ => v.clone(),
@@ -172,7 +198,9 @@ fn read_json(model: &Model, s: &Shape, v: &Value) -> Value {
 
 fn header_value(model: &Model, s: &Shape, r: &ShapeRef, text: &str) -> Value {
     if r.json_value {
-        let raw = base64::engine::general_purpose::STANDARD.decode(text).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap();
         return Value::String(String::from_utf8(raw).unwrap());
     }
     if s.kind == ShapeKind::List {
@@ -210,7 +238,11 @@ pub fn read_rest(model: &Model, s: &Shape, resp: &HttpResponse) -> Value {
         let wire = r.location_name.as_deref().unwrap_or(name);
         match r.location.as_deref() {
             Some("header") => {
-                if let Some((_, v)) = resp.headers.iter().find(|(h, _)| h.eq_ignore_ascii_case(wire)) {
+                if let Some((_, v)) = resp
+                    .headers
+                    .iter()
+                    .find(|(h, _)| h.eq_ignore_ascii_case(wire))
+                {
                     out.insert(name.clone(), header_value(model, target, r, v));
                 }
             }
@@ -234,7 +266,9 @@ pub fn read_rest(model: &Model, s: &Shape, resp: &HttpResponse) -> Value {
                     continue;
                 }
                 let v = match target.kind {
-                    ShapeKind::Blob => Value::String(base64::engine::general_purpose::STANDARD.encode(&resp.body)),
+                    ShapeKind::Blob => {
+                        Value::String(base64::engine::general_purpose::STANDARD.encode(&resp.body))
+                    }
                     ShapeKind::String if !target.document => {
                         Value::String(String::from_utf8(resp.body.clone()).unwrap())
                     }
