@@ -25,6 +25,9 @@ pub struct HttpResponse {
 
 /// Legacy routes kept for older SDKs and CLIs (DECISIONS Q-2): method, template, operation.
 /// Their query parameters and JSON body bind to members by member name.
+/// A matched route: (specificity, operation, decoded labels, via a Q-2 alias).
+type RouteMatch<'m> = (usize, &'m Operation, Vec<(String, String)>, bool);
+
 const ALIASES: &[(&str, &str, &str)] = &[
     ("GET", "/v2/email/identities", "ListEmailIdentities"),
     (
@@ -69,7 +72,7 @@ pub fn decode_request_with_headers(
         .into_owned()
         .collect();
     let path_segments: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
-    let mut best: Option<(usize, &Operation, Vec<(String, String)>, bool)> = None;
+    let mut best: Option<RouteMatch<'_>> = None;
     let candidates = model
         .operations
         .iter()
@@ -176,12 +179,6 @@ fn decode_input(
     alias: bool,
 ) -> Result<Value, ApiError> {
     let mut out = Map::new();
-    let claimed: Vec<&str> = shape
-        .members
-        .iter()
-        .filter(|(_, r)| r.location.as_deref() == Some("querystring"))
-        .map(|(n, r)| wire_name(n, r))
-        .collect();
     for (name, r) in &shape.members {
         let target = shape_of(model, &r.shape)?;
         let wire = wire_name(name, r);
@@ -190,7 +187,7 @@ fn decode_input(
                 Some((_, text)) => Some(scalar_from_text(target, text, r).map_err(bad)?),
                 None => None,
             },
-            Some("querystring") => query_member(model, target, r, wire, query, &claimed)?,
+            Some("querystring") => query_member(model, target, r, wire, query)?,
             Some("header") => match headers.iter().find(|(h, _)| h.eq_ignore_ascii_case(wire)) {
                 Some((_, text)) => Some(header_value(model, target, r, text)?),
                 None => None,
@@ -260,7 +257,6 @@ fn query_member(
     r: &ShapeRef,
     wire: &str,
     query: &[(String, String)],
-    claimed: &[&str],
 ) -> Result<Option<Value>, ApiError> {
     match target.kind {
         ShapeKind::List => {
@@ -278,7 +274,6 @@ fn query_member(
             let vshape = shape_of(model, &value_ref.shape)?;
             let mut map = Map::new();
             // Smithy's httpQueryParams: the map sees every parameter, named ones included.
-            let _ = claimed;
             for (k, v) in query {
                 if vshape.kind == ShapeKind::List {
                     let entry = map.entry(k.clone()).or_insert_with(|| Value::Array(vec![]));

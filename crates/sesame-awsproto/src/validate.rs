@@ -28,9 +28,8 @@ pub fn validate_input(
         invalid: Vec::new(),
     };
     v.structure(shape, input, "");
-    if let Some(first) = v.missing.first() {
+    if !v.missing.is_empty() {
         let all: Vec<String> = v.missing.iter().chain(&v.invalid).cloned().collect();
-        let _ = first;
         return Err(ApiError::missing_parameter(service, summary(&all)));
     }
     if !v.invalid.is_empty() {
@@ -260,6 +259,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn table() {
         let v1 = model(Service::SesV1);
         let v2 = model(Service::SesV2);

@@ -267,3 +267,21 @@ fn render_rust(stem: &str, trait_name: &str, variant: &str, model: &Value) -> Re
     )?;
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::rust_ident;
+
+    #[test]
+    fn identifiers() {
+        let cases = [
+            ("DkimSigningAttributes", "dkim_signing_attributes"),
+            ("BehaviorOnMXFailure", "behavior_on_mx_failure"),
+            ("Type", "r#type"),
+            ("CreateEmailIdentity", "create_email_identity"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(rust_ident(name), want);
+        }
+    }
+}
