@@ -106,7 +106,7 @@ fn call(
 #[test]
 fn acknowledged_identity_survives_kill9_and_stays_isolated() {
     let dir = tempfile::tempdir().unwrap();
-    let (_acct_a, key_a, secret_a) = create_account(dir.path());
+    let (acct_a, key_a, secret_a) = create_account(dir.path());
     let (_acct_b, key_b, secret_b) = create_account(dir.path());
 
     let mut server = start(dir.path());
@@ -155,6 +155,38 @@ fn acknowledged_identity_survives_kill9_and_stays_isolated() {
     );
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("NotFoundException"));
+
+    // The operator override works while the server runs (sending issue, item 5).
+    let out = Command::new(env!("CARGO_BIN_EXE_sesame"))
+        .args([
+            "identity",
+            "verify",
+            "--force",
+            "--account",
+            &acct_a,
+            "durable.example",
+        ])
+        .env("SESAME_DATA_DIR", dir.path())
+        .env_remove("SESAME_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, body) = call(
+        &server.addr,
+        &key_a,
+        &secret_a,
+        "GET",
+        "/v2/email/identities/durable.example",
+        "",
+    );
+    let got: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(got["VerificationStatus"], "SUCCESS");
+    assert_eq!(got["VerifiedForSendingStatus"], true);
+    assert_eq!(got["DkimAttributes"]["Status"], "SUCCESS");
 
     // A wrong secret is refused with the v2 signature error.
     let (status, body) = call(
