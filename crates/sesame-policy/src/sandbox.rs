@@ -4,12 +4,12 @@
 /// Recipients that a sandboxed account may not send to, in the order given. `covered(addr)`
 /// says whether a verified identity covers the recipient; `is_simulator(addr)` whether it is a
 /// simulator address. Empty for production accounts.
-pub fn blocked_recipients<'a>(
+pub fn blocked_recipients(
     production_access: bool,
-    recipients: &'a [String],
+    recipients: &[String],
     covered: impl Fn(&str) -> bool,
     is_simulator: impl Fn(&str) -> bool,
-) -> Vec<&'a String> {
+) -> Vec<&String> {
     if production_access {
         return vec![];
     }
