@@ -12,6 +12,7 @@ pub mod error;
 pub mod identities;
 pub mod pagination;
 pub mod records;
+pub mod send;
 pub mod tags;
 
 use std::sync::Arc;

@@ -1,0 +1,136 @@
+//! Checks that run before a message is stored: configuration set, sender identities, sandbox,
+//! pauses. Each one reads the store through the engine and applies `sesame-policy`'s rules.
+
+use sesame_model::Scope;
+use sesame_policy::identity::{self, Known};
+use sesame_policy::{sandbox, simulator};
+
+use super::types::SendError;
+use crate::configuration_sets::ConfigurationSetRecord;
+use crate::records::IdentityRecord;
+use crate::Engine;
+
+/// explicit parameter > `X-SES-CONFIGURATION-SET` header > the governing identity's
+/// default. Returns `None` when no set applies.
+pub async fn resolve_configuration_set(
+    engine: &Engine,
+    scope: &Scope,
+    explicit: Option<&str>,
+    header: Option<&str>,
+    sender_identity: Option<&IdentityRecord>,
+) -> Result<Option<ConfigurationSetRecord>, SendError> {
+    if let Some(name) = explicit.or(header).filter(|n| !n.is_empty()) {
+        return match engine.get_configuration_set(scope, name).await? {
+            Some(s) => Ok(Some(s)),
+            None => Err(SendError::ConfigurationSetDoesNotExist(format!(
+                "Configuration set <{name}> does not exist."
+            ))),
+        };
+    }
+    let Some(default) = sender_identity.and_then(|i| i.configuration_set_name.as_deref()) else {
+        return Ok(None);
+    };
+    match engine.get_configuration_set(scope, default).await? {
+        Some(s) => Ok(Some(s)),
+        None => Err(SendError::DefaultConfigurationSetMissing(format!(
+            "Configuration set <{default}> does not exist."
+        ))),
+    }
+}
+
+/// Result of checking the sender-side addresses.
+pub struct SenderCheck {
+    /// The identity governing the From address (DKIM, MAIL FROM, default set, feedback).
+    pub from_identity: IdentityRecord,
+}
+
+impl Engine {
+    /// The verified identity governing `address`, if any.
+    pub async fn governing_identity(
+        &self,
+        scope: &Scope,
+        address: &str,
+    ) -> Result<Option<IdentityRecord>, SendError> {
+        let bare = identity::bare_address(address);
+        let mut found = Vec::new();
+        for name in identity::candidates(bare) {
+            if let Some(rec) = self.get_identity(scope, &name).await? {
+                found.push(rec);
+            }
+        }
+        let known: Vec<Known> = found
+            .iter()
+            .map(|r| Known {
+                name: r.identity.as_str(),
+                verified: Engine::verified_for_sending(r),
+            })
+            .collect();
+        let chosen = identity::resolve(bare, &known).map(str::to_string);
+        Ok(chosen.and_then(|c| found.into_iter().find(|r| r.identity == c)))
+    }
+
+    /// From, Source (envelope), Sender and Return-Path must each be covered by a verified
+    /// identity. All failures are reported together with the Q-22 text.
+    pub async fn check_senders(
+        &self,
+        scope: &Scope,
+        from: &str,
+        others: &[&str],
+    ) -> Result<SenderCheck, SendError> {
+        let mut failed: Vec<String> = Vec::new();
+        let from_identity = self.governing_identity(scope, from).await?;
+        if from_identity.is_none() {
+            failed.push(from.to_string());
+        }
+        for a in others {
+            if a.is_empty() || failed.iter().any(|f| f == a) {
+                continue;
+            }
+            if self.governing_identity(scope, a).await?.is_none() {
+                failed.push(a.to_string());
+            }
+        }
+        match (from_identity, failed.is_empty()) {
+            (Some(from_identity), true) => Ok(SenderCheck { from_identity }),
+            _ => Err(SendError::Rejected(identity::not_verified_message(
+                scope.region.as_str(),
+                &failed,
+            ))),
+        }
+    }
+
+    /// in the sandbox, every recipient must be verified or a simulator address.
+    pub async fn check_sandbox(
+        &self,
+        scope: &Scope,
+        production: bool,
+        recipients: &[String],
+    ) -> Result<(), SendError> {
+        if production {
+            return Ok(());
+        }
+        let mut covered = std::collections::HashSet::new();
+        for r in recipients {
+            if simulator::classify(r, None).is_none()
+                && self.governing_identity(scope, r).await?.is_some()
+            {
+                covered.insert(r.clone());
+            }
+        }
+        let blocked = sandbox::blocked_recipients(
+            production,
+            recipients,
+            |r| covered.contains(r),
+            |r| simulator::classify(r, None).is_some(),
+        );
+        if blocked.is_empty() {
+            Ok(())
+        } else {
+            let list: Vec<String> = blocked.into_iter().cloned().collect();
+            Err(SendError::Rejected(identity::not_verified_message(
+                scope.region.as_str(),
+                &list,
+            )))
+        }
+    }
+}
