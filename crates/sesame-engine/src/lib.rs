@@ -12,7 +12,11 @@ pub mod error;
 pub mod identities;
 pub mod pagination;
 pub mod records;
+pub mod suppression;
 pub mod tags;
+pub mod templates;
+#[cfg(test)]
+mod test_store;
 
 use std::sync::Arc;
 
