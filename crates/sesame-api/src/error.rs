@@ -20,7 +20,7 @@ pub fn v2(e: EngineError) -> ApiError {
         EngineError::BadRequest(m) => ApiError::from_shape(s, "BadRequestException", &m),
         EngineError::Conflict(m) => ApiError::from_shape(s, "ConcurrentModificationException", &m),
         // v2 reports every template problem as BadRequestException with the same text.
-        EngineError::Template(t) => ApiError::from_shape(s, "BadRequestException", &t.to_string()),
+        EngineError::Template(t) => ApiError::from_shape(s, "BadRequestException", t.to_string()),
         EngineError::Internal(m) => internal(s, &m),
     }
 }
@@ -46,7 +46,7 @@ pub fn v1(e: EngineError, not_found: Option<&str>) -> ApiError {
                 TemplateError::InvalidRenderingParameter(_) => "InvalidRenderingParameterException",
                 TemplateError::TooLarge(m) => return ApiError::validation(s, m),
             };
-            ApiError::from_shape(s, shape, &t.to_string())
+            ApiError::from_shape(s, shape, t.to_string())
         }
         EngineError::Internal(m) => internal(s, &m),
     }

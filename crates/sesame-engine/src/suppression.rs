@@ -257,7 +257,9 @@ impl Engine {
                 }
                 if out.len() == limit {
                     // One more match exists: the page is full and a next page is certain.
-                    let next = out.last().map(|r: &SuppressionRecord| r.email_address.clone());
+                    let next = out
+                        .last()
+                        .map(|r: &SuppressionRecord| r.email_address.clone());
                     return Ok((out, next));
                 }
                 out.push(rec);
@@ -388,7 +390,10 @@ mod tests {
         e.suppress_from_feedback(&s, "a@example.com", "BOUNCE", attrs.clone())
             .await
             .unwrap();
-        let got = e.get_suppressed_destination(&s, "a@example.com").await.unwrap();
+        let got = e
+            .get_suppressed_destination(&s, "a@example.com")
+            .await
+            .unwrap();
         assert_eq!(got.attributes, Some(attrs));
     }
 
@@ -424,8 +429,7 @@ mod tests {
         assert_eq!(next.as_deref(), Some("u00999@example.com"));
 
         // Complaints only, in a window: i in 1500..=2400 with i % 3 == 0 → 301 entries.
-        let f = SuppressionFilter::new(vec!["COMPLAINT".into()], Some(2_500), Some(3_400))
-            .unwrap();
+        let f = SuppressionFilter::new(vec!["COMPLAINT".into()], Some(2_500), Some(3_400)).unwrap();
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {

@@ -233,7 +233,12 @@ impl Engine {
         data_json: &str,
     ) -> Result<String, EngineError> {
         let rec = self.require_template(scope, name).await?;
-        render_preview(&rec, data_json, now_ms(), &format!("{:016x}", rand::random::<u64>()))
+        render_preview(
+            &rec,
+            data_json,
+            now_ms(),
+            &format!("{:016x}", rand::random::<u64>()),
+        )
     }
 }
 
@@ -269,7 +274,11 @@ mod tests {
     }
 
     fn hello() -> TemplateContent {
-        content(Some("Hi {{name}}"), Some("Hello {{name}}"), Some("<p>{{name}}</p>"))
+        content(
+            Some("Hi {{name}}"),
+            Some("Hello {{name}}"),
+            Some("<p>{{name}}</p>"),
+        )
     }
 
     /// Model `TemplateName` / SES guide: bad names are parameter errors, not `InvalidTemplate`.
@@ -312,12 +321,7 @@ mod tests {
             ),
             (
                 content(Some("s"), Some("{{#if x}}unclosed"), None),
-                Some(|e| {
-                    matches!(
-                        e,
-                        EngineError::Template(TemplateError::InvalidTemplate(_))
-                    )
-                }),
+                Some(|e| matches!(e, EngineError::Template(TemplateError::InvalidTemplate(_)))),
             ),
             (
                 content(Some("s"), Some(&big), None),
@@ -377,8 +381,9 @@ mod tests {
         let e = engine();
         let s = scope();
         for i in 0..MAX_TEMPLATES {
-            let data = serde_json::to_value(Engine::new_template(&format!("t{i}"), hello(), vec![]))
-                .unwrap();
+            let data =
+                serde_json::to_value(Engine::new_template(&format!("t{i}"), hello(), vec![]))
+                    .unwrap();
             e.store
                 .insert_resource(&Engine::template_key(&s, &format!("t{i}")), &data)
                 .await
@@ -428,7 +433,10 @@ mod tests {
         assert!(mime.contains("Subject: Hi Ana"), "{mime}");
         assert!(mime.contains("Hello Ana"), "{mime}");
         assert!(mime.contains("<p>Ana</p>"), "{mime}");
-        assert!(mime.contains("Date: Tue, 14 Nov 2023 22:13:20 +0000"), "{mime}");
+        assert!(
+            mime.contains("Date: Tue, 14 Nov 2023 22:13:20 +0000"),
+            "{mime}"
+        );
         assert!(matches!(
             render_preview(&rec, "{}", 0, "seed"),
             Err(EngineError::Template(

@@ -161,7 +161,9 @@ impl Store for MemStore {
         let rows = self.rows.lock().unwrap();
         Ok(rows
             .keys()
-            .filter(|(a, r, k, _)| a == scope.account.as_str() && r == scope.region.as_str() && k == kind)
+            .filter(|(a, r, k, _)| {
+                a == scope.account.as_str() && r == scope.region.as_str() && k == kind
+            })
             .count() as u64)
     }
 }

@@ -63,12 +63,10 @@ pub(super) async fn get(
             email_address: rec.email_address,
             reason: rec.reason,
             last_update_time: secs(rec.last_update_time),
-            attributes: rec
-                .attributes
-                .map(|a| w::SuppressedDestinationAttributes {
-                    message_id: a.message_id,
-                    feedback_id: a.feedback_id,
-                }),
+            attributes: rec.attributes.map(|a| w::SuppressedDestinationAttributes {
+                message_id: a.message_id,
+                feedback_id: a.feedback_id,
+            }),
             tenant_name: None,
         },
     })
@@ -110,13 +108,16 @@ pub(super) async fn list(
     let key = filter.token_key();
     let after = match &i.next_token {
         // The model's own error for this operation.
-        Some(t) => Some(e.parse_page_token(&ctx.scope, LIST_OP, &key, t).map_err(|_| {
-            ApiError::from_shape(
+        Some(t) => Some(
+            e.parse_page_token(&ctx.scope, LIST_OP, &key, t)
+                .map_err(|_| {
+                    ApiError::from_shape(
                 Service::SesV2,
                 "InvalidNextTokenException",
                 "The specified NextToken is invalid, expired, or was issued for another filter.",
             )
-        })?),
+                })?,
+        ),
         None => None,
     };
     let (items, more) = e
