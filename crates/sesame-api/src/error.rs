@@ -3,6 +3,7 @@
 
 use sesame_awsproto::{ApiError, Service};
 use sesame_engine::EngineError;
+use sesame_template::TemplateError;
 
 fn internal(service: Service, m: &str) -> ApiError {
     tracing::error!(error = m, "internal error");
@@ -18,6 +19,8 @@ pub fn v2(e: EngineError) -> ApiError {
         EngineError::LimitExceeded(m) => ApiError::from_shape(s, "LimitExceededException", &m),
         EngineError::BadRequest(m) => ApiError::from_shape(s, "BadRequestException", &m),
         EngineError::Conflict(m) => ApiError::from_shape(s, "ConcurrentModificationException", &m),
+        // v2 reports every template problem as BadRequestException with the same text.
+        EngineError::Template(t) => ApiError::from_shape(s, "BadRequestException", t.to_string()),
         EngineError::Internal(m) => internal(s, &m),
     }
 }
@@ -36,6 +39,15 @@ pub fn v1(e: EngineError, not_found: Option<&str>) -> ApiError {
         EngineError::LimitExceeded(m) => ApiError::from_shape(s, "LimitExceededException", &m),
         EngineError::BadRequest(m) => ApiError::validation(s, &m),
         EngineError::Conflict(m) => ApiError::new("ConcurrentModification", &m, 400, true),
+        EngineError::Template(t) => {
+            let shape = match &t {
+                TemplateError::InvalidTemplate(_) => "InvalidTemplateException",
+                TemplateError::MissingRenderingAttribute(_) => "MissingRenderingAttributeException",
+                TemplateError::InvalidRenderingParameter(_) => "InvalidRenderingParameterException",
+                TemplateError::TooLarge(m) => return ApiError::validation(s, m),
+            };
+            ApiError::from_shape(s, shape, t.to_string())
+        }
         EngineError::Internal(m) => internal(s, &m),
     }
 }

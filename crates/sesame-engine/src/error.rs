@@ -19,6 +19,11 @@ pub enum EngineError {
     /// Another writer changed the resource first (v2 `ConcurrentModificationException`).
     #[error("{0}")]
     Conflict(String),
+    /// A template failed validation or rendering (v1 `InvalidTemplate`,
+    /// `MissingRenderingAttribute`, `InvalidRenderingParameter` or `InvalidParameterValue`; v2
+    /// `BadRequestException` with the same text, Q-118).
+    #[error("{0}")]
+    Template(sesame_template::TemplateError),
     /// Storage or another internal failure; never shown verbatim on the wire.
     #[error("internal error: {0}")]
     Internal(String),

@@ -13,7 +13,11 @@ pub mod identities;
 pub mod pagination;
 pub mod records;
 pub mod send;
+pub mod suppression;
 pub mod tags;
+pub mod templates;
+#[cfg(test)]
+mod test_store;
 
 use std::sync::Arc;
 

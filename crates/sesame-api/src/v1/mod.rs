@@ -4,6 +4,7 @@
 
 mod account;
 mod identities;
+mod templates;
 
 use async_trait::async_trait;
 use sesame_awsproto::generated::ses::{self as w, SesV1Api};
@@ -173,4 +174,48 @@ impl SesV1Api for SesV1 {
     // @@ configuration sets (helper) @@
 
     // @@ templates (helper) @@
+
+    // --- templates (spec B, Q-117..Q-121) ---
+    async fn create_template(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateTemplateRequest,
+    ) -> R<w::CreateTemplateResponse> {
+        templates::create(self, c, i).await
+    }
+    async fn get_template(
+        &self,
+        c: &RequestCtx,
+        i: w::GetTemplateRequest,
+    ) -> R<w::GetTemplateResponse> {
+        templates::get(self, c, i).await
+    }
+    async fn list_templates(
+        &self,
+        c: &RequestCtx,
+        i: w::ListTemplatesRequest,
+    ) -> R<w::ListTemplatesResponse> {
+        templates::list(self, c, i).await
+    }
+    async fn update_template(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateTemplateRequest,
+    ) -> R<w::UpdateTemplateResponse> {
+        templates::update(self, c, i).await
+    }
+    async fn delete_template(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteTemplateRequest,
+    ) -> R<w::DeleteTemplateResponse> {
+        templates::delete(self, c, i).await
+    }
+    async fn test_render_template(
+        &self,
+        c: &RequestCtx,
+        i: w::TestRenderTemplateRequest,
+    ) -> R<w::TestRenderTemplateResponse> {
+        templates::test_render(self, c, i).await
+    }
 }

@@ -4,7 +4,9 @@
 
 mod account;
 mod identities;
+mod suppression;
 mod tags;
+mod templates;
 
 use async_trait::async_trait;
 use sesame_awsproto::generated::sesv2::{self as w, SesV2Api};
@@ -146,4 +148,78 @@ impl SesV2Api for SesV2 {
     // @@ configuration sets (helper) @@
 
     // @@ templates and suppression (helper) @@
+
+    // --- templates (spec B, Q-117..Q-121) ---
+    async fn create_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateEmailTemplateRequest,
+    ) -> R<w::CreateEmailTemplateResponse> {
+        templates::create(self, c, i).await
+    }
+    async fn get_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::GetEmailTemplateRequest,
+    ) -> R<w::GetEmailTemplateResponse> {
+        templates::get(self, c, i).await
+    }
+    async fn list_email_templates(
+        &self,
+        c: &RequestCtx,
+        i: w::ListEmailTemplatesRequest,
+    ) -> R<w::ListEmailTemplatesResponse> {
+        templates::list(self, c, i).await
+    }
+    async fn update_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateEmailTemplateRequest,
+    ) -> R<w::UpdateEmailTemplateResponse> {
+        templates::update(self, c, i).await
+    }
+    async fn delete_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteEmailTemplateRequest,
+    ) -> R<w::DeleteEmailTemplateResponse> {
+        templates::delete(self, c, i).await
+    }
+    async fn test_render_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::TestRenderEmailTemplateRequest,
+    ) -> R<w::TestRenderEmailTemplateResponse> {
+        templates::test_render(self, c, i).await
+    }
+
+    // --- account-level suppression list (spec F, Q-190) ---
+    async fn put_suppressed_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::PutSuppressedDestinationRequest,
+    ) -> R<w::PutSuppressedDestinationResponse> {
+        suppression::put(self, c, i).await
+    }
+    async fn get_suppressed_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::GetSuppressedDestinationRequest,
+    ) -> R<w::GetSuppressedDestinationResponse> {
+        suppression::get(self, c, i).await
+    }
+    async fn delete_suppressed_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteSuppressedDestinationRequest,
+    ) -> R<w::DeleteSuppressedDestinationResponse> {
+        suppression::delete(self, c, i).await
+    }
+    async fn list_suppressed_destinations(
+        &self,
+        c: &RequestCtx,
+        i: w::ListSuppressedDestinationsRequest,
+    ) -> R<w::ListSuppressedDestinationsResponse> {
+        suppression::list(self, c, i).await
+    }
 }
