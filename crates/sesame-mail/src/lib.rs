@@ -4,3 +4,4 @@
 //!   Signing, MIME building/parsing, VERP and DSN/ARF parsing arrive with the sending issue.
 
 pub mod dkim;
+pub mod message;
