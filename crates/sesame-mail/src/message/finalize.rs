@@ -128,4 +128,53 @@ X-SES-Other: stays\r\nSubject:  odd   spacing \r\n\r\nbody =E2=82=AC\r\n\r\n"
             assert_eq!(id.len(), 60);
         }
     }
+
+    /// Golden files `testdata/finalize/NNN.eml` → `NNN.out` (a mismatch writes `NNN.failed`).
+    /// For CRLF input the body bytes must come out identical (Q-116: untouched parts are
+    /// byte-identical) and no `X-SES-` control header may survive (Q-113).
+    #[test]
+    fn finalize_fixtures() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/finalize");
+        let mut seen = 0;
+        let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.path());
+        for entry in entries {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+                continue;
+            }
+            let raw = std::fs::read(&path).unwrap();
+            let id = new_message_id(1_795_000_000_000, [7; 16]);
+            let out = finalize(&raw, &id, DATE, "email.example.net");
+            let golden = std::fs::read(path.with_extension("out")).unwrap_or_default();
+            if out != golden {
+                std::fs::write(path.with_extension("failed"), &out).unwrap();
+            }
+            assert!(out == golden, "{} differs from its .out", path.display());
+
+            let after = split(&out).unwrap();
+            let before = split(&raw).unwrap();
+            if !raw.windows(2).any(|w| w[0] != b'\r' && w[1] == b'\n') {
+                assert_eq!(after.body, before.body, "{}: body changed", path.display());
+            }
+            assert!(after.fields.iter().all(|f| {
+                !SES_CONTROL_HEADERS
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(f.name))
+            }));
+            let count = |n: &str| {
+                after
+                    .fields
+                    .iter()
+                    .filter(|f| f.name.eq_ignore_ascii_case(n))
+                    .count()
+            };
+            assert_eq!(
+                (count("Date"), count("Message-ID"), count("Bcc")),
+                (1, 1, 0)
+            );
+            seen += 1;
+        }
+        assert!(seen >= 1, "no fixtures in {}", dir.display());
+    }
 }

@@ -175,16 +175,20 @@ pub fn validate_raw(inspected: &Inspected, limits: Limits) -> Result<(), Rejecti
     Ok(())
 }
 
-/// The first listed single-occurrence header that appears a second time, named as written in
-/// the message at its second occurrence (what SES echoes).
+/// The first listed single-occurrence header that appears a second time, named with the
+/// seed's spelling (B-60) so the text does not depend on the sender's capitalisation.
 fn first_duplicate(names: &[String]) -> Option<String> {
     let listed = |n: &str| {
         SINGLE_OCCURRENCE_HEADERS
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(n))
+            .find(|h| h.eq_ignore_ascii_case(n))
     };
     names.iter().enumerate().find_map(|(i, n)| {
-        (listed(n) && names[..i].iter().any(|m| m.eq_ignore_ascii_case(n))).then(|| n.clone())
+        let canonical = listed(n)?;
+        names[..i]
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(n))
+            .then(|| canonical.to_string())
     })
 }
 
@@ -365,6 +369,7 @@ fn check_domain(domain: &str) -> Result<(), AddressError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::inspect;
 
     /// B-67: exactly 90 extensions, all distinct; B-60: 60 headers; B-65: 12 names.
     #[test]
@@ -467,7 +472,8 @@ mod tests {
     #[test]
     fn custom_headers() {
         let h = |n: &str, v: &str| (n.to_string(), v.to_string());
-        let table: Vec<(Vec<(String, String)>, Result<(), Rejection>)> = vec![
+        type Headers = Vec<(String, String)>;
+        let table: Vec<(Headers, Result<(), Rejection>)> = vec![
             (
                 vec![h("X-Campaign", "spring"), h("List-Id", "<l.example.com>")],
                 Ok(()),
@@ -552,5 +558,38 @@ mod tests {
             "There are non-ASCII characters in the email address"
         );
         assert_eq!(MissingFinalDomain.to_string(), "Missing final '@domain'");
+    }
+
+    /// Fixtures `testdata/raw/NNN.eml` with `NNN.expected` (`ok` or `<wire error>: <text>`):
+    /// 501/500 parts, duplicate Subject, `.exe`/`.EXE`, bare LF, nested multiparts, RFC 2231 and
+    /// encoded-word file names, missing From, not a header section.
+    #[test]
+    fn raw_fixtures() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/raw");
+        let mut seen = 0;
+        let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        entries.sort_by_key(|e| e.path());
+        for entry in entries {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("eml") {
+                continue;
+            }
+            let raw = std::fs::read(&path).unwrap();
+            let want = std::fs::read_to_string(path.with_extension("expected")).unwrap();
+            let got = match inspect(&raw).and_then(|i| validate_raw(&i, Limits::V2_AND_SMTP)) {
+                Ok(()) => "ok".to_string(),
+                Err(r) => format!("{:?}: {r}", r.wire_error()),
+            };
+            if got != want.trim() {
+                std::fs::write(path.with_extension("failed"), &got).unwrap();
+            }
+            assert_eq!(got, want.trim(), "{}", path.display());
+            seen += 1;
+        }
+        assert!(
+            seen >= 10,
+            "found only {seen} fixtures in {}",
+            dir.display()
+        );
     }
 }
