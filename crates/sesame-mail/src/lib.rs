@@ -1,6 +1,13 @@
-//! `sesame-mail`: rules about mail as pure functions (no sockets, no files).
+//! `sesame-mail`: rules about mail as pure functions (no sockets, no files, no clock).
 //!
-//! - [`dkim`]: DKIM key generation, Easy DKIM tokens and the DNS record text (spec D, RFC 6376).
-//!   Signing, MIME building/parsing, VERP and DSN/ARF parsing arrive with the sending issue.
+//! - [`message`]: build v2 Simple messages (mail-builder), inspect raw messages (mail-parser),
+//!   the SES content rules (spec B-44..B-67; DECISIONS) with
+//!   SES's error texts, and `finalize` (Date/Message-ID/X-SES-*, Q-113, Q-146).
+//! - [`dkim`]: DKIM keys and Easy DKIM tokens (spec D), and signing with `c=relaxed/simple`
+//!   (D-89, D-90, Q-96), proven against dkimpy in the tests.
+//!
+//! The send pipeline's order is: `inspect` → `validate_raw` → `finalize` → (tracking,
+//! list-unsubscribe) → `dkim::sign` last. VERP and DSN/ARF parsing arrive later.
 
 pub mod dkim;
+pub mod message;
