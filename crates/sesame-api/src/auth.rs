@@ -18,7 +18,7 @@ pub struct Authenticated {
 }
 
 fn sig_error(e: &SigV4Error, v2: bool) -> ApiError {
-    ApiError::new(e.code(v2), &e.message(), e.status(), true)
+    ApiError::new(e.code(v2), e.message(), e.status(), true)
 }
 
 /// Parses and verifies the signature of `req`; `v2` selects the error vocabulary.
@@ -39,7 +39,7 @@ pub async fn authenticate(
         };
         return Err(ApiError::new(
             code,
-            &format!(
+            format!(
                 "Credential should be scoped to a valid region, not '{}'. ",
                 cred.region
             ),

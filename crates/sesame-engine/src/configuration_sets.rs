@@ -136,8 +136,7 @@ fn arn_resource<'a>(arn: &'a str, service: &str, regional: bool) -> Option<&'a s
     let account_ok = p.account.len() == 12 && p.account.bytes().all(|b| b.is_ascii_digit());
     let region_ok = if regional {
         !p.region.is_empty()
-            && p
-                .region
+            && p.region
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     } else {
@@ -149,8 +148,7 @@ fn arn_resource<'a>(arn: &'a str, service: &str, regional: bool) -> Option<&'a s
 fn name_ok(s: &str, max: usize, extra: &[u8]) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
 }
 
@@ -214,7 +212,12 @@ pub fn validate_event_destination(d: &Value) -> Result<(), InvalidDestination> {
             ))
         }
     }
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let v = &d[present[0]];
     match present[0] {
         "SnsDestination" => {
@@ -232,7 +235,10 @@ pub fn validate_event_destination(d: &Value) -> Result<(), InvalidDestination> {
         "KinesisFirehoseDestination" => {
             let role = s(v, "IamRoleArn");
             if !arn_resource(&role, "iam", false).is_some_and(|r| r.starts_with("role/")) {
-                return Err(invalid(F::Firehose, format!("Invalid IAM role ARN <{role}>.")));
+                return Err(invalid(
+                    F::Firehose,
+                    format!("Invalid IAM role ARN <{role}>."),
+                ));
             }
             let stream = s(v, "DeliveryStreamArn");
             if !arn_resource(&stream, "firehose", true)
@@ -273,7 +279,10 @@ pub fn validate_event_destination(d: &Value) -> Result<(), InvalidDestination> {
                 let name = s(dim, "DimensionName");
                 // Model docs: letters, digits, `_`, `-`, `:`; at most 256 characters.
                 if !name_ok(&name, 256, b"_-:") {
-                    return Err(invalid(F::CloudWatch, format!("Invalid dimension name <{name}>.")));
+                    return Err(invalid(
+                        F::CloudWatch,
+                        format!("Invalid dimension name <{name}>."),
+                    ));
                 }
                 let source = s(dim, "DimensionValueSource");
                 if to_v1(DIMENSION_VALUE_SOURCES, &source).is_none() {
@@ -738,7 +747,10 @@ mod tests {
                 assert_eq!(to_v1(table, v2), Some(*v1));
             }
         }
-        assert_eq!(to_v2(EVENT_TYPES, "renderingFailure"), Some("RENDERING_FAILURE"));
+        assert_eq!(
+            to_v2(EVENT_TYPES, "renderingFailure"),
+            Some("RENDERING_FAILURE")
+        );
         assert_eq!(to_v2(EVENT_TYPES, "deliveryDelay"), Some("DELIVERY_DELAY"));
         assert_eq!(to_v1(TLS_POLICIES, "REQUIRE"), Some("Require"));
         // no aliases across surfaces.
@@ -778,23 +790,35 @@ mod tests {
         let eb = json!({"MatchingEventTypes": ["SEND"],
             "EventBridgeDestination": {"EventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"}});
         assert!(validate_event_destination(&eb).is_ok());
-        let fh = |role: &str, stream: &str| json!({"MatchingEventTypes": ["OPEN"],
-            "KinesisFirehoseDestination": {"IamRoleArn": role, "DeliveryStreamArn": stream}});
+        let fh = |role: &str, stream: &str| {
+            json!({"MatchingEventTypes": ["OPEN"],
+            "KinesisFirehoseDestination": {"IamRoleArn": role, "DeliveryStreamArn": stream}})
+        };
         let role = "arn:aws:iam::123456789012:role/ses-firehose";
         let stream = "arn:aws:firehose:us-east-1:123456789012:deliverystream/ses-events";
         assert!(validate_event_destination(&fh(role, stream)).is_ok());
-        assert_eq!(fault(&fh("arn:aws:iam::123456789012:user/x", stream)), F::Firehose);
-        assert_eq!(fault(&fh(role, "arn:aws:firehose:us-east-1:123456789012:x")), F::Firehose);
-        let cw = |src: &str| json!({"MatchingEventTypes": ["CLICK"], "CloudWatchDestination":
+        assert_eq!(
+            fault(&fh("arn:aws:iam::123456789012:user/x", stream)),
+            F::Firehose
+        );
+        assert_eq!(
+            fault(&fh(role, "arn:aws:firehose:us-east-1:123456789012:x")),
+            F::Firehose
+        );
+        let cw = |src: &str| {
+            json!({"MatchingEventTypes": ["CLICK"], "CloudWatchDestination":
             {"DimensionConfigurations": [{"DimensionName": "campaign", "DimensionValueSource": src,
-              "DefaultDimensionValue": "none"}]}});
+              "DefaultDimensionValue": "none"}]}})
+        };
         assert!(validate_event_destination(&cw("MESSAGE_TAG")).is_ok());
         assert_eq!(fault(&cw("messageTag")), F::CloudWatch);
         let empty_cw = json!({"MatchingEventTypes": ["CLICK"], "CloudWatchDestination": {"DimensionConfigurations": []}});
         assert_eq!(fault(&empty_cw), F::CloudWatch);
         // Q-178 / E-126.
-        let pp = |t: &str| json!({"MatchingEventTypes": [t], "PinpointDestination":
-            {"ApplicationArn": "arn:aws:mobiletargeting:us-east-1:123456789012:apps/abc"}});
+        let pp = |t: &str| {
+            json!({"MatchingEventTypes": [t], "PinpointDestination":
+            {"ApplicationArn": "arn:aws:mobiletargeting:us-east-1:123456789012:apps/abc"}})
+        };
         let e = validate_event_destination(&pp("DELIVERY_DELAY")).unwrap_err();
         assert_eq!(e.fault, F::Pinpoint);
         assert!(e.message.contains("DELIVERY_DELAY"));
@@ -811,7 +835,11 @@ mod tests {
             suppression_options(Some(&[])).unwrap(),
             Some(json!({"SuppressedReasons": []}))
         );
-        let r = vec!["BOUNCE".to_string(), "BOUNCE".to_string(), "COMPLAINT".into()];
+        let r = vec![
+            "BOUNCE".to_string(),
+            "BOUNCE".to_string(),
+            "COMPLAINT".into(),
+        ];
         assert_eq!(
             suppression_options(Some(&r)).unwrap(),
             Some(json!({"SuppressedReasons": ["BOUNCE", "COMPLAINT"]}))

@@ -119,7 +119,12 @@ pub(super) async fn list(
 /// A stored (v2) event destination in v1 form. EventBridge and Pinpoint destinations have no v1
 /// shape; they show with their name, state and event types only.
 pub(crate) fn destination_to_v1(v: &Value) -> w::EventDestination {
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     w::EventDestination {
         name: s(v, "Name"),
         enabled: Some(v.get("Enabled").and_then(Value::as_bool).unwrap_or(false)),
@@ -139,8 +144,9 @@ pub(crate) fn destination_to_v1(v: &Value) -> w::EventDestination {
                 delivery_stream_arn: s(f, "DeliveryStreamArn"),
             }
         }),
-        cloud_watch_destination: v.get("CloudWatchDestination").map(|c| {
-            w::CloudWatchDestination {
+        cloud_watch_destination: v
+            .get("CloudWatchDestination")
+            .map(|c| w::CloudWatchDestination {
                 dimension_configurations: c
                     .get("DimensionConfigurations")
                     .and_then(Value::as_array)
@@ -159,8 +165,7 @@ pub(crate) fn destination_to_v1(v: &Value) -> w::EventDestination {
                             .collect()
                     })
                     .unwrap_or_default(),
-            }
-        }),
+            }),
         sns_destination: v.get("SnsDestination").map(|d| w::SNSDestination {
             topic_arn: s(d, "TopicArn"),
         }),
@@ -174,7 +179,7 @@ pub(crate) fn destination_from_v1(d: &w::EventDestination) -> R<Value> {
     let mut types = Vec::new();
     for t in &d.matching_event_types {
         types.push(to_v2(EVENT_TYPES, t).ok_or_else(|| {
-            ApiError::validation(Service::SesV1, &format!("Invalid event type <{t}>."))
+            ApiError::validation(Service::SesV1, format!("Invalid event type <{t}>."))
         })?);
     }
     let mut v = json!({
@@ -192,8 +197,8 @@ pub(crate) fn destination_from_v1(d: &w::EventDestination) -> R<Value> {
     if let Some(c) = &d.cloud_watch_destination {
         let mut dims = Vec::new();
         for dim in &c.dimension_configurations {
-            let source = to_v2(DIMENSION_VALUE_SOURCES, &dim.dimension_value_source)
-                .ok_or_else(|| {
+            let source =
+                to_v2(DIMENSION_VALUE_SOURCES, &dim.dimension_value_source).ok_or_else(|| {
                     shape(
                         "InvalidCloudWatchDestinationException",
                         format!(
@@ -386,15 +391,21 @@ pub(super) async fn create_tracking(
     let set = i.configuration_set_name;
     require(api, ctx, &set).await?;
     let d = checked_domain(api, ctx, &i.tracking_options).await?;
-    update_tracking_guarded(api, ctx, &set, "TrackingOptionsAlreadyExistsException", |r| {
-        if r.custom_redirect_domain().is_some() {
-            return Err(EngineError::Conflict(format!(
-                "Tracking options already exist for configuration set <{set}>."
-            )));
-        }
-        set_domain(r, &d);
-        Ok(())
-    })
+    update_tracking_guarded(
+        api,
+        ctx,
+        &set,
+        "TrackingOptionsAlreadyExistsException",
+        |r| {
+            if r.custom_redirect_domain().is_some() {
+                return Err(EngineError::Conflict(format!(
+                    "Tracking options already exist for configuration set <{set}>."
+                )));
+            }
+            set_domain(r, &d);
+            Ok(())
+        },
+    )
     .await?;
     Ok(w::CreateConfigurationSetTrackingOptionsResponse {})
 }
@@ -413,13 +424,19 @@ pub(super) async fn update_tracking(
         ));
     }
     let d = checked_domain(api, ctx, &i.tracking_options).await?;
-    update_tracking_guarded(api, ctx, &set, "TrackingOptionsDoesNotExistException", |r| {
-        if r.custom_redirect_domain().is_none() {
-            return Err(no_tracking(&set));
-        }
-        set_domain(r, &d);
-        Ok(())
-    })
+    update_tracking_guarded(
+        api,
+        ctx,
+        &set,
+        "TrackingOptionsDoesNotExistException",
+        |r| {
+            if r.custom_redirect_domain().is_none() {
+                return Err(no_tracking(&set));
+            }
+            set_domain(r, &d);
+            Ok(())
+        },
+    )
     .await?;
     Ok(w::UpdateConfigurationSetTrackingOptionsResponse {})
 }
@@ -430,13 +447,19 @@ pub(super) async fn delete_tracking(
     i: w::DeleteConfigurationSetTrackingOptionsRequest,
 ) -> R<w::DeleteConfigurationSetTrackingOptionsResponse> {
     let set = i.configuration_set_name;
-    update_tracking_guarded(api, ctx, &set, "TrackingOptionsDoesNotExistException", |r| {
-        if r.custom_redirect_domain().is_none() {
-            return Err(no_tracking(&set));
-        }
-        r.tracking_options = None;
-        Ok(())
-    })
+    update_tracking_guarded(
+        api,
+        ctx,
+        &set,
+        "TrackingOptionsDoesNotExistException",
+        |r| {
+            if r.custom_redirect_domain().is_none() {
+                return Err(no_tracking(&set));
+            }
+            r.tracking_options = None;
+            Ok(())
+        },
+    )
     .await?;
     Ok(w::DeleteConfigurationSetTrackingOptionsResponse {})
 }
@@ -525,7 +548,10 @@ mod tests {
             v["MatchingEventTypes"],
             json!(["SEND", "RENDERING_FAILURE", "DELIVERY_DELAY"])
         );
-        assert_eq!(v["SnsDestination"]["TopicArn"], json!("arn:aws:sns:us-east-1:123456789012:events"));
+        assert_eq!(
+            v["SnsDestination"]["TopicArn"],
+            json!("arn:aws:sns:us-east-1:123456789012:events")
+        );
         assert_eq!(destination_to_v1(&v), d);
     }
 
@@ -546,7 +572,10 @@ mod tests {
             json!("LINK_TAG")
         );
         assert_eq!(destination_to_v1(&v), d);
-        d.cloud_watch_destination.as_mut().unwrap().dimension_configurations[0]
+        d.cloud_watch_destination
+            .as_mut()
+            .unwrap()
+            .dimension_configurations[0]
             .dimension_value_source = "LINK_TAG".into();
         assert_eq!(
             destination_from_v1(&d).unwrap_err().code,
@@ -558,12 +587,21 @@ mod tests {
     fn v1_destination_errors_use_model_codes() {
         let mut d = v1_dest();
         d.sns_destination.as_mut().unwrap().topic_arn = "not-an-arn".into();
-        assert_eq!(destination_from_v1(&d).unwrap_err().code, "InvalidSNSDestination");
+        assert_eq!(
+            destination_from_v1(&d).unwrap_err().code,
+            "InvalidSNSDestination"
+        );
         let mut d = v1_dest();
         d.matching_event_types = vec!["SEND".into()];
-        assert_eq!(destination_from_v1(&d).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(
+            destination_from_v1(&d).unwrap_err().code,
+            "InvalidParameterValue"
+        );
         let mut d = v1_dest();
         d.matching_event_types.clear();
-        assert_eq!(destination_from_v1(&d).unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(
+            destination_from_v1(&d).unwrap_err().code,
+            "InvalidParameterValue"
+        );
     }
 }

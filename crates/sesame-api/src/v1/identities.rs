@@ -38,7 +38,7 @@ async fn require(api: &SesV1, scope: &Scope, s: &str) -> Result<IdentityRecord, 
         .await
         .map_err(err)?
         .ok_or_else(|| {
-            ApiError::validation(Service::SesV1, &format!("Identity <{s}> does not exist."))
+            ApiError::validation(Service::SesV1, format!("Identity <{s}> does not exist."))
         })
 }
 
@@ -50,7 +50,7 @@ pub(super) async fn verify_email_identity(
     if !address.contains('@') {
         return Err(ApiError::validation(
             Service::SesV1,
-            &format!("Invalid email address <{address}>."),
+            format!("Invalid email address <{address}>."),
         ));
     }
     let name = normalize_identity(address).map_err(err)?;
@@ -96,7 +96,7 @@ pub(super) async fn verify_domain_identity(
     if name.contains('@') {
         return Err(ApiError::validation(
             Service::SesV1,
-            &format!("Invalid domain name <{}>.", i.domain),
+            format!("Invalid domain name <{}>.", i.domain),
         ));
     }
     let token = legacy_token();
@@ -142,7 +142,7 @@ pub(super) async fn verify_domain_dkim(
     if name.contains('@') {
         return Err(ApiError::validation(
             Service::SesV1,
-            &format!("Invalid domain name <{}>.", i.domain),
+            format!("Invalid domain name <{}>.", i.domain),
         ));
     }
     let e = &api.engine;
@@ -197,7 +197,7 @@ pub(super) async fn list_identities(
         Some(other) => {
             return Err(ApiError::validation(
                 Service::SesV1,
-                &format!("Invalid IdentityType: {other}"),
+                format!("Invalid IdentityType: {other}"),
             ));
         }
     };
@@ -403,7 +403,7 @@ pub(super) async fn set_dkim_enabled(
     {
         return Err(ApiError::validation(
             Service::SesV1,
-            &format!(
+            format!(
                 "Domain {} has no DKIM tokens: call VerifyDomainDkim first.",
                 rec.identity
             ),
@@ -438,7 +438,7 @@ pub(super) async fn set_mail_from(
         Some(other) => {
             return Err(ApiError::validation(
                 Service::SesV1,
-                &format!("Invalid BehaviorOnMXFailure: {other}"),
+                format!("Invalid BehaviorOnMXFailure: {other}"),
             ))
         }
     };
@@ -464,10 +464,9 @@ pub(super) async fn set_feedback_forwarding(
     i: w::SetIdentityFeedbackForwardingEnabledRequest,
 ) -> Result<(), ApiError> {
     let rec = require(api, &ctx.scope, &i.identity).await?;
-    if !i.forwarding_enabled
-        && !(rec.notification_topics.contains_key("Bounce")
-            && rec.notification_topics.contains_key("Complaint"))
-    {
+    let both_topics = rec.notification_topics.contains_key("Bounce")
+        && rec.notification_topics.contains_key("Complaint");
+    if !(i.forwarding_enabled || both_topics) {
         // the v1 rule.
         return Err(ApiError::validation(
             Service::SesV1,
@@ -488,7 +487,7 @@ fn notification_type(t: &str) -> Result<&'static str, ApiError> {
         "Delivery" => Ok("Delivery"),
         other => Err(ApiError::validation(
             Service::SesV1,
-            &format!("Invalid NotificationType: {other}"),
+            format!("Invalid NotificationType: {other}"),
         )),
     }
 }
@@ -523,7 +522,7 @@ pub(super) async fn set_notification_topic(
         if !ok {
             return Err(ApiError::validation(
                 Service::SesV1,
-                &format!("Invalid SNS topic ARN: {arn}"),
+                format!("Invalid SNS topic ARN: {arn}"),
             ));
         }
     }

@@ -31,7 +31,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(v: &Option<Value>) -> Option<T> {
-    v.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok())
+    v.as_ref()
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
 }
 
 /// `DeliveryOptions` in stored form, with its pool checked (E-98, E-100, E-129).
@@ -110,13 +111,18 @@ pub(super) async fn create(
     let mut rec = Engine::new_configuration_set(&i.configuration_set_name);
     rec.tags = from_wire_tags(i.tags).map_err(err)?;
     if i.message_security_options.is_some() {
-        return Err(bad("MessageSecurityOptions is not supported by this server."));
+        return Err(bad(
+            "MessageSecurityOptions is not supported by this server.",
+        ));
     }
     if let Some(a) = &i.archiving_options {
         check_archive(a.archive_arn.as_deref())?;
     }
     if let Some(s) = &i.suppression_options {
-        check_suppression_extras(s.suppression_scope.as_deref(), s.validation_options.as_ref())?;
+        check_suppression_extras(
+            s.suppression_scope.as_deref(),
+            s.validation_options.as_ref(),
+        )?;
         rec.suppression_options =
             suppression_options(s.suppressed_reasons.as_deref()).map_err(err)?;
     }
@@ -168,7 +174,15 @@ pub(super) async fn get(
     delivery.tls_policy.get_or_insert_with(|| "OPTIONAL".into());
     Ok(w::GetConfigurationSetResponse {
         configuration_set_name: Some(rec.name.clone()),
-        tracking_options: from_json(&rec.tracking_options),
+        // A set may carry an HttpsPolicy without a custom domain (Q-232: it then applies to
+        // this server's own tracking host); the model requires the domain member.
+        tracking_options: rec.tracking_options.as_ref().map(|t| w::TrackingOptions {
+            custom_redirect_domain: rec.custom_redirect_domain().unwrap_or_default().to_string(),
+            https_policy: t
+                .get("HttpsPolicy")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }),
         delivery_options: Some(delivery),
         reputation_options: Some(w::ReputationOptions {
             reputation_metrics_enabled: Some(rec.reputation_metrics_enabled()),
@@ -327,7 +341,10 @@ pub(super) async fn put_suppression(
     i: w::PutConfigurationSetSuppressionOptionsRequest,
 ) -> R<w::PutConfigurationSetSuppressionOptionsResponse> {
     require(api, ctx, &i.configuration_set_name).await?;
-    check_suppression_extras(i.suppression_scope.as_deref(), i.validation_options.as_ref())?;
+    check_suppression_extras(
+        i.suppression_scope.as_deref(),
+        i.validation_options.as_ref(),
+    )?;
     // absent = inherit, [] = no suppression, reasons = set-level suppression.
     let v = suppression_options(i.suppressed_reasons.as_deref()).map_err(err)?;
     put_option(api, ctx, &i.configuration_set_name, |r| {
@@ -437,7 +454,9 @@ pub(super) async fn get_destinations(
         .into_iter()
         .map(|v| {
             serde_json::from_value::<w::EventDestination>(v).map_err(|e| {
-                err(EngineError::Internal(format!("corrupt event destination: {e}")))
+                err(EngineError::Internal(format!(
+                    "corrupt event destination: {e}"
+                )))
             })
         })
         .collect::<R<Vec<_>>>()?;
