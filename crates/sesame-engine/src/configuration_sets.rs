@@ -4,7 +4,8 @@
 //! because they are configuration passed through to later stages; v1 handlers translate.
 
 use serde::{Deserialize, Serialize};
-use sesame_model::{ResourceKey, Scope};
+use serde_json::{json, Value};
+use sesame_model::{Arn, ResourceKey, Scope};
 
 use crate::records::{kind, Tag};
 use crate::{now_ms, Engine, EngineError};
@@ -65,6 +66,370 @@ pub fn validate_event_destination_name(name: &str) -> Result<(), EngineError> {
         )));
     }
     Ok(())
+}
+
+/// v2 `EventType` ↔ v1 `EventType` (E-120). v1 also takes `deliveryDelay` and `subscription`
+/// as an extension (DECISIONS Q-9), so a v2-created destination survives a v1 round trip.
+pub const EVENT_TYPES: &[(&str, &str)] = &[
+    ("SEND", "send"),
+    ("REJECT", "reject"),
+    ("BOUNCE", "bounce"),
+    ("COMPLAINT", "complaint"),
+    ("DELIVERY", "delivery"),
+    ("OPEN", "open"),
+    ("CLICK", "click"),
+    ("RENDERING_FAILURE", "renderingFailure"),
+    ("DELIVERY_DELAY", "deliveryDelay"),
+    ("SUBSCRIPTION", "subscription"),
+];
+
+/// CloudWatch `DimensionValueSource`: v2 spelling ↔ v1 spelling (E-125).
+pub const DIMENSION_VALUE_SOURCES: &[(&str, &str)] = &[
+    ("MESSAGE_TAG", "messageTag"),
+    ("EMAIL_HEADER", "emailHeader"),
+    ("LINK_TAG", "linkTag"),
+];
+
+/// `TlsPolicy`: v2 `REQUIRE|OPTIONAL` ↔ v1 `Require|Optional` (Q-8, E-100).
+pub const TLS_POLICIES: &[(&str, &str)] = &[("REQUIRE", "Require"), ("OPTIONAL", "Optional")];
+
+/// The v2 spelling of a v1 enum value in `table`, or `None` when it is not a value (Q-8: no
+/// aliases, so `SEND` is not accepted on v1 nor `send` on v2).
+pub fn to_v2(table: &[(&'static str, &'static str)], v1: &str) -> Option<&'static str> {
+    table.iter().find(|(_, b)| *b == v1).map(|(a, _)| *a)
+}
+
+/// The v1 spelling of a v2 enum value in `table`.
+pub fn to_v1(table: &[(&'static str, &'static str)], v2: &str) -> Option<&'static str> {
+    table.iter().find(|(a, _)| *a == v2).map(|(_, b)| *b)
+}
+
+/// Which part of an event destination is wrong: v1 reports each destination type with its own
+/// error code (`InvalidSNSDestination`, …); v2 uses `BadRequestException` for all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DestinationFault {
+    General,
+    Sns,
+    CloudWatch,
+    Firehose,
+    EventBridge,
+    Pinpoint,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidDestination {
+    pub fault: DestinationFault,
+    pub message: String,
+}
+
+fn invalid(fault: DestinationFault, message: impl Into<String>) -> InvalidDestination {
+    InvalidDestination {
+        fault,
+        message: message.into(),
+    }
+}
+
+/// `arn:<partition>:<service>:<region>:<account>:<resource>` with a 12-digit account and a
+/// region for regional services; returns the resource part.
+fn arn_resource<'a>(arn: &'a str, service: &str, regional: bool) -> Option<&'a str> {
+    let p = Arn::parse(arn)?;
+    let account_ok = p.account.len() == 12 && p.account.bytes().all(|b| b.is_ascii_digit());
+    let region_ok = if regional {
+        !p.region.is_empty()
+            && p.region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    } else {
+        p.region.is_empty()
+    };
+    (p.service == service && account_ok && region_ok).then_some(p.resource)
+}
+
+fn name_ok(s: &str, max: usize, extra: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+/// SNS topic ARN syntax (E-125): `arn:<p>:sns:<region>:<account>:<topic>`, topic
+/// `[A-Za-z0-9_-]{1,256}`. FIFO topics cannot take SES events.
+pub fn valid_sns_topic_arn(arn: &str) -> bool {
+    arn_resource(arn, "sns", true).is_some_and(|t| name_ok(t, 256, b"_-"))
+}
+
+/// Validates an event destination in its stored v2 form (E-120..E-126): exactly one destination
+/// type, a non-empty list of known event types, ARN syntax per type, and Pinpoint
+/// (no operator mapping of `ApplicationArn`s to sinks exists, so it is always refused).
+pub fn validate_event_destination(d: &Value) -> Result<(), InvalidDestination> {
+    use DestinationFault as F;
+    let types = d
+        .get("MatchingEventTypes")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if types.is_empty() {
+        return Err(invalid(
+            F::General,
+            "MatchingEventTypes must contain at least one event type.",
+        ));
+    }
+    let mut names = Vec::new();
+    for t in &types {
+        let t = t.as_str().unwrap_or_default();
+        if to_v1(EVENT_TYPES, t).is_none() {
+            return Err(invalid(F::General, format!("Invalid event type <{t}>.")));
+        }
+        names.push(t);
+    }
+    let kinds = [
+        "KinesisFirehoseDestination",
+        "CloudWatchDestination",
+        "SnsDestination",
+        "EventBridgeDestination",
+        "PinpointDestination",
+    ];
+    let present: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| d.get(*k).is_some_and(|v| !v.is_null()))
+        .collect();
+    match present.len() {
+        0 => {
+            return Err(invalid(
+                F::General,
+                "An event destination needs one destination: KinesisFirehoseDestination, CloudWatchDestination, SnsDestination, EventBridgeDestination or PinpointDestination.",
+            ))
+        }
+        1 => {}
+        _ => {
+            return Err(invalid(
+                F::General,
+                format!(
+                    "An event destination has exactly one destination; got {}.",
+                    present.join(", ")
+                ),
+            ))
+        }
+    }
+    let s = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let v = &d[present[0]];
+    match present[0] {
+        "SnsDestination" => {
+            let arn = s(v, "TopicArn");
+            if arn.ends_with(".fifo") {
+                return Err(invalid(
+                    F::Sns,
+                    format!("SNS topic <{arn}> is a FIFO topic; event destinations need a standard topic."),
+                ));
+            }
+            if !valid_sns_topic_arn(&arn) {
+                return Err(invalid(F::Sns, format!("Invalid SNS topic ARN <{arn}>.")));
+            }
+        }
+        "KinesisFirehoseDestination" => {
+            let role = s(v, "IamRoleArn");
+            if !arn_resource(&role, "iam", false).is_some_and(|r| r.starts_with("role/")) {
+                return Err(invalid(
+                    F::Firehose,
+                    format!("Invalid IAM role ARN <{role}>."),
+                ));
+            }
+            let stream = s(v, "DeliveryStreamArn");
+            if !arn_resource(&stream, "firehose", true)
+                .and_then(|r| r.strip_prefix("deliverystream/"))
+                .is_some_and(|n| name_ok(n, 64, b"_.-"))
+            {
+                return Err(invalid(
+                    F::Firehose,
+                    format!("Invalid Firehose delivery stream ARN <{stream}>."),
+                ));
+            }
+        }
+        "EventBridgeDestination" => {
+            let bus = s(v, "EventBusArn");
+            if !arn_resource(&bus, "events", true)
+                .and_then(|r| r.strip_prefix("event-bus/"))
+                .is_some_and(|n| name_ok(n, 256, b"/._-"))
+            {
+                return Err(invalid(
+                    F::EventBridge,
+                    format!("Invalid EventBridge event bus ARN <{bus}>."),
+                ));
+            }
+        }
+        "CloudWatchDestination" => {
+            let dims = v
+                .get("DimensionConfigurations")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if dims.is_empty() {
+                return Err(invalid(
+                    F::CloudWatch,
+                    "CloudWatchDestination needs at least one dimension configuration.",
+                ));
+            }
+            for dim in &dims {
+                let name = s(dim, "DimensionName");
+                // Model docs: letters, digits, `_`, `-`, `:`; at most 256 characters.
+                if !name_ok(&name, 256, b"_-:") {
+                    return Err(invalid(
+                        F::CloudWatch,
+                        format!("Invalid dimension name <{name}>."),
+                    ));
+                }
+                let source = s(dim, "DimensionValueSource");
+                if to_v1(DIMENSION_VALUE_SOURCES, &source).is_none() {
+                    return Err(invalid(
+                        F::CloudWatch,
+                        format!("Invalid dimension value source <{source}>."),
+                    ));
+                }
+                // Model docs: letters, digits, `_`, `-`, `.`, `@`; at most 256 characters.
+                let default = s(dim, "DefaultDimensionValue");
+                if !name_ok(&default, 256, b"_-.@") {
+                    return Err(invalid(
+                        F::CloudWatch,
+                        format!("Invalid default dimension value <{default}>."),
+                    ));
+                }
+            }
+        }
+        _ => {
+            // Q-178 / E-126.
+            if let Some(t) = names
+                .iter()
+                .find(|t| matches!(**t, "DELIVERY_DELAY" | "SUBSCRIPTION"))
+            {
+                return Err(invalid(
+                    F::Pinpoint,
+                    format!("PinpointDestination does not support the {t} event type."),
+                ));
+            }
+            return Err(invalid(
+                F::Pinpoint,
+                "PinpointDestination is not supported: this server has no sink mapped to Amazon Pinpoint applications.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Suppression options in stored form: `None` inherits the account settings,
+/// `Some([])` turns suppression off for the set, otherwise only the listed reasons apply.
+pub fn suppression_options(reasons: Option<&[String]>) -> Result<Option<Value>, EngineError> {
+    let Some(reasons) = reasons else {
+        return Ok(None);
+    };
+    let mut out: Vec<&str> = Vec::new();
+    for r in reasons {
+        match r.as_str() {
+            "BOUNCE" | "COMPLAINT" => {
+                if !out.contains(&r.as_str()) {
+                    out.push(r);
+                }
+            }
+            other => {
+                return Err(EngineError::BadRequest(format!(
+                    "Invalid suppressed reason <{other}>: use BOUNCE or COMPLAINT."
+                )))
+            }
+        }
+    }
+    Ok(Some(json!({ "SuppressedReasons": out })))
+}
+
+/// Delivery options in stored form (E-98, E-100); the pool is checked by
+/// [`Engine::check_sending_pool`].
+pub fn delivery_options(
+    tls_policy: Option<&str>,
+    pool: Option<&str>,
+    max_delivery_seconds: Option<i64>,
+) -> Result<Value, EngineError> {
+    let mut o = serde_json::Map::new();
+    match tls_policy {
+        None => {}
+        Some(p @ ("REQUIRE" | "OPTIONAL")) => {
+            o.insert("TlsPolicy".into(), json!(p));
+        }
+        Some(p) => {
+            return Err(EngineError::BadRequest(format!(
+                "Invalid TlsPolicy <{p}>: use REQUIRE or OPTIONAL."
+            )))
+        }
+    }
+    if let Some(p) = pool.filter(|p| !p.is_empty()) {
+        o.insert("SendingPoolName".into(), json!(p));
+    }
+    if let Some(s) = max_delivery_seconds {
+        if !(300..=50_400).contains(&s) {
+            return Err(EngineError::BadRequest(
+                "MaxDeliverySeconds must be between 300 and 50400.".into(),
+            ));
+        }
+        o.insert("MaxDeliverySeconds".into(), json!(s));
+    }
+    Ok(Value::Object(o))
+}
+
+impl ConfigurationSetRecord {
+    /// E-105: sending is enabled unless turned off.
+    pub fn sending_enabled(&self) -> bool {
+        self.sending_options
+            .as_ref()
+            .and_then(|o| o.get("SendingEnabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    pub fn reputation_metrics_enabled(&self) -> bool {
+        self.reputation_options
+            .as_ref()
+            .and_then(|o| o.get("ReputationMetricsEnabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Seconds since the epoch of the last reputation "fresh start", if any.
+    pub fn last_fresh_start(&self) -> Option<f64> {
+        self.reputation_options
+            .as_ref()
+            .and_then(|o| o.get("LastFreshStart"))
+            .and_then(Value::as_f64)
+    }
+
+    /// Turns sending on or off. Re-enabling a paused set resets its reputation metrics, which
+    /// SES records as `LastFreshStart` (ses.json `ReputationOptions.LastFreshStart`).
+    pub fn set_sending_enabled(&mut self, enabled: bool, now_ms: i64) {
+        if enabled && !self.sending_enabled() {
+            let mut rep = self.reputation_options.take().unwrap_or_else(|| json!({}));
+            rep["LastFreshStart"] = json!(now_ms as f64 / 1000.0);
+            self.reputation_options = Some(rep);
+        }
+        self.sending_options = Some(json!({ "SendingEnabled": enabled }));
+    }
+
+    /// Sets `ReputationMetricsEnabled`, keeping `LastFreshStart`.
+    pub fn set_reputation_metrics_enabled(&mut self, enabled: bool) {
+        let mut rep = self.reputation_options.take().unwrap_or_else(|| json!({}));
+        rep["ReputationMetricsEnabled"] = json!(enabled);
+        self.reputation_options = Some(rep);
+    }
+
+    /// The custom redirect domain of the tracking options, if one is set.
+    pub fn custom_redirect_domain(&self) -> Option<&str> {
+        self.tracking_options
+            .as_ref()
+            .and_then(|o| o.get("CustomRedirectDomain"))
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+    }
 }
 
 fn not_found(name: &str) -> EngineError {
@@ -209,6 +574,78 @@ impl Engine {
         Ok((names, next))
     }
 
+    /// E-129: a `SendingPoolName` must name an existing pool. Dedicated IP pools do not exist
+    /// yet, so every name is unknown.
+    pub async fn check_sending_pool(&self, _scope: &Scope, pool: &str) -> Result<(), EngineError> {
+        Err(EngineError::NotFound(format!(
+            "Dedicated IP pool {pool} does not exist."
+        )))
+    }
+
+    /// Q-232 / E-140: a custom redirect domain must be a domain, or a subdomain of a domain,
+    /// that this account has verified. Returns the lower-cased domain.
+    pub async fn check_custom_redirect_domain(
+        &self,
+        scope: &Scope,
+        domain: &str,
+    ) -> Result<String, EngineError> {
+        let d = domain.trim_end_matches('.').to_ascii_lowercase();
+        let bad = || {
+            EngineError::BadRequest(format!(
+                "Custom redirect domain {domain} is not a verified domain, or a subdomain of a verified domain, of this account."
+            ))
+        };
+        if d.is_empty() || d.contains('@') || !d.contains('.') {
+            return Err(bad());
+        }
+        let mut candidate = d.as_str();
+        loop {
+            if let Some(rec) = self.get_identity(scope, candidate).await? {
+                if rec.identity_type == "DOMAIN" && Engine::verified_for_sending(&rec) {
+                    return Ok(d);
+                }
+            }
+            match candidate.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => candidate = rest,
+                _ => return Err(bad()),
+            }
+        }
+    }
+
+    /// Names of the sets whose name contains `contains` (`ListConfigurationSets` filter),
+    /// after `after`, at most `limit`, and the name to resume after when there are more.
+    pub async fn list_configuration_sets_filtered(
+        &self,
+        scope: &Scope,
+        contains: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), EngineError> {
+        let Some(needle) = contains.filter(|c| !c.is_empty()) else {
+            return self.list_configuration_sets(scope, after, limit).await;
+        };
+        let mut out = Vec::new();
+        let mut cursor = after.map(str::to_string);
+        loop {
+            let (page, next) = self
+                .list_configuration_sets(scope, cursor.as_deref(), 500)
+                .await?;
+            for name in page {
+                if name.contains(needle) {
+                    if out.len() == limit {
+                        let last = out.last().cloned();
+                        return Ok((out, last));
+                    }
+                    out.push(name);
+                }
+            }
+            match next {
+                Some(n) => cursor = Some(n),
+                None => return Ok((out, None)),
+            }
+        }
+    }
+
     fn destination_key(scope: &Scope, set: &str, dest: &str) -> ResourceKey {
         ResourceKey::new(scope, kind::EVENT_DESTINATION, &format!("{set}/{dest}"))
     }
@@ -295,5 +732,153 @@ impl Engine {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_tables_round_trip() {
+        for table in [EVENT_TYPES, DIMENSION_VALUE_SOURCES, TLS_POLICIES] {
+            for (v2, v1) in table {
+                assert_eq!(to_v2(table, v1), Some(*v2));
+                assert_eq!(to_v1(table, v2), Some(*v1));
+            }
+        }
+        assert_eq!(
+            to_v2(EVENT_TYPES, "renderingFailure"),
+            Some("RENDERING_FAILURE")
+        );
+        assert_eq!(to_v2(EVENT_TYPES, "deliveryDelay"), Some("DELIVERY_DELAY"));
+        assert_eq!(to_v1(TLS_POLICIES, "REQUIRE"), Some("Require"));
+        // no aliases across surfaces.
+        assert_eq!(to_v2(EVENT_TYPES, "SEND"), None);
+        assert_eq!(to_v1(EVENT_TYPES, "send"), None);
+        assert_eq!(to_v2(TLS_POLICIES, "REQUIRE"), None);
+    }
+
+    fn sns(arn: &str, types: &[&str]) -> Value {
+        json!({"Name": "d", "Enabled": true, "MatchingEventTypes": types, "SnsDestination": {"TopicArn": arn}})
+    }
+
+    #[test]
+    fn event_destination_validation() {
+        use DestinationFault as F;
+        let topic = "arn:aws:sns:us-east-1:123456789012:events";
+        assert!(validate_event_destination(&sns(topic, &["SEND", "BOUNCE"])).is_ok());
+        let fault = |d: &Value| validate_event_destination(d).unwrap_err().fault;
+        assert_eq!(fault(&sns(topic, &[])), F::General);
+        assert_eq!(fault(&sns(topic, &["send"])), F::General);
+        for bad in [
+            "",
+            "topic",
+            "arn:aws:sns:us-east-1:12345:events",
+            "arn:aws:sqs:us-east-1:123456789012:events",
+            "arn:aws:sns::123456789012:events",
+            "arn:aws:sns:us-east-1:123456789012:bad/name",
+            "arn:aws:sns:us-east-1:123456789012:events.fifo",
+        ] {
+            assert_eq!(fault(&sns(bad, &["SEND"])), F::Sns, "{bad}");
+        }
+        let none = json!({"MatchingEventTypes": ["SEND"]});
+        assert_eq!(fault(&none), F::General);
+        let two = json!({"MatchingEventTypes": ["SEND"], "SnsDestination": {"TopicArn": topic},
+            "EventBridgeDestination": {"EventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"}});
+        assert_eq!(fault(&two), F::General);
+        let eb = json!({"MatchingEventTypes": ["SEND"],
+            "EventBridgeDestination": {"EventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/default"}});
+        assert!(validate_event_destination(&eb).is_ok());
+        let fh = |role: &str, stream: &str| {
+            json!({"MatchingEventTypes": ["OPEN"],
+            "KinesisFirehoseDestination": {"IamRoleArn": role, "DeliveryStreamArn": stream}})
+        };
+        let role = "arn:aws:iam::123456789012:role/ses-firehose";
+        let stream = "arn:aws:firehose:us-east-1:123456789012:deliverystream/ses-events";
+        assert!(validate_event_destination(&fh(role, stream)).is_ok());
+        assert_eq!(
+            fault(&fh("arn:aws:iam::123456789012:user/x", stream)),
+            F::Firehose
+        );
+        assert_eq!(
+            fault(&fh(role, "arn:aws:firehose:us-east-1:123456789012:x")),
+            F::Firehose
+        );
+        let cw = |src: &str| {
+            json!({"MatchingEventTypes": ["CLICK"], "CloudWatchDestination":
+            {"DimensionConfigurations": [{"DimensionName": "campaign", "DimensionValueSource": src,
+              "DefaultDimensionValue": "none"}]}})
+        };
+        assert!(validate_event_destination(&cw("MESSAGE_TAG")).is_ok());
+        assert_eq!(fault(&cw("messageTag")), F::CloudWatch);
+        let empty_cw = json!({"MatchingEventTypes": ["CLICK"], "CloudWatchDestination": {"DimensionConfigurations": []}});
+        assert_eq!(fault(&empty_cw), F::CloudWatch);
+        // Q-178 / E-126.
+        let pp = |t: &str| {
+            json!({"MatchingEventTypes": [t], "PinpointDestination":
+            {"ApplicationArn": "arn:aws:mobiletargeting:us-east-1:123456789012:apps/abc"}})
+        };
+        let e = validate_event_destination(&pp("DELIVERY_DELAY")).unwrap_err();
+        assert_eq!(e.fault, F::Pinpoint);
+        assert!(e.message.contains("DELIVERY_DELAY"));
+        assert!(validate_event_destination(&pp("SEND"))
+            .unwrap_err()
+            .message
+            .contains("not supported"));
+    }
+
+    #[test]
+    fn suppression_tri_state() {
+        assert_eq!(suppression_options(None).unwrap(), None);
+        assert_eq!(
+            suppression_options(Some(&[])).unwrap(),
+            Some(json!({"SuppressedReasons": []}))
+        );
+        let r = vec![
+            "BOUNCE".to_string(),
+            "BOUNCE".to_string(),
+            "COMPLAINT".into(),
+        ];
+        assert_eq!(
+            suppression_options(Some(&r)).unwrap(),
+            Some(json!({"SuppressedReasons": ["BOUNCE", "COMPLAINT"]}))
+        );
+        assert!(suppression_options(Some(&["OTHER".to_string()])).is_err());
+    }
+
+    #[test]
+    fn delivery_options_rules() {
+        assert_eq!(
+            delivery_options(Some("REQUIRE"), Some(""), Some(300)).unwrap(),
+            json!({"TlsPolicy": "REQUIRE", "MaxDeliverySeconds": 300})
+        );
+        assert!(delivery_options(Some("Require"), None, None).is_err());
+        assert!(delivery_options(None, None, Some(299)).is_err());
+        assert!(delivery_options(None, None, Some(50_401)).is_err());
+    }
+
+    #[test]
+    fn sending_toggle_records_fresh_start() {
+        let mut r = Engine::new_configuration_set("s");
+        assert!(r.sending_enabled());
+        r.set_sending_enabled(true, 1_000);
+        assert_eq!(r.last_fresh_start(), None);
+        r.set_reputation_metrics_enabled(true);
+        r.set_sending_enabled(false, 2_000);
+        assert!(!r.sending_enabled());
+        r.set_sending_enabled(true, 3_000);
+        assert_eq!(r.last_fresh_start(), Some(3.0));
+        assert!(r.reputation_metrics_enabled());
+    }
+
+    #[test]
+    fn names() {
+        assert!(validate_configuration_set_name("a-B_9").is_ok());
+        assert!(validate_configuration_set_name("").is_err());
+        assert!(validate_configuration_set_name("a.b").is_err());
+        assert!(validate_configuration_set_name(&"x".repeat(65)).is_err());
+        assert!(validate_event_destination_name(&"x".repeat(64)).is_ok());
+        assert!(validate_event_destination_name("a/b").is_err());
     }
 }

@@ -58,6 +58,7 @@ pub fn generate(models_dir: &Path) -> Result<Vec<(String, String)>> {
             .with_context(|| format!("reading {}", path.display()))?;
         let mut model: Value = serde_json::from_str(&text)?;
         strip_docs(&mut model);
+        apply_extensions(stem, &mut model);
         out.push((
             format!("{stem}.model.json"),
             serde_json::to_string(&model)? + "\n",
@@ -67,6 +68,22 @@ pub fn generate(models_dir: &Path) -> Result<Vec<(String, String)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Documented deviations from the botocore models, applied before both outputs so that the
+/// runtime validator and the typed structs agree:
+/// - ses `EventType` also takes `deliveryDelay` and `subscription` (DECISIONS Q-9), so a
+///   destination created through v2 survives a v1 describe → update round trip.
+fn apply_extensions(stem: &str, model: &mut Value) {
+    if stem == "ses" {
+        if let Some(Value::Array(values)) = model.pointer_mut("/shapes/EventType/enum") {
+            for extra in ["deliveryDelay", "subscription"] {
+                if !values.iter().any(|v| v == extra) {
+                    values.push(Value::String(extra.into()));
+                }
+            }
+        }
+    }
 }
 
 /// Removes documentation-only fields (only string-valued ones, so a member that happens to be

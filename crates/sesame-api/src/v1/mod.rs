@@ -3,6 +3,7 @@
 //! `NotImplemented` error naming the operation.
 
 mod account;
+mod configuration_sets;
 mod identities;
 mod templates;
 
@@ -172,6 +173,98 @@ impl SesV1Api for SesV1 {
     }
 
     // @@ configuration sets (helper) @@
+    // --- configuration sets and event destinations (spec E-93..E-126) ---
+    async fn create_configuration_set(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateConfigurationSetRequest,
+    ) -> R<w::CreateConfigurationSetResponse> {
+        configuration_sets::create(self, c, i).await
+    }
+    async fn describe_configuration_set(
+        &self,
+        c: &RequestCtx,
+        i: w::DescribeConfigurationSetRequest,
+    ) -> R<w::DescribeConfigurationSetResponse> {
+        configuration_sets::describe(self, c, i).await
+    }
+    async fn list_configuration_sets(
+        &self,
+        c: &RequestCtx,
+        i: w::ListConfigurationSetsRequest,
+    ) -> R<w::ListConfigurationSetsResponse> {
+        configuration_sets::list(self, c, i).await
+    }
+    async fn delete_configuration_set(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteConfigurationSetRequest,
+    ) -> R<w::DeleteConfigurationSetResponse> {
+        configuration_sets::delete(self, c, i).await
+    }
+    async fn update_configuration_set_sending_enabled(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateConfigurationSetSendingEnabledRequest,
+    ) -> R<()> {
+        configuration_sets::update_sending_enabled(self, c, i).await
+    }
+    async fn update_configuration_set_reputation_metrics_enabled(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateConfigurationSetReputationMetricsEnabledRequest,
+    ) -> R<()> {
+        configuration_sets::update_reputation_metrics_enabled(self, c, i).await
+    }
+    async fn put_configuration_set_delivery_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetDeliveryOptionsRequest,
+    ) -> R<w::PutConfigurationSetDeliveryOptionsResponse> {
+        configuration_sets::put_delivery(self, c, i).await
+    }
+    async fn create_configuration_set_tracking_options(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateConfigurationSetTrackingOptionsRequest,
+    ) -> R<w::CreateConfigurationSetTrackingOptionsResponse> {
+        configuration_sets::create_tracking(self, c, i).await
+    }
+    async fn update_configuration_set_tracking_options(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateConfigurationSetTrackingOptionsRequest,
+    ) -> R<w::UpdateConfigurationSetTrackingOptionsResponse> {
+        configuration_sets::update_tracking(self, c, i).await
+    }
+    async fn delete_configuration_set_tracking_options(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteConfigurationSetTrackingOptionsRequest,
+    ) -> R<w::DeleteConfigurationSetTrackingOptionsResponse> {
+        configuration_sets::delete_tracking(self, c, i).await
+    }
+    async fn create_configuration_set_event_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateConfigurationSetEventDestinationRequest,
+    ) -> R<w::CreateConfigurationSetEventDestinationResponse> {
+        configuration_sets::create_destination(self, c, i).await
+    }
+    async fn update_configuration_set_event_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateConfigurationSetEventDestinationRequest,
+    ) -> R<w::UpdateConfigurationSetEventDestinationResponse> {
+        configuration_sets::update_destination(self, c, i).await
+    }
+    async fn delete_configuration_set_event_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteConfigurationSetEventDestinationRequest,
+    ) -> R<w::DeleteConfigurationSetEventDestinationResponse> {
+        configuration_sets::delete_destination(self, c, i).await
+    }
 
     // @@ templates (helper) @@
 

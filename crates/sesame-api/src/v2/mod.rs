@@ -3,6 +3,7 @@
 //! a `NotImplementedException` naming the operation.
 
 mod account;
+mod configuration_sets;
 mod identities;
 mod suppression;
 mod tags;
@@ -146,6 +147,112 @@ impl SesV2Api for SesV2 {
     }
 
     // @@ configuration sets (helper) @@
+    // --- configuration sets and event destinations (spec E-93..E-126) ---
+    async fn create_configuration_set(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateConfigurationSetRequest,
+    ) -> R<w::CreateConfigurationSetResponse> {
+        configuration_sets::create(self, c, i).await
+    }
+    async fn get_configuration_set(
+        &self,
+        c: &RequestCtx,
+        i: w::GetConfigurationSetRequest,
+    ) -> R<w::GetConfigurationSetResponse> {
+        configuration_sets::get(self, c, i).await
+    }
+    async fn list_configuration_sets(
+        &self,
+        c: &RequestCtx,
+        i: w::ListConfigurationSetsRequest,
+    ) -> R<w::ListConfigurationSetsResponse> {
+        configuration_sets::list(self, c, i).await
+    }
+    async fn delete_configuration_set(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteConfigurationSetRequest,
+    ) -> R<w::DeleteConfigurationSetResponse> {
+        configuration_sets::delete(self, c, i).await
+    }
+    async fn put_configuration_set_delivery_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetDeliveryOptionsRequest,
+    ) -> R<w::PutConfigurationSetDeliveryOptionsResponse> {
+        configuration_sets::put_delivery(self, c, i).await
+    }
+    async fn put_configuration_set_reputation_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetReputationOptionsRequest,
+    ) -> R<w::PutConfigurationSetReputationOptionsResponse> {
+        configuration_sets::put_reputation(self, c, i).await
+    }
+    async fn put_configuration_set_sending_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetSendingOptionsRequest,
+    ) -> R<w::PutConfigurationSetSendingOptionsResponse> {
+        configuration_sets::put_sending(self, c, i).await
+    }
+    async fn put_configuration_set_suppression_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetSuppressionOptionsRequest,
+    ) -> R<w::PutConfigurationSetSuppressionOptionsResponse> {
+        configuration_sets::put_suppression(self, c, i).await
+    }
+    async fn put_configuration_set_tracking_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetTrackingOptionsRequest,
+    ) -> R<w::PutConfigurationSetTrackingOptionsResponse> {
+        configuration_sets::put_tracking(self, c, i).await
+    }
+    async fn put_configuration_set_vdm_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetVdmOptionsRequest,
+    ) -> R<w::PutConfigurationSetVdmOptionsResponse> {
+        configuration_sets::put_vdm(self, c, i).await
+    }
+    async fn put_configuration_set_archiving_options(
+        &self,
+        c: &RequestCtx,
+        i: w::PutConfigurationSetArchivingOptionsRequest,
+    ) -> R<w::PutConfigurationSetArchivingOptionsResponse> {
+        configuration_sets::put_archiving(self, c, i).await
+    }
+    async fn create_configuration_set_event_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateConfigurationSetEventDestinationRequest,
+    ) -> R<w::CreateConfigurationSetEventDestinationResponse> {
+        configuration_sets::create_destination(self, c, i).await
+    }
+    async fn get_configuration_set_event_destinations(
+        &self,
+        c: &RequestCtx,
+        i: w::GetConfigurationSetEventDestinationsRequest,
+    ) -> R<w::GetConfigurationSetEventDestinationsResponse> {
+        configuration_sets::get_destinations(self, c, i).await
+    }
+    async fn update_configuration_set_event_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateConfigurationSetEventDestinationRequest,
+    ) -> R<w::UpdateConfigurationSetEventDestinationResponse> {
+        configuration_sets::update_destination(self, c, i).await
+    }
+    async fn delete_configuration_set_event_destination(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteConfigurationSetEventDestinationRequest,
+    ) -> R<w::DeleteConfigurationSetEventDestinationResponse> {
+        configuration_sets::delete_destination(self, c, i).await
+    }
 
     // @@ templates and suppression (helper) @@
 
