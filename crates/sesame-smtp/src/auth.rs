@@ -139,9 +139,11 @@ impl Session {
 mod tests {
     use super::*;
 
+    type Case = (&'static [u8], Option<(&'static str, &'static str)>);
+
     #[test]
     fn plain_table() {
-        let cases: &[(&[u8], Option<(&str, &str)>)] = &[
+        let cases: &[Case] = &[
             (b"\0user\0pass", Some(("user", "pass"))),
             (b"user\0user\0pass", Some(("user", "pass"))),
             (b"other\0user\0pass", None),

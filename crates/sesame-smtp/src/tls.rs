@@ -81,15 +81,20 @@ pub fn dev_self_signed(data_dir: &Path, hostname: &str) -> Result<TlsSetup, TlsE
     let cert_path = data_dir.join("smtp-cert.pem");
     let key_path = data_dir.join("smtp-key.pem");
     if !(cert_path.exists() && key_path.exists()) {
-        let certified = rcgen::generate_simple_self_signed(vec![hostname.to_string()])?;
+        // B-26: the certificate's CN (and SAN) is the listener host name.
+        let mut params = rcgen::CertificateParams::new(vec![hostname.to_string()])?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, hostname);
+        let key_pair = rcgen::KeyPair::generate()?;
+        let cert = params.self_signed(&key_pair)?;
         let io = |path: &Path| {
             let path = path.display().to_string();
             move |source| TlsError::Io { path, source }
         };
         std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
-        write_private(&key_path, certified.key_pair.serialize_pem().as_bytes())
-            .map_err(io(&key_path))?;
-        write_private(&cert_path, certified.cert.pem().as_bytes()).map_err(io(&cert_path))?;
+        write_private(&key_path, key_pair.serialize_pem().as_bytes()).map_err(io(&key_path))?;
+        write_private(&cert_path, cert.pem().as_bytes()).map_err(io(&cert_path))?;
     }
     load_tls(&cert_path, &key_path)
 }
