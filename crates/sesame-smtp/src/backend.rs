@@ -1,0 +1,62 @@
+//! The contract between the SMTP server and whatever accepts mail behind it.
+//!
+//! The `sesame` binary implements [`SubmissionBackend`] over the engine (`engine::enqueue`, the
+//! one way in); tests implement it with fakes. The server never decides policy: it checks TLS,
+//! AUTH, syntax, recipient count and size and leaves everything that needs the message to
+//! [`SubmissionBackend::submit`].
+
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+
+use crate::reply::Reply;
+
+/// Calls the server makes into the product.
+#[async_trait]
+pub trait SubmissionBackend: Send + Sync + 'static {
+    /// Checks AUTH credentials for the listener's region; returns the authenticated principal or None.
+    async fn authenticate(
+        &self,
+        username: &str,
+        password: &str,
+        region: &str,
+    ) -> Result<Option<Principal>, TempFailure>;
+    /// End of DATA: the message is already size/syntax-checked. Must return only once the message is durable.
+    async fn submit(
+        &self,
+        principal: &Principal,
+        envelope: &Envelope,
+        raw: Vec<u8>,
+    ) -> Result<String /* MessageId */, Reply>;
+}
+
+/// Who authenticated on a connection (the owner of the SMTP credentials, Q-46).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Account that owns the access key; every send is charged and authorized against it.
+    pub account_id: String,
+    /// The SMTP user name (B-9: the access key id).
+    pub access_key_id: String,
+    /// Region of the listener the credentials were verified for (B-8).
+    pub region: String,
+}
+
+/// The SMTP envelope of one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// `MAIL FROM` address, without angle brackets (never empty: null senders are refused).
+    pub mail_from: String,
+    /// `RCPT TO` addresses in order, at most `max_recipients`.
+    pub rcpt_to: Vec<String>,
+    /// Client address, for logs and `Received:` headers.
+    pub peer: SocketAddr,
+    /// Always true on a submission listener (TLS is required before MAIL, Q-57); kept so the
+    /// backend can assert it and the inbound MX can reuse the type.
+    pub tls: bool,
+}
+
+/// The credential check could not be completed (store unavailable, …) → `454 Temporary
+/// authentication failure`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("temporary authentication failure: {0}")]
+pub struct TempFailure(pub String);
