@@ -11,5 +11,7 @@ pub mod mail;
 pub mod ports;
 
 pub use ids::{AccountId, Arn, Region, Scope};
-pub use mail::{AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket};
+pub use mail::{
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
+};
 pub use ports::{AccessKeyRecord, AccountRecord, Resource, ResourceKey, Store, StoreError};

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AccountId, Scope};
-use crate::mail::{AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket};
+use crate::mail::{
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {

@@ -377,16 +377,30 @@ pub(crate) async fn concurrent_claims_never_share_a_message(ctx: Ctx) {
         }));
     }
     let mut seen = HashSet::new();
-    let mut per_node = [0usize; 2];
+    let mut holders = Vec::new();
     for task in tasks {
         for (node, id) in task.await.unwrap() {
             assert!(seen.insert(id.clone()), "{id} handed out twice");
-            per_node[usize::from(node == "node-b")] += 1;
+            holders.push((node, id));
         }
     }
     assert_eq!(seen.len(), N);
-    eprintln!("claims per node: {per_node:?}");
-    // Each node finishes what it holds; the other node's claims are not its to finish.
+    let on_b = holders.iter().filter(|(node, _)| *node == "node-b").count();
+    eprintln!("claims: node-a {}, node-b {on_b}", N - on_b);
+    // Each message is finished by its holder only.
+    for (node, id) in &holders {
+        let stranger = if *node == "node-a" {
+            "node-b"
+        } else {
+            "node-a"
+        };
+        assert_eq!(
+            ctx.store.finish_message(stranger, id, &[]).await,
+            Err(StoreError::Conflict)
+        );
+        other.finish_message(node, id, &[]).await.unwrap();
+    }
+    assert_eq!(ctx.store.queue_depth().await.unwrap(), 0);
     other.close().await;
 }
 
