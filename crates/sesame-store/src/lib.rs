@@ -11,6 +11,9 @@
 //! - `accounts`, `resources`: the queries, one file per table group. Each query is written once
 //!   in SQL both dialects accept (`$n` placeholders work in SQLite too); timestamps are unix
 //!   milliseconds computed in Rust, never by the database clock.
+//! - `sending`: the queue, events outbox, quotas, send statistics and dev inbox
+//!   (`accept_messages` and friends); `quota`: their arithmetic (windows, token bucket, what an
+//!   event adds to the statistics), pure and unit-tested.
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
@@ -35,8 +38,10 @@ mod accounts;
 pub mod connect;
 mod error;
 pub mod migrate;
+mod quota;
 mod resources;
 mod rows;
+mod sending;
 mod store;
 
 pub use connect::SqlStore;

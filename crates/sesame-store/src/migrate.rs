@@ -30,12 +30,20 @@ struct Migration {
 }
 
 /// Every migration, in version order. A unit test checks this matches the files on disk.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sending",
+        sqlite: include_str!("../migrations/sqlite/0002_sending.sql"),
+        postgres: include_str!("../migrations/postgres/0002_sending.sql"),
+    },
+];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).
 const LEDGER_DDL: &str = "CREATE TABLE IF NOT EXISTS sesame_migrations (\

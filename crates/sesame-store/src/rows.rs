@@ -4,7 +4,10 @@
 //! type that can decode them, so each record decoder is written once for both backends.
 
 use sesame_model::StoreError;
-use sesame_model::{AccessKeyRecord, AccountId, AccountRecord, Resource, ResourceKey, Scope};
+use sesame_model::{
+    AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, EventRecord, QueuedMessage,
+    Resource, ResourceKey, Scope,
+};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::error::{corrupt, map_err};
@@ -79,5 +82,56 @@ pub(crate) fn resource(
         version: row.int("version")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
+    })
+}
+
+/// `(account_id, region)` columns of a row that carries its own scope.
+fn scope(row: &impl Columns) -> Result<Scope, StoreError> {
+    let region = row.text("region")?;
+    let region = region.parse().map_err(|e| corrupt("region", e))?;
+    Ok(Scope::new(account_id(row)?, region))
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &impl Columns,
+    col: &str,
+) -> Result<T, StoreError> {
+    let text = row.text(col)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(col, e))
+}
+
+pub(crate) fn queued_message(row: &impl Columns) -> Result<QueuedMessage, StoreError> {
+    Ok(QueuedMessage {
+        message_id: row.text("message_id")?,
+        scope: scope(row)?,
+        mail_from: row.text("mail_from")?,
+        recipients: json_column(row, "recipients")?,
+        meta: json_column(row, "meta")?,
+        created_at: row.int("created_at")?,
+        next_attempt_at: row.int("next_attempt_at")?,
+        attempts: row.int("attempts")?,
+    })
+}
+
+/// An event row of a query already restricted to one scope.
+pub(crate) fn event(row: &impl Columns, scope: &Scope) -> Result<EventRecord, StoreError> {
+    Ok(EventRecord {
+        event_id: row.text("event_id")?,
+        scope: scope.clone(),
+        message_id: row.text("message_id")?,
+        event_type: row.text("event_type")?,
+        timestamp: row.int("timestamp")?,
+        data: json_column(row, "data")?,
+    })
+}
+
+pub(crate) fn captured(row: &impl Columns) -> Result<CapturedMessage, StoreError> {
+    Ok(CapturedMessage {
+        message_id: row.text("message_id")?,
+        scope: scope(row)?,
+        mail_from: row.text("mail_from")?,
+        recipients: json_column(row, "recipients")?,
+        raw: row.bytes("raw")?,
+        captured_at: row.int("captured_at")?,
     })
 }

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use sesame_model::{
-    AccessKeyRecord, AccountId, AccountRecord, Resource, ResourceKey, Scope, Store, StoreError,
+    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, EventRecord,
+    QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope, SendStatsBucket, Store, StoreError,
 };
 
 use crate::SqlStore;
@@ -108,5 +109,85 @@ impl Store for SqlStore {
 
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError> {
         self.count_resource_rows(scope, kind).await
+    }
+
+    async fn accept_messages(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        now_ms: i64,
+    ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        self.accept_rows(batch, now_ms).await
+    }
+
+    async fn sent_last_24h(&self, scope: &Scope, now_ms: i64) -> Result<f64, StoreError> {
+        self.sent_last_24h_rows(scope, now_ms).await
+    }
+
+    async fn claim_messages(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedMessage>, StoreError> {
+        self.claim_rows(node, now_ms, lease_ms, limit).await
+    }
+
+    async fn finish_message(
+        &self,
+        node: &str,
+        message_id: &str,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        self.finish_row(node, message_id, events).await
+    }
+
+    async fn retry_message(
+        &self,
+        node: &str,
+        message_id: &str,
+        recipients: &[String],
+        next_attempt_at: i64,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        self.retry_row(node, message_id, recipients, next_attempt_at, events)
+            .await
+    }
+
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        self.queue_depth_rows().await
+    }
+
+    async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {
+        self.append_event_rows(events).await
+    }
+
+    async fn message_events(
+        &self,
+        scope: &Scope,
+        message_id: &str,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        self.message_event_rows(scope, message_id).await
+    }
+
+    async fn send_statistics(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<SendStatsBucket>, StoreError> {
+        self.send_statistics_rows(scope, since_ms).await
+    }
+
+    async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError> {
+        self.capture_row(message).await
+    }
+
+    async fn captured_messages(
+        &self,
+        scope: Option<&Scope>,
+        message_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CapturedMessage>, StoreError> {
+        self.captured_rows(scope, message_id, limit).await
     }
 }

@@ -23,6 +23,10 @@ use sesame_model::{
 };
 use sesame_store::SqlStore;
 
+#[path = "store_suite/sending.rs"]
+mod sending;
+use sending::*;
+
 const PG_URL_VAR: &str = "SESAME_TEST_DATABASE_URL";
 
 // ---------------------------------------------------------------------------------------------
@@ -209,6 +213,21 @@ suite!(
     data_survives_close_and_reopen,
     migrate_twice_is_a_no_op,
     concurrent_migrate_on_fresh_database,
+    accept_claim_finish_round_trip,
+    claims_oldest_due_first_up_to_limit,
+    expired_lease_is_reclaimable,
+    only_the_lease_holder_finishes,
+    retry_keeps_remaining_recipients,
+    concurrent_claims_never_share_a_message,
+    daily_quota_is_all_or_nothing,
+    unlimited_daily_quota,
+    rate_bucket_capacity_and_refill,
+    sent_last_24h_window,
+    concurrent_accepts_respect_daily_quota,
+    events_appended_and_listed_in_order,
+    send_statistics_buckets,
+    capture_lists_newest_first_and_filters,
+    sending_state_survives_reopen,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -890,8 +909,10 @@ async fn postgres_key_columns_use_byte_order_collation() {
         let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
             "SELECT table_name::text, column_name::text, collation_name::text \
              FROM information_schema.columns WHERE table_schema = $1 \
-             AND column_name IN ('account_id', 'access_key_id', 'region', 'kind', 'name') \
-             AND table_name IN ('accounts', 'access_keys', 'resources') \
+             AND column_name IN ('account_id', 'access_key_id', 'region', 'kind', 'name', \
+                                 'message_id', 'event_id') \
+             AND table_name IN ('accounts', 'access_keys', 'resources', 'queue', 'events', \
+                                'quota_usage', 'rate_buckets', 'send_stats', 'captured') \
              AND NOT (table_name = 'accounts' AND column_name = 'name') \
              ORDER BY 1, 2",
         )
@@ -900,7 +921,8 @@ async fn postgres_key_columns_use_byte_order_collation() {
         .await
         .unwrap();
         pool.close().await;
-        assert_eq!(rows.len(), 7, "{rows:?}");
+        // 7 in 0001; queue 3, events 4, quota_usage 2, rate_buckets 2, send_stats 2, captured 3.
+        assert_eq!(rows.len(), 7 + 16, "{rows:?}");
         for (table, column, collation) in rows {
             assert_eq!(collation.as_deref(), Some("C"), "{table}.{column}");
         }

@@ -1,0 +1,711 @@
+//! Queries of the sending path: `queue`, `events` (the outbox), `quota_usage`, `rate_buckets`,
+//! `send_stats` and `captured` (schema: `migrations/*/0002_sending.sql`).
+//!
+//! Write transactions: on SQLite every one starts with `BEGIN IMMEDIATE`, which takes the
+//! database's single write lock before anything is read, so read-then-write sequences (quota
+//! checks, claims) are serialised and never fail with a stale snapshot. On PostgreSQL
+//! `accept_messages` serialises per scope with transaction-scoped advisory locks (see
+//! [`PG_SCOPE_LOCKS`]); claims use `FOR UPDATE SKIP LOCKED`; the other writes are single-row
+//! conditional statements whose row locks are enough.
+//!
+//! Every method that appends events also folds them into `send_stats` in the same transaction
+//! ([`StatsDelta::of_event`]), so statistics and outbox never disagree.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sesame_model::{
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, Scope, SendStatsBucket,
+    StoreError,
+};
+use sqlx::{Executor, Row};
+
+use crate::connect::Pool;
+use crate::error::{corrupt, map_err};
+use crate::quota::{
+    daily_allows, floor_to, quota_cutoff, rate_limited, StatsDelta, TokenBucket, MINUTE_MS,
+    STATS_BUCKET_MS,
+};
+use crate::{rows, SqlStore};
+
+/// Rows per multi-row INSERT: 256 × 9 binds stays far below SQLite's 32 766 and PostgreSQL's
+/// 65 535 parameters, and a batch of 64 is one statement.
+const INSERT_CHUNK: usize = 256;
+
+/// Advisory lock class of `accept_messages` (ASCII "SESQ"); the second key is
+/// `hashtext(account_id || '/' || region)`. Two-key locks never collide with single-key ones
+/// other software may take. Keys are de-duplicated and taken in ascending order in one
+/// statement, so two batches touching overlapping scopes can never deadlock, even when two
+/// scopes' hashes collide (a collision only serialises two scopes more than needed).
+const PG_LOCK_CLASS: i32 = 0x5345_5351;
+
+const QUEUE_COLUMNS: &str = "message_id, account_id, region, mail_from, recipients, meta, \
+     created_at, next_attempt_at, attempts";
+
+const EVENT_COLUMNS: &str = "event_id, account_id, region, message_id, event_type, timestamp, data";
+
+const CAPTURED_COLUMNS: &str =
+    "message_id, account_id, region, mail_from, recipients, raw, captured_at";
+
+/// A scope as the two key columns.
+type ScopeKey = (String, String);
+
+fn scope_key(scope: &Scope) -> ScopeKey {
+    (
+        scope.account.as_str().to_string(),
+        scope.region.as_str().to_string(),
+    )
+}
+
+/// `send_stats` key: scope and bucket start. Ordered, so upserts take row locks in one global
+/// order (no deadlock between concurrent appenders on PostgreSQL).
+type StatsKey = (String, String, i64);
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| corrupt("JSON value", e))
+}
+
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// An event ready to bind: its JSON serialised up front so binding cannot fail.
+struct EventRow<'a> {
+    event: &'a EventRecord,
+    data: String,
+}
+
+fn event_rows<'a>(
+    events: impl IntoIterator<Item = &'a EventRecord>,
+) -> Result<Vec<EventRow<'a>>, StoreError> {
+    events
+        .into_iter()
+        .map(|event| {
+            Ok(EventRow {
+                event,
+                data: to_json(&event.data)?,
+            })
+        })
+        .collect()
+}
+
+fn add_event_stats(stats: &mut BTreeMap<StatsKey, StatsDelta>, rows: &[EventRow<'_>]) {
+    for row in rows {
+        let delta = StatsDelta::of_event(row.event);
+        if !delta.is_zero() {
+            let (account, region) = scope_key(&row.event.scope);
+            let bucket = floor_to(row.event.timestamp, STATS_BUCKET_MS);
+            stats
+                .entry((account, region, bucket))
+                .or_default()
+                .add(delta);
+        }
+    }
+}
+
+/// Begins a write transaction bound to `$tx` (see the module docs) and runs `$body`, which must
+/// commit; returning early drops `$tx`, which rolls back. `$pg` tells the body which backend
+/// it was compiled for, for the few PostgreSQL-only statements.
+macro_rules! write_tx {
+    ($store:expr, $tx:ident, $pg:ident => $body:block) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+                #[allow(unused_variables)]
+                let $pg = false;
+                $body
+            }
+            Pool::Postgres(pool) => {
+                let mut $tx = pool.begin().await.map_err(map_err)?;
+                #[allow(unused_variables)]
+                let $pg = true;
+                $body
+            }
+        }
+    };
+}
+
+/// Multi-row INSERT of `$rows: &[EventRow]` into `events`. Calls go through
+/// `Executor::execute(&mut *tx, q)` for the reason given in `migrate.rs` (Send futures).
+macro_rules! insert_events {
+    ($tx:ident, $rows:expr) => {
+        for chunk in $rows.chunks(INSERT_CHUNK) {
+            let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO events ({EVENT_COLUMNS}) "));
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.event.event_id.as_str())
+                    .push_bind(r.event.scope.account.as_str())
+                    .push_bind(r.event.scope.region.as_str())
+                    .push_bind(r.event.message_id.as_str())
+                    .push_bind(r.event.event_type.as_str())
+                    .push_bind(r.event.timestamp)
+                    .push_bind(r.data.as_str());
+            });
+            (&mut *$tx).execute(qb.build()).await.map_err(map_err)?;
+        }
+    };
+}
+
+/// Adds `$stats: &BTreeMap<StatsKey, StatsDelta>` to `send_stats`, in key order.
+macro_rules! upsert_stats {
+    ($tx:ident, $stats:expr) => {
+        for ((account, region, bucket), d) in $stats.iter() {
+            (&mut *$tx)
+                .execute(
+                    sqlx::query(
+                        "INSERT INTO send_stats (account_id, region, bucket_start, \
+                         delivery_attempts, bounces, complaints, rejects) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         ON CONFLICT (account_id, region, bucket_start) DO UPDATE SET \
+                         delivery_attempts = send_stats.delivery_attempts \
+                             + excluded.delivery_attempts, \
+                         bounces = send_stats.bounces + excluded.bounces, \
+                         complaints = send_stats.complaints + excluded.complaints, \
+                         rejects = send_stats.rejects + excluded.rejects",
+                    )
+                    .bind(account.as_str())
+                    .bind(region.as_str())
+                    .bind(*bucket)
+                    .bind(d.delivery_attempts)
+                    .bind(d.bounces)
+                    .bind(d.complaints)
+                    .bind(d.rejects),
+                )
+                .await
+                .map_err(map_err)?;
+        }
+    };
+}
+
+/// A scope's quota state inside an accept transaction.
+struct ScopeState {
+    /// Recipients counted in the window, including this batch's accepted items so far.
+    used: i64,
+    /// Recipients this batch adds (to the current minute's bucket).
+    added: i64,
+    /// Whether the current minute already had a `quota_usage` row (if not, this is the first
+    /// write of the minute: the moment to prune the scope's expired buckets).
+    minute_row_exists: bool,
+    /// The stored bucket, then the refilled one once an item needed it.
+    bucket: Option<TokenBucket>,
+    /// Whether `bucket` changed and must be written back.
+    bucket_dirty: bool,
+}
+
+impl SqlStore {
+    pub(crate) async fn accept_rows(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        now_ms: i64,
+    ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Everything that can fail without the database, first.
+        let mut serialised = Vec::with_capacity(batch.len());
+        for (m, _, _) in batch {
+            serialised.push((to_json(&m.recipients)?, to_json(&m.meta)?));
+        }
+        let scopes: BTreeSet<ScopeKey> =
+            batch.iter().map(|(m, _, _)| scope_key(&m.scope)).collect();
+        let minute = floor_to(now_ms, MINUTE_MS);
+        let cutoff = quota_cutoff(now_ms);
+
+        write_tx!(self, tx, pg => {
+            if pg {
+                let values = (1..=scopes.len())
+                    .map(|i| format!("(${i})"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT pg_advisory_xact_lock({PG_LOCK_CLASS}, h) FROM \
+                     (SELECT DISTINCT hashtext(k) AS h FROM (VALUES {values}) AS v(k) \
+                      ORDER BY h) AS keys"
+                );
+                let mut q = sqlx::query(&sql);
+                for (account, region) in &scopes {
+                    q = q.bind(format!("{account}/{region}"));
+                }
+                (&mut *tx).execute(q).await.map_err(map_err)?;
+            }
+
+            // One read per scope: window sum, this minute's row, and the token bucket.
+            let mut state: BTreeMap<ScopeKey, ScopeState> = BTreeMap::new();
+            for key in scopes {
+                let row = (&mut *tx)
+                    .fetch_one(
+                        sqlx::query(
+                            "SELECT CAST(COALESCE((SELECT SUM(recipients) FROM quota_usage \
+                               WHERE account_id = $1 AND region = $2 AND minute_bucket > $3), 0) \
+                               AS BIGINT) AS used, \
+                             (SELECT recipients FROM quota_usage WHERE account_id = $1 \
+                               AND region = $2 AND minute_bucket = $4) AS this_minute, \
+                             (SELECT tokens FROM rate_buckets WHERE account_id = $1 \
+                               AND region = $2) AS tokens, \
+                             (SELECT updated_at FROM rate_buckets WHERE account_id = $1 \
+                               AND region = $2) AS updated_at",
+                        )
+                        .bind(key.0.as_str())
+                        .bind(key.1.as_str())
+                        .bind(cutoff)
+                        .bind(minute),
+                    )
+                    .await
+                    .map_err(map_err)?;
+                let used: i64 = row.try_get("used").map_err(map_err)?;
+                let this_minute: Option<i64> = row.try_get("this_minute").map_err(map_err)?;
+                let tokens: Option<f64> = row.try_get("tokens").map_err(map_err)?;
+                let updated_at: Option<i64> = row.try_get("updated_at").map_err(map_err)?;
+                let bucket = match (tokens, updated_at) {
+                    (Some(tokens), Some(updated_at)) => Some(TokenBucket { tokens, updated_at }),
+                    _ => None,
+                };
+                state.insert(
+                    key,
+                    ScopeState {
+                        used,
+                        added: 0,
+                        minute_row_exists: this_minute.is_some(),
+                        bucket,
+                        bucket_dirty: false,
+                    },
+                );
+            }
+
+            // Decide item by item, in order, against the running state (Q-105: daily first,
+            // then rate; a refused item changes nothing).
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut accepted = Vec::new();
+            let mut stats: BTreeMap<StatsKey, StatsDelta> = BTreeMap::new();
+            for (i, (m, check, _)) in batch.iter().enumerate() {
+                let key = scope_key(&m.scope);
+                let st = state.get_mut(&key).expect("every scope was read");
+                let counted = i64::from(check.counted_recipients);
+                let outcome = if !daily_allows(check, st.used) {
+                    AcceptOutcome::DailyQuotaExceeded
+                } else if rate_limited(check) {
+                    let mut bucket = TokenBucket::refilled(st.bucket, check, now_ms);
+                    if bucket.try_take(check) {
+                        st.bucket = Some(bucket);
+                        st.bucket_dirty = true;
+                        AcceptOutcome::Accepted
+                    } else {
+                        AcceptOutcome::RateExceeded
+                    }
+                } else {
+                    AcceptOutcome::Accepted
+                };
+                if outcome == AcceptOutcome::Accepted {
+                    st.used += counted;
+                    st.added += counted;
+                    if counted > 0 {
+                        let bucket = floor_to(now_ms, STATS_BUCKET_MS);
+                        stats
+                            .entry((key.0, key.1, bucket))
+                            .or_default()
+                            .delivery_attempts += counted;
+                    }
+                    accepted.push(i);
+                }
+                outcomes.push(outcome);
+            }
+
+            if !accepted.is_empty() {
+                for chunk in accepted.chunks(INSERT_CHUNK) {
+                    let mut qb =
+                        sqlx::QueryBuilder::new(format!("INSERT INTO queue ({QUEUE_COLUMNS}) "));
+                    qb.push_values(chunk, |mut b, &i| {
+                        let m = &batch[i].0;
+                        let (recipients, meta) = &serialised[i];
+                        b.push_bind(m.message_id.as_str())
+                            .push_bind(m.scope.account.as_str())
+                            .push_bind(m.scope.region.as_str())
+                            .push_bind(m.mail_from.as_str())
+                            .push_bind(recipients.as_str())
+                            .push_bind(meta.as_str())
+                            .push_bind(m.created_at)
+                            .push_bind(m.next_attempt_at)
+                            .push_bind(m.attempts);
+                    });
+                    (&mut *tx).execute(qb.build()).await.map_err(map_err)?;
+                }
+                let events = event_rows(accepted.iter().flat_map(|&i| batch[i].2.iter()))?;
+                add_event_stats(&mut stats, &events);
+                insert_events!(tx, events);
+            }
+
+            for ((account, region), st) in &state {
+                if st.bucket_dirty {
+                    let b = st.bucket.expect("dirty bucket is set");
+                    (&mut *tx)
+                        .execute(
+                            sqlx::query(
+                                "INSERT INTO rate_buckets (account_id, region, tokens, updated_at) \
+                                 VALUES ($1, $2, $3, $4) \
+                                 ON CONFLICT (account_id, region) DO UPDATE SET \
+                                 tokens = excluded.tokens, updated_at = excluded.updated_at",
+                            )
+                            .bind(account.as_str())
+                            .bind(region.as_str())
+                            .bind(b.tokens)
+                            .bind(b.updated_at),
+                        )
+                        .await
+                        .map_err(map_err)?;
+                }
+                if st.added > 0 {
+                    (&mut *tx)
+                        .execute(
+                            sqlx::query(
+                                "INSERT INTO quota_usage \
+                                 (account_id, region, minute_bucket, recipients) \
+                                 VALUES ($1, $2, $3, $4) \
+                                 ON CONFLICT (account_id, region, minute_bucket) DO UPDATE SET \
+                                 recipients = quota_usage.recipients + excluded.recipients",
+                            )
+                            .bind(account.as_str())
+                            .bind(region.as_str())
+                            .bind(minute)
+                            .bind(st.added),
+                        )
+                        .await
+                        .map_err(map_err)?;
+                    if !st.minute_row_exists {
+                        (&mut *tx)
+                            .execute(
+                                sqlx::query(
+                                    "DELETE FROM quota_usage WHERE account_id = $1 \
+                                     AND region = $2 AND minute_bucket <= $3",
+                                )
+                                .bind(account.as_str())
+                                .bind(region.as_str())
+                                .bind(cutoff),
+                            )
+                            .await
+                            .map_err(map_err)?;
+                    }
+                }
+            }
+            upsert_stats!(tx, stats);
+            tx.commit().await.map_err(map_err)?;
+            Ok(outcomes)
+        })
+    }
+
+    pub(crate) async fn sent_last_24h_rows(
+        &self,
+        scope: &Scope,
+        now_ms: i64,
+    ) -> Result<f64, StoreError> {
+        const SQL: &str = "SELECT CAST(COALESCE(SUM(recipients), 0) AS BIGINT) AS used \
+            FROM quota_usage WHERE account_id = $1 AND region = $2 AND minute_bucket > $3";
+        let used: i64 = with_pool!(self, pool => {
+            let row = sqlx::query(SQL)
+                .bind(scope.account.as_str())
+                .bind(scope.region.as_str())
+                .bind(quota_cutoff(now_ms))
+                .fetch_one(pool)
+                .await
+                .map_err(map_err)?;
+            row.try_get("used").map_err(map_err)?
+        });
+        Ok(used as f64)
+    }
+
+    /// One UPDATE picks and leases the messages. On PostgreSQL the subquery's
+    /// `FOR UPDATE SKIP LOCKED` makes concurrent claimers on other nodes pass over rows being
+    /// claimed right now, and a row another transaction just leased is re-checked against the
+    /// lease condition (READ COMMITTED re-evaluation) and dropped. On SQLite the statement runs
+    /// under `BEGIN IMMEDIATE`, i.e. alone.
+    pub(crate) async fn claim_rows(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedMessage>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lease_until = now_ms.saturating_add(lease_ms);
+        let sql = |lock: &str| {
+            format!(
+                "UPDATE queue SET lease_owner = $1, lease_until = $2 WHERE message_id IN \
+                 (SELECT message_id FROM queue WHERE next_attempt_at <= $3 \
+                  AND (lease_until IS NULL OR lease_until < $3) \
+                  ORDER BY next_attempt_at LIMIT $4{lock}) \
+                 RETURNING {QUEUE_COLUMNS}"
+            )
+        };
+        let mut claimed = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+                let found = (&mut *tx)
+                    .fetch_all(
+                        sqlx::query(&sql(""))
+                            .bind(node)
+                            .bind(lease_until)
+                            .bind(now_ms)
+                            .bind(limit_param(limit)),
+                    )
+                    .await
+                    .map_err(map_err)?;
+                let claimed = found
+                    .iter()
+                    .map(rows::queued_message)
+                    .collect::<Result<Vec<_>, _>>()?;
+                tx.commit().await.map_err(map_err)?;
+                claimed
+            }
+            Pool::Postgres(pool) => {
+                let found = sqlx::query(&sql(" FOR UPDATE SKIP LOCKED"))
+                    .bind(node)
+                    .bind(lease_until)
+                    .bind(now_ms)
+                    .bind(limit_param(limit))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(map_err)?;
+                found
+                    .iter()
+                    .map(rows::queued_message)
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        // RETURNING order is unspecified: hand them out oldest due first.
+        claimed.sort_by(|a, b| {
+            (a.next_attempt_at, a.created_at, &a.message_id).cmp(&(
+                b.next_attempt_at,
+                b.created_at,
+                &b.message_id,
+            ))
+        });
+        Ok(claimed)
+    }
+
+    pub(crate) async fn finish_row(
+        &self,
+        node: &str,
+        message_id: &str,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        let events = event_rows(events)?;
+        let mut stats = BTreeMap::new();
+        add_event_stats(&mut stats, &events);
+        write_tx!(self, tx, _pg => {
+            let deleted = (&mut *tx)
+                .execute(
+                    sqlx::query("DELETE FROM queue WHERE message_id = $1 AND lease_owner = $2")
+                        .bind(message_id)
+                        .bind(node),
+                )
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            if deleted == 0 {
+                let exists = (&mut *tx)
+                    .fetch_optional(
+                        sqlx::query("SELECT attempts FROM queue WHERE message_id = $1")
+                            .bind(message_id),
+                    )
+                    .await
+                    .map_err(map_err)?
+                    .is_some();
+                return Err(if exists { StoreError::Conflict } else { StoreError::NotFound });
+            }
+            insert_events!(tx, events);
+            upsert_stats!(tx, stats);
+            tx.commit().await.map_err(map_err)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) async fn retry_row(
+        &self,
+        node: &str,
+        message_id: &str,
+        recipients: &[String],
+        next_attempt_at: i64,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        let recipients = to_json(&recipients)?;
+        let events = event_rows(events)?;
+        let mut stats = BTreeMap::new();
+        add_event_stats(&mut stats, &events);
+        write_tx!(self, tx, _pg => {
+            let updated = (&mut *tx)
+                .execute(
+                    sqlx::query(
+                        "UPDATE queue SET recipients = $3, next_attempt_at = $4, \
+                         attempts = attempts + 1, lease_owner = NULL, lease_until = NULL \
+                         WHERE message_id = $1 AND lease_owner = $2",
+                    )
+                    .bind(message_id)
+                    .bind(node)
+                    .bind(recipients.as_str())
+                    .bind(next_attempt_at),
+                )
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            if updated == 0 {
+                let exists = (&mut *tx)
+                    .fetch_optional(
+                        sqlx::query("SELECT attempts FROM queue WHERE message_id = $1")
+                            .bind(message_id),
+                    )
+                    .await
+                    .map_err(map_err)?
+                    .is_some();
+                return Err(if exists { StoreError::Conflict } else { StoreError::NotFound });
+            }
+            insert_events!(tx, events);
+            upsert_stats!(tx, stats);
+            tx.commit().await.map_err(map_err)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) async fn queue_depth_rows(&self) -> Result<u64, StoreError> {
+        let n: i64 = with_pool!(self, pool => {
+            sqlx::query("SELECT COUNT(*) AS n FROM queue")
+                .fetch_one(pool)
+                .await
+                .map_err(map_err)?
+                .try_get("n")
+                .map_err(map_err)?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    pub(crate) async fn append_event_rows(&self, events: &[EventRecord]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let events = event_rows(events)?;
+        let mut stats = BTreeMap::new();
+        add_event_stats(&mut stats, &events);
+        write_tx!(self, tx, _pg => {
+            insert_events!(tx, events);
+            upsert_stats!(tx, stats);
+            tx.commit().await.map_err(map_err)?;
+            Ok(())
+        })
+    }
+
+    pub(crate) async fn message_event_rows(
+        &self,
+        scope: &Scope,
+        message_id: &str,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events \
+             WHERE account_id = $1 AND region = $2 AND message_id = $3 \
+             ORDER BY timestamp, seq"
+        );
+        with_pool!(self, pool => {
+            let found = sqlx::query(&sql)
+                .bind(scope.account.as_str())
+                .bind(scope.region.as_str())
+                .bind(message_id)
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?;
+            found.iter().map(|r| rows::event(r, scope)).collect()
+        })
+    }
+
+    /// Buckets from the one containing `since_ms` on, skipping all-zero rows.
+    pub(crate) async fn send_statistics_rows(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<SendStatsBucket>, StoreError> {
+        const SQL: &str = "SELECT bucket_start, delivery_attempts, bounces, complaints, rejects \
+            FROM send_stats WHERE account_id = $1 AND region = $2 AND bucket_start >= $3 \
+            AND delivery_attempts + bounces + complaints + rejects > 0 \
+            ORDER BY bucket_start";
+        with_pool!(self, pool => {
+            let found = sqlx::query(SQL)
+                .bind(scope.account.as_str())
+                .bind(scope.region.as_str())
+                .bind(floor_to(since_ms, STATS_BUCKET_MS))
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?;
+            found
+                .iter()
+                .map(|r| {
+                    Ok(SendStatsBucket {
+                        bucket_start: r.try_get("bucket_start").map_err(map_err)?,
+                        delivery_attempts: r.try_get("delivery_attempts").map_err(map_err)?,
+                        bounces: r.try_get("bounces").map_err(map_err)?,
+                        complaints: r.try_get("complaints").map_err(map_err)?,
+                        rejects: r.try_get("rejects").map_err(map_err)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub(crate) async fn capture_row(&self, m: &CapturedMessage) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO captured ({CAPTURED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (message_id) DO NOTHING"
+        );
+        let recipients = to_json(&m.recipients)?;
+        with_pool!(self, pool => {
+            sqlx::query(&sql)
+                .bind(m.message_id.as_str())
+                .bind(m.scope.account.as_str())
+                .bind(m.scope.region.as_str())
+                .bind(m.mail_from.as_str())
+                .bind(recipients.as_str())
+                .bind(m.raw.as_slice())
+                .bind(m.captured_at)
+                .execute(pool)
+                .await
+                .map_err(map_err)?;
+        });
+        Ok(())
+    }
+
+    pub(crate) async fn captured_rows(
+        &self,
+        scope: Option<&Scope>,
+        message_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CapturedMessage>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if scope.is_some() {
+            conditions.push(format!("account_id = {} AND region = {}", next(), next()));
+        }
+        if message_id.is_some() {
+            conditions.push(format!("message_id = {}", next()));
+        }
+        let limit_at = next();
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {} ", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {CAPTURED_COLUMNS} FROM captured {filter}\
+             ORDER BY captured_at DESC, message_id DESC LIMIT {limit_at}"
+        );
+        with_pool!(self, pool => {
+            let mut q = sqlx::query(&sql);
+            if let Some(scope) = scope {
+                q = q.bind(scope.account.as_str()).bind(scope.region.as_str());
+            }
+            if let Some(id) = message_id {
+                q = q.bind(id);
+            }
+            let found = q.bind(limit_param(limit)).fetch_all(pool).await.map_err(map_err)?;
+            found.iter().map(rows::captured).collect()
+        })
+    }
+}
