@@ -30,9 +30,13 @@ async fn write_concurrently(dir: &Path, opts: SpoolOptions, n: usize) -> SpoolSt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hundred_concurrent_writes_share_commit_rounds() {
+async fn two_hundred_concurrent_writes_share_commit_rounds_per_file_sync() {
     let dir = tempfile::tempdir().unwrap();
-    let st = write_concurrently(dir.path(), SpoolOptions::default(), 200).await;
+    let opts = SpoolOptions {
+        commit: CommitMode::Group,
+        ..SpoolOptions::default()
+    };
+    let st = write_concurrently(dir.path(), opts, 200).await;
     assert_eq!(st.bodies_written, 200);
     assert!(
         st.commit_rounds < 200,
@@ -45,7 +49,7 @@ async fn two_hundred_concurrent_writes_share_commit_rounds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn syncfs_mode_batches_data_syncs_too() {
+async fn two_hundred_concurrent_writes_share_commit_rounds_syncfs() {
     let dir = tempfile::tempdir().unwrap();
     let opts = SpoolOptions {
         commit: CommitMode::GroupSyncfs,
@@ -54,6 +58,7 @@ async fn syncfs_mode_batches_data_syncs_too() {
     let st = write_concurrently(dir.path(), opts, 200).await;
     assert_eq!(st.bodies_written, 200);
     assert!(st.commit_rounds < 200, "{st:?}");
+    assert!(st.average_batch_size > 1.0, "{st:?}");
     if cfg!(target_os = "linux") {
         // Two syncfs per round (plus the two directory syncs at open), none per file.
         assert_eq!(st.fsyncs, 2 * st.commit_rounds + 2, "{st:?}");
@@ -110,4 +115,17 @@ async fn small_in_flight_limit_still_completes_everything() {
     assert_eq!(st.bodies_written, 100);
     // One write in flight at a time means one write per round.
     assert_eq!(st.commit_rounds, 100, "{st:?}");
+}
+
+#[test]
+fn default_is_durable_and_batches_data_syncs_on_linux() {
+    let opts = SpoolOptions::default();
+    assert!(opts.fsync);
+    assert!(opts.max_in_flight > 0);
+    let expected = if cfg!(target_os = "linux") {
+        CommitMode::GroupSyncfs
+    } else {
+        CommitMode::Group
+    };
+    assert_eq!(opts.commit, expected);
 }

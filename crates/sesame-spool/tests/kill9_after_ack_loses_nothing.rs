@@ -14,6 +14,7 @@ mod common;
 
 use bytes::Bytes;
 use common::body_for;
+use sesame_spool::{CommitMode, Spool, SpoolOptions};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -21,6 +22,8 @@ use std::time::{Duration, Instant};
 
 /// Switches the test binary into child mode; the value is the spool directory.
 const CHILD_ENV: &str = "SESAME_SPOOL_KILL9_CHILD_DIR";
+/// The child's commit mode (`group` or `syncfs`): both batching strategies are killed.
+const MODE_ENV: &str = "SESAME_SPOOL_KILL9_CHILD_MODE";
 /// Bodies the child tries to write: far more than the parent waits for, so it is always
 /// killed mid-stream.
 const CHILD_WRITES: usize = 20_000;
@@ -39,7 +42,15 @@ fn kill9_child_writer() {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let spool = common::open(std::path::Path::new(&dir));
+        let commit = match std::env::var(MODE_ENV).as_deref() {
+            Ok("group") => CommitMode::Group,
+            _ => CommitMode::GroupSyncfs,
+        };
+        let opts = SpoolOptions {
+            commit,
+            ..SpoolOptions::default()
+        };
+        let spool = Spool::open(std::path::Path::new(&dir), opts).unwrap();
         let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..CONCURRENCY {
@@ -67,10 +78,20 @@ fn kill9_child_writer() {
 }
 
 #[tokio::test]
-async fn kill9_after_ack_loses_nothing() {
-    if std::env::var(CHILD_ENV).is_ok() {
-        return;
+async fn kill9_after_ack_loses_nothing_group_syncfs() {
+    if std::env::var(CHILD_ENV).is_err() {
+        kill_and_check("syncfs").await;
     }
+}
+
+#[tokio::test]
+async fn kill9_after_ack_loses_nothing_group_per_file_sync() {
+    if std::env::var(CHILD_ENV).is_err() {
+        kill_and_check("group").await;
+    }
+}
+
+async fn kill_and_check(mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -80,6 +101,7 @@ async fn kill9_after_ack_loses_nothing() {
             "--test-threads=1",
         ])
         .env(CHILD_ENV, dir.path())
+        .env(MODE_ENV, mode)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -139,7 +161,7 @@ async fn kill9_after_ack_loses_nothing() {
         0
     );
     eprintln!(
-        "kill -9: {} acked, {} present after restart, {} temp files removed",
+        "kill -9 ({mode}): {} acked, {} present after restart, {} temp files removed",
         acked.len(),
         present.len(),
         st.removed_temp_files
