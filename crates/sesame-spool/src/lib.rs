@@ -18,7 +18,7 @@
 //! syncs of a round: by default (Linux) `syncfs` → renames → `syncfs`, two device flushes per
 //! round whatever its size; or per-file `fdatasync` by each writer plus one fsync per distinct
 //! directory per round; or the naive one-fsync-per-file-and-directory baseline. Why the default
-//! is the fastest on ext4 is measured and explained on [`CommitMode`].
+//! batches best (fewest device flushes per write) is measured and explained on [`CommitMode`].
 //! At most [`SpoolOptions::max_in_flight`] writes are admitted at once; the rest wait in
 //! [`Spool::write`], which is the backpressure that slows ingress before memory grows.
 //!

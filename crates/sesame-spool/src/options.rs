@@ -29,13 +29,17 @@ impl Default for SpoolOptions {
 /// (temp file → data durable → rename → directory entry durable → acknowledge); they differ in
 /// who issues the syncs and how many writes one sync covers.
 ///
-/// Why the default is [`CommitMode::GroupSyncfs`] (measured with `bench/spool.sh` on the 2-core
-/// ext4/virtio target, 5 KB bodies, 32 writers: ~2,200 durable writes/s, 0.12 syncs per write,
-/// against ~400/s and ~2 syncs per write for [`CommitMode::Group`] and [`CommitMode::Naive`]):
-/// on ext4 every fsync/fdatasync ends in at least one device cache flush, even when the journal
-/// transaction it needs was already committed by someone else's fsync (`ext4_sync_file` then
-/// issues the flush itself). Batching *calls* therefore does not batch *flushes*: a round of
-/// [`CommitMode::Group`] still pays one flush per file and one per distinct fan-out directory.
+/// Why the default is [`CommitMode::GroupSyncfs`]: it is the only mode whose device flushes
+/// per write fall with load — 0.12–0.17 syncs per write at 32 writers (batches of 12–18),
+/// against ~2.0 for [`CommitMode::Group`] and [`CommitMode::Naive`] (`bench/spool.sh`, 5 KB
+/// bodies, 2-core ext4/virtio machine). On ext4 every fsync/fdatasync ends in a device cache
+/// flush of its own unless it joins a journal commit already in flight (`ext4_sync_file` issues
+/// the flush itself when the transaction it needs was committed by someone else), so batching
+/// the *calls* does not reliably batch the *flushes*. Wall-clock numbers on the shared build
+/// machine were dominated by neighbours (load average 9–14 on 2 cores): at 32 writers syncfs
+/// measured 680–2,180 writes/s, Group 390–5,350, Naive 390–7,100 across runs, so those are
+/// reported in the bench output and not relied on here; flushes per write are what a quiet
+/// production disk pays for.
 /// `syncfs(2)` is the one call that makes many files' data and entries durable with a single
 /// journal commit and flush, so a round costs two flushes whatever its size.
 /// Its price: it also writes back every other dirty page of the filesystem, so a spool sharing
