@@ -189,8 +189,7 @@ fn round(core: &Core, batch: Vec<Pending>) {
 /// The directory fsyncs of a round are issued concurrently (one scoped thread each, at most
 /// [`DIR_SYNC_THREADS`]): on ext4 and xfs, fsyncs that are in flight together join one journal
 /// commit and their cache flushes can be merged by the block layer, while fsyncs issued one
-/// after another each pay their own flush
-/// even when the journal has nothing left to commit.
+/// after another each pay their own flush even when the journal has nothing left to commit.
 fn round_dirs(core: &Core, batch: &[Pending]) -> Vec<io::Result<()>> {
     let dirs: Vec<usize> = batch
         .iter()
