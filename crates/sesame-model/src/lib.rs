@@ -4,9 +4,12 @@
 //!   (DECISIONS.md ).
 //! - [`ports`]: the storage trait that adapters (`sesame-store`) implement and the engine uses.
 //!   It is async but names no runtime, so this crate stays pure (no tokio, sqlx, hyper).
+//! - [`mail`]: records of the sending path (queue, events outbox, quotas, captured mail).
 
 pub mod ids;
+pub mod mail;
 pub mod ports;
 
 pub use ids::{AccountId, Arn, Region, Scope};
+pub use mail::{AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket};
 pub use ports::{AccessKeyRecord, AccountRecord, Resource, ResourceKey, Store, StoreError};

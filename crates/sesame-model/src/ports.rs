@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AccountId, Scope};
+use crate::mail::{AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -165,4 +166,71 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Resource>, StoreError>;
     /// Number of resources of `kind` in `scope`.
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError>;
+
+    // --- sending: queue, quotas, events outbox, dev inbox ---
+    /// Accepts a batch of messages in **one transaction** (group commit: the engine batches
+    /// concurrent sends). For each item, in order: check the quotas of its scope against
+    /// everything accepted before it (in the database and earlier in this batch), and if they
+    /// pass, reserve them, insert the queue row and the item's events. Items that fail a quota
+    /// leave no trace. Returns one outcome per item. Durable when it returns (commit).
+    async fn accept_messages(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        now_ms: i64,
+    ) -> Result<Vec<AcceptOutcome>, StoreError>;
+    /// Recipients counted in the rolling 24 hours ending at `now_ms` (spec ).
+    async fn sent_last_24h(&self, scope: &Scope, now_ms: i64) -> Result<f64, StoreError>;
+    /// Claims up to `limit` messages whose `next_attempt_at <= now_ms` and whose lease is free
+    /// or expired, leasing them to `node` until `now_ms + lease_ms`. Safe across nodes.
+    async fn claim_messages(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedMessage>, StoreError>;
+    /// Removes a finished message from the queue and appends its events, atomically.
+    /// Only the lease holder may finish (`Conflict` otherwise).
+    async fn finish_message(
+        &self,
+        node: &str,
+        message_id: &str,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError>;
+    /// Keeps the message queued for `recipients` only, releases the lease, sets
+    /// `next_attempt_at`, increments `attempts`, and appends events, atomically.
+    async fn retry_message(
+        &self,
+        node: &str,
+        message_id: &str,
+        recipients: &[String],
+        next_attempt_at: i64,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError>;
+    /// Number of queued messages (for metrics and tests).
+    async fn queue_depth(&self) -> Result<u64, StoreError>;
+    /// Appends events (outbox), e.g. `Reject` for a refused send.
+    async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError>;
+    /// Events of one message in `scope`, ordered by timestamp then insertion.
+    async fn message_events(
+        &self,
+        scope: &Scope,
+        message_id: &str,
+    ) -> Result<Vec<EventRecord>, StoreError>;
+    /// `GetSendStatistics` buckets (15 minutes) from `since_ms`, ascending, non-empty only.
+    async fn send_statistics(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<SendStatsBucket>, StoreError>;
+    /// Stores a captured message (dev inbox); idempotent on `message_id`.
+    async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError>;
+    /// Captured messages, newest first; all scopes when `scope` is `None`; one message when
+    /// `message_id` is given.
+    async fn captured_messages(
+        &self,
+        scope: Option<&Scope>,
+        message_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CapturedMessage>, StoreError>;
 }
