@@ -236,3 +236,14 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<CapturedMessage>, StoreError>;
 }
+
+/// Where message bodies live (the spool). `sesame-spool` implements it on local disk with
+/// group commit; an object-store implementation can come later.
+#[async_trait]
+pub trait BodyStore: Send + Sync + 'static {
+    /// Returns only when the body is durable (fsync of the file and its directory entry).
+    async fn write_body(&self, id: &str, bytes: Vec<u8>) -> std::io::Result<()>;
+    async fn read_body(&self, id: &str) -> std::io::Result<Vec<u8>>;
+    /// Idempotent.
+    async fn remove_body(&self, id: &str) -> std::io::Result<()>;
+}

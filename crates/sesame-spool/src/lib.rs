@@ -47,3 +47,17 @@ pub use id::{validate as validate_id, MAX_ID_LEN};
 pub use options::{CommitMode, SpoolOptions};
 pub use spool::Spool;
 pub use stats::SpoolStats;
+
+/// The spool is the engine's body store (`sesame_model::BodyStore`).
+#[async_trait::async_trait]
+impl sesame_model::BodyStore for Spool {
+    async fn write_body(&self, id: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+        self.write(id, bytes::Bytes::from(bytes)).await
+    }
+    async fn read_body(&self, id: &str) -> std::io::Result<Vec<u8>> {
+        self.read(id).await
+    }
+    async fn remove_body(&self, id: &str) -> std::io::Result<()> {
+        self.remove(id).await
+    }
+}
