@@ -39,6 +39,13 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
+def address(prefix: str = "u") -> str:
+    """A unique address identity. Tests that do not need DKIM use addresses (or v1
+    VerifyDomainIdentity) because each v2 domain create generates an RSA-2048 key, which takes
+    seconds on a busy machine."""
+    return f"{unique(prefix)}@{unique()}.example.net"
+
+
 class Server:
     """One `sesame serve` process on a fixed data dir; can be stopped, killed and restarted."""
 

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import unique
+from conftest import AwsCli, address, create_account, unique
 
 
 def test_cli_sesv2_identity_roundtrip(aws):
@@ -27,26 +27,38 @@ def test_cli_address_identity(aws):
 
 
 def test_cli_ses_v1(aws):
-    """aws ses verify-domain-dkim (3 tokens, stable) / list-identities --identity-type Domain."""
+    """aws ses verify-domain-dkim (3 tokens, same as boto3 sees) / list-identities --identity-type Domain / get-send-quota."""
     d = f"{unique()}.cli.test"
     t1 = aws.json("ses", "verify-domain-dkim", "--domain", d)["DkimTokens"]
     assert len(t1) == 3
-    assert aws.json("ses", "verify-domain-dkim", "--domain", d)["DkimTokens"] == t1
+    assert aws.account.ses.verify_domain_dkim(Domain=d)["DkimTokens"] == t1
     ids = aws.json("ses", "list-identities", "--identity-type", "Domain")["Identities"]
     assert d in ids
     q = aws.json("ses", "get-send-quota")
     assert set(q) >= {"Max24HourSend", "MaxSendRate", "SentLast24Hours"}
 
 
-def test_cli_paginates(aws):
-    """The CLI's automatic pagination (--page-size) follows NextToken to the end."""
-    names = [f"{unique('pg')}.cli.test" for _ in range(3)]
+def test_cli_page_size_and_next_token(server):
+    """botocore has no paginator for ListEmailIdentities, so `--page-size` is the model's PageSize:
+    one page plus NextToken; `--next-token` continues until every identity was seen once."""
+    acct = create_account(server)  # a fresh account: exactly these identities
+    aws = AwsCli(acct)
+    names = [address("pg") for _ in range(3)]
+    v2 = acct.sesv2
     for n in names:
-        aws.json("sesv2", "create-email-identity", "--email-identity", n)
-    listed = aws.json("sesv2", "list-email-identities", "--page-size", "1")["EmailIdentities"]
-    got = [i["IdentityName"] for i in listed]
-    assert set(names) <= set(got)
-    assert len(got) == len(set(got))
+        v2.create_email_identity(EmailIdentity=n)
+    got, token = [], None
+    while True:
+        args = ["sesv2", "list-email-identities", "--page-size", "2"]
+        if token:
+            args += ["--next-token", token]
+        r = aws.json(*args)
+        assert len(r["EmailIdentities"]) <= 2
+        got += [i["IdentityName"] for i in r["EmailIdentities"]]
+        token = r.get("NextToken")
+        if not token:
+            break
+    assert sorted(got) == sorted(names)
 
 
 def test_cli_not_found(aws):

@@ -4,12 +4,12 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import err, unique
+from conftest import address, err, unique
 
 
 def test_b_cannot_see_a(v2, v2b, v1b, account_b):
     """Account B: A's identity absent from ListEmailIdentities / ListIdentities; Get → NotFoundException."""
-    name = f"{unique()}.isolation.test"
+    name = address()
     v2.create_email_identity(EmailIdentity=name)
     assert name not in {i["IdentityName"] for i in v2b.list_email_identities()["EmailIdentities"]}
     assert name not in v1b.list_identities()["Identities"]
@@ -43,10 +43,10 @@ def test_fresh_account_b_list_empty(server):
     assert c.ses.list_identities()["Identities"] == []
 
 
-def test_tags_crud(v2, account_a):
+def test_tags_crud(v2, v1, account_a):
     """TagResource / ListTagsForResource / UntagResource on arn:aws:ses:us-east-1:<acct>:identity/<name>."""
     name = f"{unique()}.tags.test"
-    v2.create_email_identity(EmailIdentity=name)
+    v1.verify_domain_identity(Domain=name)
     arn = account_a.arn(f"identity/{name}")
     assert v2.list_tags_for_resource(ResourceArn=arn)["Tags"] == []
     v2.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": ""}])
@@ -71,7 +71,7 @@ def test_tags_address_identity_arn(v2, account_a):
 
 def test_tags_other_accounts_arn(v2, v2b, account_a):
     """Q-25: another account's ARN (even if it exists there) → NotFoundException; unknown → NotFoundException."""
-    name = f"{unique()}.tags.test"
+    name = address()
     v2.create_email_identity(EmailIdentity=name)
     arn = account_a.arn(f"identity/{name}")
     for call in (
@@ -88,7 +88,7 @@ def test_tags_other_accounts_arn(v2, v2b, account_a):
 
 def test_tags_reserved_prefix(v2, account_a):
     """Q-25: keys starting with `aws:` are reserved → BadRequestException."""
-    name = f"{unique()}.tags.test"
+    name = address()
     v2.create_email_identity(EmailIdentity=name)
     with pytest.raises(ClientError) as ei:
         v2.tag_resource(ResourceArn=account_a.arn(f"identity/{name}"), Tags=[{"Key": "aws:x", "Value": "v"}])

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import unique
+from conftest import address, unique
 
 
 def test_restart_keeps_identities(restartable, account_a):
@@ -26,21 +26,22 @@ def test_restart_keeps_identities(restartable, account_a):
 def test_kill9_right_after_create(restartable, account_a):
     """A create that returned 200 is durable: `kill -9` immediately, restart → present."""
     v2 = account_a.sesv2
-    names = [f"{unique()}.kill9.test" for _ in range(3)]
+    names = [address("k") for _ in range(3)]
     for n in names:
         v2.create_email_identity(EmailIdentity=n)
-    account_a.ses.verify_domain_identity(Domain=f"v1.{names[0]}")
+    dom = f"{unique()}.kill9.test"
+    account_a.ses.verify_domain_identity(Domain=dom)
     restartable.restart(hard=True)
     v2 = account_a.sesv2
     for n in names:
-        assert v2.get_email_identity(EmailIdentity=n)["IdentityType"] == "DOMAIN"
-    assert f"v1.{names[0]}" in account_a.ses.list_identities(IdentityType="Domain")["Identities"]
+        assert v2.get_email_identity(EmailIdentity=n)["IdentityType"] == "EMAIL_ADDRESS"
+    assert dom in account_a.ses.list_identities(IdentityType="Domain")["Identities"]
 
 
 def test_kill9_after_delete(restartable, account_a):
     """A delete that returned 200 stays deleted after `kill -9` + restart."""
     v2 = account_a.sesv2
-    n = f"{unique()}.kill9.test"
+    n = address("k")
     v2.create_email_identity(EmailIdentity=n)
     v2.delete_email_identity(EmailIdentity=n)
     restartable.restart(hard=True)
