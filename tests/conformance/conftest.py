@@ -6,13 +6,13 @@ Environment:
                        creates a fresh database per run. Unset: SQLite in a temp data dir.
 """
 
+import atexit
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -59,6 +59,7 @@ class Server:
         self.env["SESAME_HTTP_ADDR"] = "127.0.0.1:0"
         self.env["SESAME_DATA_DIR"] = str(data_dir)
         self.env.setdefault("SESAME_LOG", "info")
+        self.env["NO_COLOR"] = "1"  # plain stderr logs for the failure dumps
 
     @property
     def endpoint(self) -> str:
@@ -188,6 +189,13 @@ def create_account(server: Server) -> Account:
 _SERVERS = []
 
 
+@atexit.register
+def _kill_leftovers():
+    # Belt and braces for an interrupted session: never leave a server running.
+    for s in _SERVERS:
+        s.kill()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     base = tmp_path_factory.mktemp("sesame")
@@ -296,7 +304,7 @@ def pytest_runtest_makereport(item, call):
     if rep.when == "call" and rep.failed:
         for s in _SERVERS:
             if s.stderr_path.exists():
-                tail = "\n".join(s.stderr_text().splitlines()[-40:])
+                tail = "\n".join(s.stderr_text().splitlines()[-30:])
                 rep.sections.append((f"sesame stderr ({s.stderr_path})", tail))
 
 

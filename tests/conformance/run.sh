@@ -43,7 +43,7 @@ run_backend() { # name, then env assignments for the run
   echo "=== conformance: backend $name ==="
   env "$@" "$VENV/bin/python" -m pytest "$HERE" -q -rfEsxX -p no:cacheprovider "${PYTEST_ARGS[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
-  line="$(grep -E '^=+ .*(passed|failed|error|skipped|xfailed|no tests ran).* =+$' "$log" | tail -1 | sed -E 's/^=+ //; s/ =+$//')"
+  line="$(grep -E '[0-9]+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected)|no tests ran' "$log" | tail -1 | sed -E 's/^=+ //; s/ =+$//')"
   rm -f "$log"
   if [ "$rc" -ne 0 ]; then STATUS=1; SUMMARY+=("conformance[$name]: FAIL (pytest exit $rc) $line");
   else SUMMARY+=("conformance[$name]: OK $line"); fi
