@@ -47,6 +47,25 @@ pub async fn authenticate(
             true,
         ));
     }
+    // the signing name is `ses` for v1 and v2 (model `signingName`), or `sns` on the
+    // Query endpoint; a scope for any other service does not authenticate here.
+    let service_ok = cred.service == "ses" || (!v2 && cred.service == "sns");
+    if !service_ok {
+        let code = if v2 {
+            "InvalidSignatureException"
+        } else {
+            "SignatureDoesNotMatch"
+        };
+        return Err(ApiError::new(
+            code,
+            &format!(
+                "Credential should be scoped to correct service: '{}'. ",
+                if v2 { "ses" } else { "ses' or 'sns" }
+            ),
+            403,
+            true,
+        ));
+    }
     let unknown = || {
         let (code, status, message) = sigv4::unknown_key_error(v2);
         ApiError::new(code, message, status, true)

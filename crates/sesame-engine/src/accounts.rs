@@ -330,6 +330,18 @@ impl Engine {
                     s.max_24h_send = s.max_24h_send.max(max24);
                     s.max_send_rate = s.max_send_rate.max(rate);
                 }
+                // A pending `PutAccountDetails` review is now decided (GetAccount
+                // `Details.ReviewDetails.Status`: PENDING → GRANTED).
+                if let Some(status) = s
+                    .details
+                    .as_mut()
+                    .and_then(|d| d.get_mut("ReviewDetails"))
+                    .and_then(|r| r.get_mut("Status"))
+                {
+                    if status.as_str() == Some("PENDING") {
+                        *status = serde_json::Value::String("GRANTED".into());
+                    }
+                }
                 Ok(())
             })
             .await?;

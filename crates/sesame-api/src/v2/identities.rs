@@ -78,7 +78,13 @@ pub(crate) async fn dkim_for(
     attrs: Option<DkimSigningInput>,
 ) -> Result<sesame_engine::records::DkimState, EngineError> {
     let attrs = attrs.unwrap_or_default();
-    let origin = attrs.origin.as_deref().unwrap_or("AWS_SES");
+    // Without an explicit origin, a selector or private key means BYODKIM (the documented
+    // `create-email-identity --dkim-signing-attributes DomainSigningSelector=…,DomainSigningPrivateKey=…`).
+    let byo = attrs.selector.is_some() || attrs.private_key.is_some();
+    let origin = attrs
+        .origin
+        .as_deref()
+        .unwrap_or(if byo { "EXTERNAL" } else { "AWS_SES" });
     match origin {
         "EXTERNAL" => {
             let (Some(sel), Some(key)) = (attrs.selector.as_deref(), attrs.private_key.as_deref()) else {
