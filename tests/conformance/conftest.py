@@ -218,6 +218,19 @@ def account_b(server) -> Account:
     return create_account(server)
 
 
+@pytest.fixture(scope="session")
+def account_prod(server) -> Account:
+    """An account moved out of the sandbox by the operator (`sesame account production`)."""
+    acct = create_account(server)
+    server.cli("account", "production", "--account", acct.creds["account_id"])
+    return acct
+
+
+@pytest.fixture
+def v2prod(account_prod):
+    return account_prod.sesv2
+
+
 @pytest.fixture
 def v2(account_a):
     return account_a.sesv2

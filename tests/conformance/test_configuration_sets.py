@@ -1,6 +1,6 @@
 """Configuration sets (sesv2 Create/Get/List/DeleteConfigurationSet, PutConfigurationSetDeliveryOptions,
 *ConfigurationSetEventDestination*; ses DescribeConfigurationSet) — Q-8 spellings per surface,
-Q-10 v1 codes. Pending until the handlers land: SESAME_CONFORMANCE_PENDING=0 enables it."""
+Q-10 v1 codes."""
 
 import os
 
@@ -9,10 +9,6 @@ from botocore.exceptions import ClientError
 
 from conftest import err, unique
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SESAME_CONFORMANCE_PENDING") != "0",
-    reason="configuration-set handlers are being implemented; set SESAME_CONFORMANCE_PENDING=0 to run",
-)
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:events"
 

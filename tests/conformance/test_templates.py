@@ -1,6 +1,6 @@
 """Email templates (sesv2 Create/Get/List/Update/DeleteEmailTemplate, TestRenderEmailTemplate;
 ses CreateTemplate/GetTemplate/ListTemplates/DeleteTemplate/TestRenderTemplate; Q-10 v1 codes,
-Q-13 page sizes). Pending until the handlers land: SESAME_CONFORMANCE_PENDING=0 enables it."""
+Q-13 page sizes)."""
 
 import json
 import os
@@ -10,10 +10,6 @@ from botocore.exceptions import ClientError
 
 from conftest import err, unique
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SESAME_CONFORMANCE_PENDING") != "0",
-    reason="template handlers are being implemented; set SESAME_CONFORMANCE_PENDING=0 to run",
-)
 
 
 def test_v2_crud(v2):
