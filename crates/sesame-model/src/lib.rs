@@ -14,4 +14,6 @@ pub use ids::{AccountId, Arn, Region, Scope};
 pub use mail::{
     AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
 };
-pub use ports::{AccessKeyRecord, AccountRecord, BodyStore, Resource, ResourceKey, Store, StoreError};
+pub use ports::{
+    AccessKeyRecord, AccountRecord, BodyStore, Resource, ResourceKey, Store, StoreError,
+};
