@@ -33,6 +33,12 @@ struct Input {
     complaint: Option<ComplaintInfo>,
     #[serde(default)]
     delay: Option<DelayInfo>,
+    #[serde(default)]
+    open: Option<OpenInfo>,
+    #[serde(default)]
+    click: Option<ClickInfo>,
+    #[serde(default)]
+    subscription: Option<SubscriptionInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +69,14 @@ fn run(builder: &str, i: &Input) -> Value {
         "bounce" => bounce(m, i.bounce.as_ref().unwrap_or_else(|| need("bounce"))),
         "complaint" => complaint(m, i.complaint.as_ref().unwrap_or_else(|| need("complaint"))),
         "delivery_delay" => delivery_delay(m, i.delay.as_ref().unwrap_or_else(|| need("delay"))),
+        "open" => open(m, i.open.as_ref().unwrap_or_else(|| need("open"))),
+        "click" => click(m, i.click.as_ref().unwrap_or_else(|| need("click"))),
+        "subscription" => subscription(
+            m,
+            i.subscription
+                .as_ref()
+                .unwrap_or_else(|| need("subscription")),
+        ),
         "mail_object" => mail_object(
             m,
             i.include_headers.unwrap_or_else(|| need("include_headers")),
@@ -143,6 +157,10 @@ fn every_builder_has_a_fixture() {
         "complaint",
         "delivery_delay",
         "notification",
+        "open",
+        "click",
+        "subscription",
+        "mail_object",
     ] {
         assert!(
             all.iter().any(|(b, _)| b == builder),
@@ -162,4 +180,85 @@ fn records_round_trip_as_one_line() {
         assert!(!line.contains('\n'), "{}", path.display());
         assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), v);
     }
+}
+
+/// G-39 / G-58 / Z-9: a record has exactly its discriminator, `mail`, and the one object for
+/// its type, as top-level siblings; notifications never carry `mail.tags` (G-24).
+#[test]
+fn top_level_shape_per_type() {
+    let key_for = |t: &str| match t {
+        "Send" => "send",
+        "Reject" => "reject",
+        "Rendering Failure" => "failure",
+        "Delivery" => "delivery",
+        "Bounce" => "bounce",
+        "Complaint" => "complaint",
+        "DeliveryDelay" => "deliveryDelay",
+        "Open" => "open",
+        "Click" => "click",
+        "Subscription" => "subscription",
+        other => panic!("unknown type {other}"),
+    };
+    for (builder, path) in fixtures() {
+        if builder == "mail_object" {
+            continue;
+        }
+        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let v = run(&builder, &fx.input);
+        let o = v.as_object().unwrap();
+        let (disc, t) = match (o.get("eventType"), o.get("notificationType")) {
+            (Some(t), None) => ("eventType", t.as_str().unwrap()),
+            (None, Some(t)) => ("notificationType", t.as_str().unwrap()),
+            _ => panic!("{}: needs exactly one discriminator", path.display()),
+        };
+        let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut want = vec![disc, "mail", key_for(t)];
+        want.sort_unstable();
+        assert_eq!(keys, want, "{}", path.display());
+        if disc == "notificationType" {
+            assert!(["Bounce", "Complaint", "Delivery"].contains(&t));
+            assert!(o["mail"].get("tags").is_none(), "{}", path.display());
+        } else {
+            assert!(event_types::ALL.contains(&t));
+        }
+    }
+}
+
+/// Q-145 / G-38: every timestamp-valued field of every record has the
+/// `YYYY-MM-DDThh:mm:ss.sssZ` shape.
+#[test]
+fn every_timestamp_field_has_the_one_format() {
+    fn walk(v: &Value, path: &str, seen: &mut usize) {
+        match v {
+            Value::Object(o) => {
+                for (k, v) in o {
+                    if ["timestamp", "arrivalDate", "expirationTime"].contains(&k.as_str()) {
+                        let s = v
+                            .as_str()
+                            .unwrap_or_else(|| panic!("{path}.{k} not a string"));
+                        let b = s.as_bytes();
+                        assert!(
+                            b.len() == 24 && b[10] == b'T' && b[19] == b'.' && b[23] == b'Z',
+                            "{path}.{k} = {s}"
+                        );
+                        *seen += 1;
+                    }
+                    walk(v, &format!("{path}.{k}"), seen);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, path, seen)),
+            _ => {}
+        }
+    }
+    let mut seen = 0;
+    for (builder, path) in fixtures() {
+        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        walk(
+            &run(&builder, &fx.input),
+            &path.display().to_string(),
+            &mut seen,
+        );
+    }
+    assert!(seen > 0);
 }

@@ -8,6 +8,8 @@
 //! - [`record`] — event-publishing records, one builder per `eventType` (G-39..G-53):
 //!   [`send`], [`reject`], [`rendering_failure`], [`delivery`], [`bounce`], [`complaint`],
 //!   [`delivery_delay`].
+//! - [`engagement`] — recipient-engagement records: [`open`], [`click`], [`subscription`]
+//!   (G-50, G-51, G-54).
 //! - [`notification`](mod@notification) — v1 identity notifications (`notificationType`,
 //!   G-57..G-61, Q-157): [`notification()`] with [`NotificationKind`].
 //! - [`timestamp`] — [`iso_timestamp`], the single timestamp format.
@@ -20,6 +22,7 @@
 //! SNS `Message`, Firehose lines, EventBridge `detail` and webhooks alike (G-56, Q-145).
 //! Field order is not part of the contract (G-38).
 
+pub mod engagement;
 pub mod ids;
 pub mod mail;
 pub mod notification;
@@ -27,6 +30,9 @@ pub mod record;
 pub mod timestamp;
 pub mod vocab;
 
+pub use engagement::{
+    click, open, subscription, ClickInfo, OpenInfo, SubscriptionInfo, TopicPreferences,
+};
 pub use ids::feedback_id;
 pub use mail::{mail_object, truncate_headers, CommonHeaders, MailInfo, HEADERS_TRUNCATION_BYTES};
 pub use notification::{notification, NotificationKind};

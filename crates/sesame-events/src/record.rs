@@ -186,7 +186,7 @@ fn pre_delivery(m: &MailInfo, include_headers: bool) -> Value {
     )
 }
 
-fn post_delivery(m: &MailInfo, include_headers: bool) -> Value {
+pub(crate) fn post_delivery(m: &MailInfo, include_headers: bool) -> Value {
     build(
         m,
         Flavor::Event {
@@ -196,7 +196,7 @@ fn post_delivery(m: &MailInfo, include_headers: bool) -> Value {
     )
 }
 
-fn record(event_type: &str, mail: Value, key: &str, body: Value) -> Value {
+pub(crate) fn record(event_type: &str, mail: Value, key: &str, body: Value) -> Value {
     let mut o = Map::new();
     o.insert("eventType".into(), event_type.into());
     o.insert("mail".into(), mail);
