@@ -1,6 +1,6 @@
 //! The `mail` object common to every record (G-40) and notification (G-60, D-125).
 //!
-//! One builder feeds both kinds; [`Flavor`] carries the G-60 differences.
+//! One builder feeds both kinds; a private `Flavor` carries the G-60 differences.
 
 use serde_json::{json, Map, Value};
 
