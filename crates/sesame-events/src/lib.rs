@@ -1,0 +1,50 @@
+//! SES event records and identity notifications as JSON values — the exact contract consumers
+//! parse (spec G-H, G-L). No transport, no clock, no randomness: instants and random bytes are
+//! parameters, so every output is a pure function of its inputs.
+//!
+//! Map:
+//! - [`mail`] — [`MailInfo`], [`CommonHeaders`], the `mail` object (G-40), auto tags (G-23,
+//!   Q-156), header truncation.
+//! - [`record`] — event-publishing records, one builder per `eventType` (G-39..G-53):
+//!   [`send`], [`reject`], [`rendering_failure`], [`delivery`], [`bounce`], [`complaint`],
+//!   [`delivery_delay`].
+//! - [`engagement`] — recipient-engagement records: [`open`], [`click`], [`subscription`]
+//!   (G-50, G-51, G-54).
+//! - [`notification`](mod@notification) — v1 identity notifications (`notificationType`,
+//!   G-57..G-61, Q-157): [`notification()`] with [`NotificationKind`].
+//! - [`timestamp`] — [`iso_timestamp`], the single timestamp format.
+//! - [`ids`] — [`feedback_id`].
+//! - [`vocab`] — the exact strings: [`event_types`], [`bounce_types`], [`delay_types`],
+//!   [`complaint_feedback_types`], [`complaint_sub_types`], [`reject_reasons`],
+//!   [`operations`], [`auto_tags`].
+//!
+//! Every builder returns a `serde_json::Value`; serialise it with `serde_json::to_string` for
+//! SNS `Message`, Firehose lines, EventBridge `detail` and webhooks alike (G-56, Q-145).
+//! Field order is not part of the contract (G-38).
+
+pub mod engagement;
+pub mod ids;
+pub mod mail;
+pub mod notification;
+pub mod record;
+pub mod timestamp;
+pub mod vocab;
+
+pub use engagement::{
+    click, open, subscription, ClickInfo, OpenInfo, SubscriptionInfo, TopicPreferences,
+};
+pub use ids::feedback_id;
+pub use mail::{mail_object, truncate_headers, CommonHeaders, MailInfo, HEADERS_TRUNCATION_BYTES};
+pub use notification::{notification, NotificationKind};
+pub use record::{
+    bounce, complaint, delivery, delivery_delay, reject, rendering_failure, send, BounceInfo,
+    BouncedRecipient, ComplaintInfo, DelayInfo, DeliveryInfo,
+};
+pub use timestamp::iso_timestamp;
+pub use vocab::{
+    auto_tags, bounce_types, complaint_feedback_types, complaint_sub_types, delay_types,
+    event_types, operations, reject_reasons,
+};
+
+#[cfg(test)]
+mod golden;
