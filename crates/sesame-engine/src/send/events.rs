@@ -1,0 +1,203 @@
+//! Glue between the send pipeline and `sesame-events`: the facts about a message that every
+//! later event repeats (`mail` object, spec G-H) are captured once at acceptance, stored in
+//! the queue row's `meta`, and turned back into `MailInfo` by delivery.
+
+use serde::{Deserialize, Serialize};
+use sesame_events::{CommonHeaders, MailInfo};
+use sesame_mail::message::Inspected;
+use sesame_model::{EventRecord, Scope};
+
+use super::pipeline::SendRequest;
+use crate::Engine;
+
+/// What `mail_info` needs from the pipeline.
+pub(crate) struct MailContext<'a> {
+    pub scope: &'a Scope,
+    pub now_ms: i64,
+    pub message_id: &'a str,
+    pub source: &'a str,
+    pub from_identity: &'a str,
+    pub recipients: &'a [String],
+    pub inspected: &'a Inspected,
+    pub raw: &'a [u8],
+    pub configuration_set: Option<&'a str>,
+    pub operation: &'a str,
+    pub tags: &'a [(String, String)],
+    pub source_ip: Option<&'a str>,
+    pub caller_identity: Option<&'a str>,
+}
+
+/// Serializable twin of `sesame_events::MailInfo`, kept in the queue row.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MailMeta {
+    pub timestamp_ms: i64,
+    pub source: String,
+    pub source_arn: String,
+    pub sending_account_id: String,
+    pub message_id: String,
+    pub destination: Vec<String>,
+    pub source_ip: Option<String>,
+    pub caller_identity: Option<String>,
+    pub configuration_set: Option<String>,
+    pub from_domain: String,
+    pub operation: String,
+    pub custom_tags: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub reply_to: Vec<String>,
+    pub return_path: Option<String>,
+    pub sender: Option<String>,
+    pub date: Option<String>,
+    pub header_message_id: Option<String>,
+    pub subject: Option<String>,
+}
+
+impl MailMeta {
+    pub fn to_info(&self) -> MailInfo {
+        MailInfo {
+            timestamp_ms: self.timestamp_ms,
+            source: self.source.clone(),
+            source_arn: self.source_arn.clone(),
+            sending_account_id: self.sending_account_id.clone(),
+            message_id: self.message_id.clone(),
+            destination: self.destination.clone(),
+            source_ip: self.source_ip.clone(),
+            caller_identity: self.caller_identity.clone(),
+            configuration_set: self.configuration_set.clone(),
+            from_domain: self.from_domain.clone(),
+            operation: self.operation.clone(),
+            custom_tags: self.custom_tags.clone(),
+            headers: self.headers.clone(),
+            common: CommonHeaders {
+                from: self.from.clone(),
+                to: self.to.clone(),
+                cc: self.cc.clone(),
+                bcc: self.bcc.clone(),
+                reply_to: self.reply_to.clone(),
+                return_path: self.return_path.clone(),
+                sender: self.sender.clone(),
+                date: self.date.clone(),
+                message_id: self.header_message_id.clone(),
+                subject: self.subject.clone(),
+            },
+        }
+    }
+}
+
+/// Header fields of the submitted message, in order (`mail.headers`, Q-155: as submitted).
+fn headers_of(raw: &[u8]) -> Vec<(String, String)> {
+    match sesame_mail::message::split(raw) {
+        Ok(s) => s
+            .fields
+            .iter()
+            .map(|f| (f.name.to_string(), f.value()))
+            .collect(),
+        Err(_) => vec![],
+    }
+}
+
+fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+}
+
+pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
+    let headers = headers_of(c.raw);
+    let from_domain = c
+        .inspected
+        .from
+        .first()
+        .and_then(|m| m.address.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+        .unwrap_or_default();
+    let fmt = |m: &sesame_mail::message::Mailbox| match &m.name {
+        Some(n) if !n.is_empty() => format!("{n} <{}>", m.address),
+        _ => m.address.clone(),
+    };
+    MailMeta {
+        timestamp_ms: c.now_ms,
+        source: c.source.to_string(),
+        source_arn: c
+            .scope
+            .ses_arn(&engine.settings.partition, &format!("identity/{}", c.from_identity))
+            .0,
+        sending_account_id: c.scope.account.to_string(),
+        message_id: c.message_id.to_string(),
+        destination: c.recipients.to_vec(),
+        source_ip: c.source_ip.map(str::to_string),
+        caller_identity: c.caller_identity.map(str::to_string),
+        configuration_set: c.configuration_set.map(str::to_string),
+        from_domain,
+        operation: c.operation.to_string(),
+        custom_tags: c.tags.to_vec(),
+        from: c.inspected.from.iter().map(fmt).collect(),
+        to: c.inspected.to.clone(),
+        cc: c.inspected.cc.clone(),
+        bcc: c.inspected.bcc.clone(),
+        reply_to: c.inspected.reply_to.iter().map(fmt).collect(),
+        return_path: c.inspected.return_path.clone(),
+        sender: c.inspected.sender.as_ref().map(fmt),
+        date: header_value(&headers, "Date"),
+        header_message_id: header_value(&headers, "Message-ID"),
+        subject: c.inspected.subject.clone(),
+        headers,
+    }
+}
+
+pub(crate) fn mail_info_json(m: &MailMeta) -> serde_json::Value {
+    serde_json::to_value(m).expect("mail meta serialises")
+}
+
+/// `mail` facts for a send that never became a message (Rendering Failure).
+pub(crate) fn minimal_mail_info(
+    engine: &Engine,
+    scope: &Scope,
+    now: i64,
+    message_id: &str,
+    from: &str,
+    recipients: &[String],
+    req: &SendRequest,
+) -> MailInfo {
+    let bare = sesame_policy::identity::bare_address(from);
+    MailMeta {
+        timestamp_ms: now,
+        source: from.to_string(),
+        source_arn: scope.ses_arn(&engine.settings.partition, &format!("identity/{bare}")).0,
+        sending_account_id: scope.account.to_string(),
+        message_id: message_id.to_string(),
+        destination: recipients.to_vec(),
+        source_ip: req.source_ip.clone(),
+        caller_identity: req.caller_identity.clone(),
+        configuration_set: req.configuration_set.clone(),
+        from_domain: bare.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default(),
+        operation: req.operation.to_string(),
+        custom_tags: req.tags.clone(),
+        headers: vec![],
+        from: vec![from.to_string()],
+        to: req.destination.clone().unwrap_or_default().to,
+        cc: vec![],
+        bcc: vec![],
+        reply_to: req.reply_to.clone(),
+        return_path: None,
+        sender: None,
+        date: None,
+        header_message_id: None,
+        subject: None,
+    }
+    .to_info()
+}
+
+/// A new event record with a random UUID-shaped id.
+pub fn record(scope: &Scope, message_id: &str, event_type: &str, now_ms: i64, data: serde_json::Value) -> EventRecord {
+    let r = sesame_sigv4::secrets::generate_key();
+    let h = |a: usize, b: usize| r[a..b].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    EventRecord {
+        event_id: format!("{}-{}-{}-{}-{}", h(0, 4), h(4, 6), h(6, 8), h(8, 10), h(10, 16)),
+        scope: scope.clone(),
+        message_id: message_id.to_string(),
+        event_type: event_type.to_string(),
+        timestamp: now_ms,
+        data,
+    }
+}
