@@ -58,7 +58,7 @@ pub async fn authenticate(
         };
         return Err(ApiError::new(
             code,
-            &format!(
+            format!(
                 "Credential should be scoped to correct service: '{}'. ",
                 if v2 { "ses" } else { "ses' or 'sns" }
             ),

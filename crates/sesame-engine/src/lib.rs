@@ -21,7 +21,7 @@ mod test_store;
 
 use std::sync::Arc;
 
-use sesame_model::{Region, Store};
+use sesame_model::{BodyStore, Region, Store};
 use sesame_sigv4::secrets::SecretBox;
 
 pub use error::EngineError;
@@ -45,6 +45,8 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct Engine {
     pub store: Arc<dyn Store>,
+    /// Message bodies (the spool).
+    pub bodies: Arc<dyn BodyStore>,
     /// Instance key: seals secrets at rest and signs pagination tokens.
     pub secrets: Arc<SecretBox>,
     /// Raw instance key bytes for MACs (pagination tokens).
@@ -53,9 +55,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, master_key: [u8; 32], settings: Settings) -> Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        bodies: Arc<dyn BodyStore>,
+        master_key: [u8; 32],
+        settings: Settings,
+    ) -> Engine {
         Engine {
             store,
+            bodies,
             secrets: Arc::new(SecretBox::new(master_key)),
             mac_key: Arc::new(master_key),
             settings: Arc::new(settings),

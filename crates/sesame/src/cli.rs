@@ -193,7 +193,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Account(cmd) => {
-            let engine = instance::open(&cfg).await?;
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
             match cmd {
                 AccountCmd::Create {
                     name,
@@ -288,7 +288,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !force {
                 anyhow::bail!("DNS verification is not available yet: pass --force to mark {identity} verified as the operator");
             }
-            let engine = instance::open(&cfg).await?;
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
             let id = account_id(&account)?;
             engine.require_account(&id).await?;
             let region = engine.regions_or_all(Some(
@@ -323,7 +323,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key(cmd) => {
-            let engine = instance::open(&cfg).await?;
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
             match cmd {
                 KeyCmd::Create {
                     account,

@@ -63,8 +63,38 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Body store for operator commands: the spool belongs to the server process (it holds an
+/// exclusive lock), so CLI commands that run beside it never touch message bodies.
+struct NoSpool;
+
+#[async_trait::async_trait]
+impl sesame_model::BodyStore for NoSpool {
+    async fn write_body(&self, _id: &str, _bytes: Vec<u8>) -> std::io::Result<()> {
+        Err(no_spool())
+    }
+    async fn read_body(&self, _id: &str) -> std::io::Result<Vec<u8>> {
+        Err(no_spool())
+    }
+    async fn remove_body(&self, _id: &str) -> std::io::Result<()> {
+        Err(no_spool())
+    }
+}
+
+fn no_spool() -> std::io::Error {
+    std::io::Error::other("message bodies are only available inside `sesame serve`")
+}
+
+/// Which parts of the instance a command needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `sesame serve`: owns the spool.
+    Server,
+    /// Operator commands: store only.
+    Cli,
+}
+
 /// Creates the data dir, opens and migrates the store, and builds the engine.
-pub async fn open(cfg: &Config) -> anyhow::Result<Engine> {
+pub async fn open(cfg: &Config, role: Role) -> anyhow::Result<Engine> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
     let key = master_key(cfg)?;
@@ -89,7 +119,16 @@ pub async fn open(cfg: &Config) -> anyhow::Result<Engine> {
         production_max_24h_send: cfg.production_max_24h_send,
         production_max_send_rate: cfg.production_max_send_rate,
     };
-    Ok(Engine::new(Arc::new(store), key, settings))
+    let bodies: Arc<dyn sesame_model::BodyStore> = match role {
+        Role::Server => {
+            let dir = cfg.data_dir.join("spool");
+            let spool = sesame_spool::Spool::open(&dir, sesame_spool::SpoolOptions::default())
+                .with_context(|| format!("opening the spool in {} (is another `sesame serve` using this data directory?)", dir.display()))?;
+            Arc::new(spool)
+        }
+        Role::Cli => Arc::new(NoSpool),
+    };
+    Ok(Engine::new(Arc::new(store), bodies, key, settings))
 }
 
 /// Hides a password in a database URL for messages.

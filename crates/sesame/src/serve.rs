@@ -16,7 +16,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let engine = instance::open(&cfg).await?;
+    let engine = instance::open(&cfg, instance::Role::Server).await?;
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
         .await
         .with_context(|| {

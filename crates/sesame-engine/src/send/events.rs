@@ -53,6 +53,8 @@ pub struct MailMeta {
     pub date: Option<String>,
     pub header_message_id: Option<String>,
     pub subject: Option<String>,
+    #[serde(default)]
+    pub source_tls_version: Option<String>,
 }
 
 impl MailMeta {
@@ -83,6 +85,8 @@ impl MailMeta {
                 message_id: self.header_message_id.clone(),
                 subject: self.subject.clone(),
             },
+            source_tls_version: self.source_tls_version.clone(),
+            outgoing_ip: None,
         }
     }
 }
@@ -100,7 +104,10 @@ fn headers_of(raw: &[u8]) -> Vec<(String, String)> {
 }
 
 fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
@@ -109,7 +116,11 @@ pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
         .inspected
         .from
         .first()
-        .and_then(|m| m.address.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()))
+        .and_then(|m| {
+            m.address
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase())
+        })
         .unwrap_or_default();
     let fmt = |m: &sesame_mail::message::Mailbox| match &m.name {
         Some(n) if !n.is_empty() => format!("{n} <{}>", m.address),
@@ -120,7 +131,10 @@ pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
         source: c.source.to_string(),
         source_arn: c
             .scope
-            .ses_arn(&engine.settings.partition, &format!("identity/{}", c.from_identity))
+            .ses_arn(
+                &engine.settings.partition,
+                &format!("identity/{}", c.from_identity),
+            )
             .0,
         sending_account_id: c.scope.account.to_string(),
         message_id: c.message_id.to_string(),
@@ -141,6 +155,7 @@ pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
         date: header_value(&headers, "Date"),
         header_message_id: header_value(&headers, "Message-ID"),
         subject: c.inspected.subject.clone(),
+        source_tls_version: None,
         headers,
     }
 }
@@ -163,14 +178,19 @@ pub(crate) fn minimal_mail_info(
     MailMeta {
         timestamp_ms: now,
         source: from.to_string(),
-        source_arn: scope.ses_arn(&engine.settings.partition, &format!("identity/{bare}")).0,
+        source_arn: scope
+            .ses_arn(&engine.settings.partition, &format!("identity/{bare}"))
+            .0,
         sending_account_id: scope.account.to_string(),
         message_id: message_id.to_string(),
         destination: recipients.to_vec(),
         source_ip: req.source_ip.clone(),
         caller_identity: req.caller_identity.clone(),
         configuration_set: req.configuration_set.clone(),
-        from_domain: bare.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default(),
+        from_domain: bare
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default(),
         operation: req.operation.to_string(),
         custom_tags: req.tags.clone(),
         headers: vec![],
@@ -184,16 +204,35 @@ pub(crate) fn minimal_mail_info(
         date: None,
         header_message_id: None,
         subject: None,
+        source_tls_version: None,
     }
     .to_info()
 }
 
 /// A new event record with a random UUID-shaped id.
-pub fn record(scope: &Scope, message_id: &str, event_type: &str, now_ms: i64, data: serde_json::Value) -> EventRecord {
+pub fn record(
+    scope: &Scope,
+    message_id: &str,
+    event_type: &str,
+    now_ms: i64,
+    data: serde_json::Value,
+) -> EventRecord {
     let r = sesame_sigv4::secrets::generate_key();
-    let h = |a: usize, b: usize| r[a..b].iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let h = |a: usize, b: usize| {
+        r[a..b]
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<String>()
+    };
     EventRecord {
-        event_id: format!("{}-{}-{}-{}-{}", h(0, 4), h(4, 6), h(6, 8), h(8, 10), h(10, 16)),
+        event_id: format!(
+            "{}-{}-{}-{}-{}",
+            h(0, 4),
+            h(4, 6),
+            h(6, 8),
+            h(8, 10),
+            h(10, 16)
+        ),
         scope: scope.clone(),
         message_id: message_id.to_string(),
         event_type: event_type.to_string(),

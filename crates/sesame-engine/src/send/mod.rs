@@ -13,7 +13,10 @@
 //! Failures are [`SendError`]s; each edge (v1, v2, SMTP) maps them to its wire error.
 
 mod checks;
+pub mod events;
+mod pipeline;
 mod types;
 
 pub use checks::{resolve_configuration_set, SenderCheck};
+pub use pipeline::{Accepted, Content, SendRequest, SimpleContent, MAX_RECIPIENTS};
 pub use types::*;

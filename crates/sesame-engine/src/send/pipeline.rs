@@ -102,7 +102,9 @@ impl Engine {
             Ok(x) => x,
             Err(Materialize::Failed(e)) => return Err(e),
             Err(Materialize::RenderingFailure { template, message }) => {
-                return self.rendering_failure(scope, &req, now, &template, &message).await;
+                return self
+                    .rendering_failure(scope, &req, now, &template, &message)
+                    .await;
             }
         };
         let limits = match req.surface {
@@ -122,27 +124,48 @@ impl Engine {
 
         // 2. Envelope.
         let Some(from_header) = inspected.from.first() else {
-            return Err(SendError::Rejected("Missing required header 'From'.".into()));
+            return Err(SendError::Rejected(
+                "Missing required header 'From'.".into(),
+            ));
         };
-        let source = req.from.clone().unwrap_or_else(|| from_header.address.clone());
+        let source = req
+            .from
+            .clone()
+            .unwrap_or_else(|| from_header.address.clone());
         let source_bare = identity::bare_address(&source).to_string();
         let recipients: Vec<String> = match &req.destination {
             Some(d) if !d.is_empty() => d.all(),
-            _ => inspected.to.iter().chain(&inspected.cc).chain(&inspected.bcc).cloned().collect(),
+            _ => inspected
+                .to
+                .iter()
+                .chain(&inspected.cc)
+                .chain(&inspected.bcc)
+                .cloned()
+                .collect(),
         };
-        let recipients: Vec<String> = recipients.iter().map(|r| identity::bare_address(r).to_string()).collect();
+        let recipients: Vec<String> = recipients
+            .iter()
+            .map(|r| identity::bare_address(r).to_string())
+            .collect();
         if recipients.is_empty() {
-            return Err(SendError::InvalidParameter("There are no recipients specified".into()));
+            return Err(SendError::InvalidParameter(
+                "There are no recipients specified".into(),
+            ));
         }
         if recipients.len() > MAX_RECIPIENTS {
-            return Err(SendError::InvalidParameter(format!("Recipient count exceeds {MAX_RECIPIENTS}.")));
+            return Err(SendError::InvalidParameter(format!(
+                "Recipient count exceeds {MAX_RECIPIENTS}."
+            )));
         }
         for a in recipients.iter().chain(std::iter::once(&source_bare)) {
             msg::validate_address(a).map_err(|e| SendError::InvalidParameter(e.to_string()))?;
         }
 
         // 3. Sender identities.
-        let return_path = req.feedback_address.clone().or_else(|| inspected.return_path.clone());
+        let return_path = req
+            .feedback_address
+            .clone()
+            .or_else(|| inspected.return_path.clone());
         let sender = inspected.sender.as_ref().map(written);
         let mut others: Vec<&str> = vec![source.as_str()];
         if let Some(s) = &sender {
@@ -151,7 +174,9 @@ impl Engine {
         if let Some(r) = &return_path {
             others.push(r);
         }
-        let checked = self.check_senders(scope, &written(from_header), &others).await?;
+        let checked = self
+            .check_senders(scope, &written(from_header), &others)
+            .await?;
         let from_identity = checked.from_identity;
 
         // 4. Configuration set and pauses.
@@ -176,7 +201,8 @@ impl Engine {
         }
 
         // 5. Sandbox (A-113, E-81).
-        self.check_sandbox(scope, account.production_access, &recipients).await?;
+        self.check_sandbox(scope, account.production_access, &recipients)
+            .await?;
 
         // 6. Envelope sender: custom MAIL FROM when verified, else the default.
         let mail_from_domain = match &from_identity.mail_from {
@@ -259,7 +285,13 @@ impl Engine {
             max_send_rate: account.max_send_rate,
             burst: account.max_send_rate.max(1.0),
         };
-        let event = super::events::record(scope, &message_id, "Send", now, sesame_events::send(&mail));
+        let event = super::events::record(
+            scope,
+            &message_id,
+            "Send",
+            now,
+            sesame_events::send(&mail.to_info()),
+        );
         let outcome = self
             .store
             .accept_messages(&[(queued, quota, vec![event])], now)
@@ -279,11 +311,16 @@ impl Engine {
     }
 
     /// Builds the MIME bytes of the request. Returns the template name for templated sends.
-    async fn materialize(&self, scope: &Scope, req: &SendRequest) -> Result<(Vec<u8>, Option<String>), Materialize> {
+    async fn materialize(
+        &self,
+        scope: &Scope,
+        req: &SendRequest,
+    ) -> Result<(Vec<u8>, Option<String>), Materialize> {
         let from = req.from.clone().unwrap_or_default();
         let dest = req.destination.clone().unwrap_or_default();
         let simple = |c: SimpleContent| -> Result<Vec<u8>, Materialize> {
-            msg::validate_custom_headers(&c.headers).map_err(|r| Materialize::Failed(rejection(r)))?;
+            msg::validate_custom_headers(&c.headers)
+                .map_err(|r| Materialize::Failed(rejection(r)))?;
             Ok(msg::build_simple(&msg::SimpleMessage {
                 from: from.clone(),
                 to: dest.to.clone(),
@@ -299,14 +336,22 @@ impl Engine {
         match &req.content {
             Content::Raw(bytes) => Ok((bytes.clone(), None)),
             Content::Simple(c) => Ok((simple(c.clone())?, None)),
-            Content::Template { name, inline, data, headers } => {
+            Content::Template {
+                name,
+                inline,
+                data,
+                headers,
+            } => {
                 let (label, content) = match (name, inline) {
                     (Some(n), _) => {
-                        let t = self.get_template(scope, n).await.map_err(|e| Materialize::Failed(e.into()))?;
+                        let t = self
+                            .get_template(scope, n)
+                            .await
+                            .map_err(|e| Materialize::Failed(e.into()))?;
                         let Some(t) = t else {
-                            return Err(Materialize::Failed(SendError::TemplateDoesNotExist(format!(
-                                "Template {n} does not exist."
-                            ))));
+                            return Err(Materialize::Failed(SendError::TemplateDoesNotExist(
+                                format!("Template {n} does not exist."),
+                            )));
                         };
                         (n.clone(), t.content())
                     }
@@ -322,7 +367,10 @@ impl Engine {
                     // a missing attribute is reported asynchronously as Rendering Failure.
                     Err(sesame_template::TemplateError::MissingRenderingAttribute(_)) => {
                         let e = sesame_template::render(&content, data).unwrap_err();
-                        return Err(Materialize::RenderingFailure { template: label, message: e.to_string() });
+                        return Err(Materialize::RenderingFailure {
+                            template: label,
+                            message: e.to_string(),
+                        });
                     }
                     Err(sesame_template::TemplateError::InvalidRenderingParameter(m)) => {
                         return Err(Materialize::Failed(SendError::Rendering {
@@ -331,7 +379,9 @@ impl Engine {
                         }))
                     }
                     Err(other) => {
-                        return Err(Materialize::Failed(SendError::InvalidParameter(other.to_string())))
+                        return Err(Materialize::Failed(SendError::InvalidParameter(
+                            other.to_string(),
+                        )))
                     }
                 };
                 let c = SimpleContent {
@@ -358,7 +408,15 @@ impl Engine {
         let message_id = msg::new_message_id(now as u64, random16());
         let from = req.from.clone().unwrap_or_default();
         let recipients = req.destination.clone().unwrap_or_default().all();
-        let mail = super::events::minimal_mail_info(self, scope, now, &message_id, &from, &recipients, req);
+        let mail = super::events::minimal_mail_info(
+            self,
+            scope,
+            now,
+            &message_id,
+            &from,
+            &recipients,
+            req,
+        );
         let event = super::events::record(
             scope,
             &message_id,
