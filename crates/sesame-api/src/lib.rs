@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod send;
 pub mod server;
 pub mod v1;
 pub mod v2;
@@ -24,4 +25,16 @@ pub struct RequestCtx {
     pub caller_arn: String,
     pub access_key_id: String,
     pub request_id: String,
+}
+
+impl RequestCtx {
+    /// The principal's name for `ses:caller-identity`: the user name of the caller's
+    /// ARN (`root` for account keys).
+    pub fn caller_name(&self) -> String {
+        self.caller_arn
+            .rsplit([':', '/'])
+            .next()
+            .unwrap_or("root")
+            .to_string()
+    }
 }

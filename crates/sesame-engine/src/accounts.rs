@@ -286,10 +286,9 @@ impl Engine {
         }
     }
 
-    /// Recipients sent in the last 24 hours (spec A-21). Sending arrives with the next issue;
-    /// until then nothing can have been sent, so this is exactly zero.
-    pub async fn sent_last_24_hours(&self, _scope: &Scope) -> Result<f64, EngineError> {
-        Ok(0.0)
+    /// Recipients sent in the rolling last 24 hours (spec ).
+    pub async fn sent_last_24_hours(&self, scope: &Scope) -> Result<f64, EngineError> {
+        Ok(self.store.sent_last_24h(scope, now_ms()).await?)
     }
 
     /// The regions an operator command applies to: the one given, or every configured region.

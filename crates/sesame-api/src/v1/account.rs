@@ -28,15 +28,31 @@ pub(super) async fn get_send_quota(
     })
 }
 
-/// 15-minute buckets of the last 14 days; no sends exist until the sending issue, so the
-/// list is empty (never invented).
+/// one point per 15-minute bucket with activity over the last 14 days, ascending.
 pub(super) async fn get_send_statistics(
     api: &SesV1,
     ctx: &RequestCtx,
 ) -> Result<w::GetSendStatisticsResponse, ApiError> {
-    api.engine.account_settings(&ctx.scope).await.map_err(err)?;
+    let since = sesame_engine::now_ms() - 14 * 24 * 3600 * 1000;
+    let buckets = api
+        .engine
+        .store
+        .send_statistics(&ctx.scope, since)
+        .await
+        .map_err(|e| err(e.into()))?;
     Ok(w::GetSendStatisticsResponse {
-        send_data_points: Some(vec![]),
+        send_data_points: Some(
+            buckets
+                .into_iter()
+                .map(|b| w::SendDataPoint {
+                    timestamp: Some(b.bucket_start as f64 / 1000.0),
+                    delivery_attempts: Some(b.delivery_attempts),
+                    bounces: Some(b.bounces),
+                    complaints: Some(b.complaints),
+                    rejects: Some(b.rejects),
+                })
+                .collect(),
+        ),
     })
 }
 

@@ -5,6 +5,7 @@
 mod account;
 mod configuration_sets;
 mod identities;
+mod send;
 mod templates;
 
 use async_trait::async_trait;
@@ -148,6 +149,32 @@ impl SesV1Api for SesV1 {
         i: w::DeleteVerifiedEmailAddressRequest,
     ) -> R<()> {
         identities::delete_identity(self, c, &i.email_address).await
+    }
+
+    // --- sending (spec B) ---
+    async fn send_email(&self, c: &RequestCtx, i: w::SendEmailRequest) -> R<w::SendEmailResponse> {
+        send::send_email(self, c, i).await
+    }
+    async fn send_raw_email(
+        &self,
+        c: &RequestCtx,
+        i: w::SendRawEmailRequest,
+    ) -> R<w::SendRawEmailResponse> {
+        send::send_raw_email(self, c, i).await
+    }
+    async fn send_templated_email(
+        &self,
+        c: &RequestCtx,
+        i: w::SendTemplatedEmailRequest,
+    ) -> R<w::SendTemplatedEmailResponse> {
+        send::send_templated_email(self, c, i).await
+    }
+    async fn send_bulk_templated_email(
+        &self,
+        c: &RequestCtx,
+        i: w::SendBulkTemplatedEmailRequest,
+    ) -> R<w::SendBulkTemplatedEmailResponse> {
+        send::send_bulk_templated_email(self, c, i).await
     }
 
     // --- account (spec A) ---

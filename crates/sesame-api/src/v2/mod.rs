@@ -5,6 +5,7 @@
 mod account;
 mod configuration_sets;
 mod identities;
+mod send;
 mod suppression;
 mod tags;
 mod templates;
@@ -17,6 +18,7 @@ use sesame_engine::Engine;
 use crate::RequestCtx;
 
 pub(crate) use identities::{dkim_for, from_wire_tags, put_dkim as put_dkim_attributes};
+pub(crate) use send::merge_data;
 
 pub struct SesV2 {
     pub engine: Engine,
@@ -91,6 +93,18 @@ impl SesV2Api for SesV2 {
         i: w::PutEmailIdentityConfigurationSetAttributesRequest,
     ) -> R<w::PutEmailIdentityConfigurationSetAttributesResponse> {
         identities::put_configuration_set(self, c, i).await
+    }
+
+    // --- sending (spec B) ---
+    async fn send_email(&self, c: &RequestCtx, i: w::SendEmailRequest) -> R<w::SendEmailResponse> {
+        send::send_email(self, c, i).await
+    }
+    async fn send_bulk_email(
+        &self,
+        c: &RequestCtx,
+        i: w::SendBulkEmailRequest,
+    ) -> R<w::SendBulkEmailResponse> {
+        send::send_bulk_email(self, c, i).await
     }
 
     // --- account (spec A) ---
