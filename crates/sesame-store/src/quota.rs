@@ -60,12 +60,15 @@ impl TokenBucket {
         }
     }
 
-    /// Takes `rate_tokens` if there are that many. A send needing more tokens than the
-    /// capacity can never pass; splitting such sends is the caller's decision.
+    /// Takes `rate_tokens` (Q-106: one per recipient). A send may start when the bucket holds
+    /// its tokens, or — for a send larger than the whole capacity (e.g. 3 recipients at 1/s)
+    /// — when the bucket is full; the bucket then goes into debt, so the rate holds on average
+    /// ("may be exceeded for short periods but not for long") and no send size is impossible.
     pub(crate) fn try_take(&mut self, check: &QuotaCheck) -> bool {
         let need = f64::from(check.rate_tokens);
-        if self.tokens + TOKEN_EPSILON >= need {
-            self.tokens = (self.tokens - need).max(0.0);
+        let capacity = check.burst.max(1.0);
+        if self.tokens + TOKEN_EPSILON >= need.min(capacity) {
+            self.tokens -= need;
             true
         } else {
             false
@@ -140,6 +143,21 @@ mod tests {
             max_send_rate: rate,
             burst,
         }
+    }
+
+    /// a send larger than the capacity starts only from a full bucket and leaves a
+    /// debt that later sends must wait out (3 recipients at 1/s: next send after ~3 s).
+    #[test]
+    fn oversize_send_goes_into_debt() {
+        let c = check(3, 3, -1.0, 1.0, 1.0);
+        let mut b = TokenBucket::refilled(None, &c, 0);
+        assert!(b.try_take(&c));
+        assert_eq!(b.tokens, -2.0);
+        let one = check(1, 1, -1.0, 1.0, 1.0);
+        let mut later = TokenBucket::refilled(Some(b.clone()), &one, 2_000);
+        assert!(!later.try_take(&one), "still in debt after 2 s");
+        let mut later = TokenBucket::refilled(Some(b), &one, 3_000);
+        assert!(later.try_take(&one), "paid back after 3 s");
     }
 
     #[test]
