@@ -20,6 +20,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     pub(crate) pool: Pool,
+    /// Group commit of `accept_messages` (see `group_commit.rs`).
+    pub(crate) group: crate::group_commit::GroupCommit,
 }
 
 /// The concrete pool. An enum rather than `sqlx::Any` so each backend keeps its native types
@@ -57,6 +59,7 @@ impl SqlStore {
                 .map_err(map_err)?;
             Ok(SqlStore {
                 pool: Pool::Sqlite(pool),
+                group: Default::default(),
             })
         } else if is_postgres_url(url) {
             let options = PgConnectOptions::from_str(url).map_err(map_err)?;
@@ -100,6 +103,7 @@ impl SqlStore {
             .map_err(map_err)?;
         Ok(SqlStore {
             pool: Pool::Postgres(pool),
+            group: Default::default(),
         })
     }
 

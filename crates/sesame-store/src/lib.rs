@@ -37,6 +37,7 @@ macro_rules! with_pool {
 mod accounts;
 pub mod connect;
 mod error;
+mod group_commit;
 pub mod migrate;
 mod quota;
 mod resources;

@@ -116,7 +116,7 @@ impl Store for SqlStore {
         batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
         now_ms: i64,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
-        self.accept_rows(batch, now_ms).await
+        self.accept_grouped(batch, now_ms).await
     }
 
     async fn sent_last_24h(&self, scope: &Scope, now_ms: i64) -> Result<f64, StoreError> {
