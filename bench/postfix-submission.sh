@@ -10,14 +10,15 @@
 # Sourced (bench/submission.sh): pf_install, pf_start, pf_stop, pf_mem, pf_queue, pf_swaks.
 #
 # Environment: PF_ADDR (default 127.0.0.30, next free 127.0.0.x if busy), PF_PORT (2587),
-# PF_SINK=hold (default: held in the hold queue, in_flow_delay=0) or defer (queue manager
-# picks each message up and defers it; Postfix's default in_flow_delay stays on).
+# PF_SINK=defer (default: the queue manager picks each message up and defers it, as when the
+# next hop is down; every flow-control default stays) or hold (HOLD at end of data: the message
+# sits in the hold queue, the queue manager never sees it; in_flow_delay=0, see below).
 set -euo pipefail
 
 PF_USER=${PF_USER:-bench}
 PF_PASS=${PF_PASS:-bench-secret}
 PF_REALM=bench.test
-PF_SINK=${PF_SINK:-hold}
+PF_SINK=${PF_SINK:-defer}
 
 pf_log() { echo "postfix-submission: $*" >&2; }
 
@@ -86,9 +87,10 @@ EOF
     sink="smtpd_end_of_data_restrictions = check_client_access static:HOLD
 in_flow_delay = 0"
   else
-    # The queue manager takes each message and the retry transport defers it.
-    sink="default_transport = retry:4.3.0 benchmark instance does not deliver
-relay_transport = retry:4.3.0 benchmark instance does not deliver"
+    # The queue manager takes each message and defers it without contacting anyone
+    # (defer_transports). A retry:/error: default_transport would be refused at RCPT.
+    sink="defer_transports = smtp, relay
+relayhost = [127.0.0.1]:9"
   fi
 
   cat >"$E/main.cf" <<EOF
