@@ -219,6 +219,21 @@ pf_mem() {
   echo "$line"
 }
 
+# A cheap version of pf_mem for sampling during the load (one ps, no PSS).
+pf_mem_quick() {
+  ps -o rss=,comm= -p "$PF_MASTER_PID" --ppid "$PF_MASTER_PID" 2>/dev/null | awk '
+    { c = ($2 == "smtpd" || $2 == "cleanup") ? $2 : "other"; n[c]++; k[c] += $1; t += $1 }
+    END { printf "smtpd=%d/%.1fMB cleanup=%d/%.1fMB other=%d/%.1fMB total_rss=%.1fMB",
+          n["smtpd"], k["smtpd"]/1024, n["cleanup"], k["cleanup"]/1024,
+          n["other"], k["other"]/1024, t/1024 }'
+}
+
+# Messages in the queue only (cheap): "messages=N".
+pf_queue_quick() {
+  echo "messages=$(find "$PF_DIR/queue/incoming" "$PF_DIR/queue/active" "$PF_DIR/queue/deferred" \
+    "$PF_DIR/queue/hold" -type f 2>/dev/null | wc -l)"
+}
+
 # Messages and bytes in the instance's queue: "messages=N kb=K".
 pf_queue() {
   local q=$PF_DIR/queue n kb

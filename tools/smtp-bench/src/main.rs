@@ -123,10 +123,19 @@ async fn worker(id: usize, sh: Arc<Shared>) -> Stats {
     let mut buf = Vec::with_capacity(a.size + 64);
     let mut seq = 0u64;
     let mut failures = 0u32;
+    let mut recycles_in_a_row = 0u32;
     // A ticket whose transaction was turned away by a 421 before any data: reused.
     let mut carry: Option<Ticket> = None;
     'connect: loop {
-        if carry.is_none() && sh.finished() {
+        // A carried ticket (messages mode) is still owed a transaction; in duration mode the
+        // clock decides.
+        if sh.finished() && (carry.is_none() || sh.measure_end.is_some()) {
+            break;
+        }
+        if recycles_in_a_row > MAX_SETUP_FAILURES {
+            st.fatal = Some(format!(
+                "conn {id}: connection closed before a transaction {recycles_in_a_row} times in a row"
+            ));
             break;
         }
         let mut s = match Session::open(&sh.client).await {
@@ -135,9 +144,7 @@ async fn worker(id: usize, sh: Arc<Shared>) -> Stats {
                 s
             }
             Err(SetupError::Auth(r)) => {
-                let m = format!("authentication refused: {r}");
-                eprintln!("smtp-bench: {m}");
-                st.fatal = Some(m);
+                st.fatal = Some(format!("authentication refused: {r}"));
                 sh.abort.store(true, Ordering::Relaxed);
                 break;
             }
@@ -169,6 +176,7 @@ async fn worker(id: usize, sh: Arc<Shared>) -> Stats {
             let t0 = Instant::now();
             match s.transaction(&sh.client, &buf).await {
                 Ok(Outcome::Accepted) => {
+                    recycles_in_a_row = 0;
                     let now = Instant::now();
                     sh.accepted_all.fetch_add(1, Ordering::Relaxed);
                     if sh.counts(ticket, now) {
@@ -177,9 +185,19 @@ async fn worker(id: usize, sh: Arc<Shared>) -> Stats {
                         st.latencies_us.push(us.min(u32::MAX as u128) as u32);
                         st.last_ack = Some(now);
                     }
+                    // A server recycling the connection sends 421 right after the 250.
+                    if let Some(r) = s.unsolicited().await {
+                        if r.code == 421 {
+                            st.recycled += 1;
+                        } else {
+                            sh.log(a.quiet, format_args!("conn {id}: unexpected reply {r}"));
+                        }
+                        continue 'connect;
+                    }
                 }
                 Ok(Outcome::Refused(Stage::Envelope, r)) if r.code == 421 => {
                     st.recycled += 1;
+                    recycles_in_a_row += 1;
                     carry = Some(ticket);
                     continue 'connect;
                 }
@@ -194,9 +212,20 @@ async fn worker(id: usize, sh: Arc<Shared>) -> Stats {
                         continue 'connect;
                     }
                 }
+                Err(e) if !e.data_sent => {
+                    // Closed before any of the message went out (e.g. the 421 was lost to a
+                    // reset): nothing was lost; send the message on a new connection.
+                    st.recycled += 1;
+                    recycles_in_a_row += 1;
+                    carry = Some(ticket);
+                    continue 'connect;
+                }
                 Err(e) => {
                     st.errors += 1;
-                    sh.log(a.quiet, format_args!("conn {id}: transaction failed: {e:#}"));
+                    sh.log(
+                        a.quiet,
+                        format_args!("conn {id}: transaction failed: {:#}", e.err),
+                    );
                     continue 'connect;
                 }
             }
@@ -313,7 +342,7 @@ async fn run(args: Args) -> Result<i32> {
     };
     println!(
         "smtp-bench: target={} conns={} size={} tls={} auth={} pipelining={} sent={} errors={} \
-         recycled={} reconnects={} setup_errors={} secs={:.1} rate={:.1}/s p50={:.1}ms \
+         recycled={} reconnects={} setup_errors={} secs={:.2} rate={:.1}/s p50={:.1}ms \
          p90={:.1}ms p99={:.1}ms max={:.1}ms",
         a.label,
         a.connections,
@@ -333,6 +362,8 @@ async fn run(args: Args) -> Result<i32> {
         percentile(l, 0.99),
         percentile(l, 1.0),
     );
+    fatal.sort();
+    fatal.dedup();
     for f in &fatal {
         eprintln!("smtp-bench: {f}");
     }

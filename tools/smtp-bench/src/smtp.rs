@@ -44,6 +44,13 @@ impl From<anyhow::Error> for SetupError {
     }
 }
 
+/// A transaction's connection failed; `data_sent` says whether any message data had gone out.
+#[derive(Debug)]
+pub struct TxError {
+    pub data_sent: bool,
+    pub err: anyhow::Error,
+}
+
 /// Where a transaction was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
@@ -297,8 +304,57 @@ impl Session {
     }
 
     /// One mail transaction. `data` is the message in wire form, ending with `.` CRLF.
-    /// An `Err` means the connection is unusable (I/O error, timeout, closed).
-    pub async fn transaction(&mut self, c: &Client, data: &[u8]) -> Result<Outcome> {
+    /// An `Err` means the connection is unusable (I/O error, timeout, closed); it says whether
+    /// that happened before any of the message was sent (a connection the server had already
+    /// closed, e.g. after `421` recycling) or after.
+    pub async fn transaction(&mut self, c: &Client, data: &[u8]) -> Result<Outcome, TxError> {
+        let out = self
+            .envelope(c)
+            .await
+            .map_err(|e| TxError { data_sent: false, err: e })?;
+        let (mail, rcpt, go) = match out {
+            Ok(replies) => replies,
+            Err(refusal) => return Ok(refusal),
+        };
+        if go.code != 354 {
+            let first_bad = [mail, rcpt]
+                .into_iter()
+                .find(|r| r.code != 250 && r.code != 251)
+                .unwrap_or(go);
+            return Ok(Outcome::Refused(Stage::Envelope, first_bad));
+        }
+        let tx = |e| TxError { data_sent: true, err: e };
+        if mail.code != 250 || (rcpt.code != 250 && rcpt.code != 251) {
+            // The server said 354 although the envelope failed: end the data at once.
+            self.cmd(b".\r\n").await.map_err(tx)?;
+            let bad = if mail.code != 250 { mail } else { rcpt };
+            return Ok(Outcome::Refused(Stage::Envelope, bad));
+        }
+        let r = self.cmd(data).await.map_err(tx)?;
+        Ok(if r.code == 250 {
+            Outcome::Accepted
+        } else {
+            Outcome::Refused(Stage::Data, r)
+        })
+    }
+
+    /// If the server has already sent something unasked (a `421` before closing the
+    /// connection, typically right after a `250`), reads it.
+    pub async fn unsolicited(&mut self) -> Option<Reply> {
+        if self.io.buffer().is_empty() {
+            return None;
+        }
+        read_reply(&mut self.io, &mut self.line, self.timeout)
+            .await
+            .ok()
+    }
+
+    /// MAIL, RCPT, DATA: their three replies, or a refusal before DATA (not pipelined).
+    #[allow(clippy::type_complexity)]
+    async fn envelope(
+        &mut self,
+        c: &Client,
+    ) -> Result<std::result::Result<(Reply, Reply, Reply), Outcome>> {
         let env = &c.envelope;
         let (mail, rcpt, go) = if self.pipelining {
             self.send(env).await?;
@@ -313,34 +369,16 @@ impl Session {
             );
             let mail = self.cmd(m).await?;
             if mail.code != 250 {
-                return Ok(Outcome::Refused(Stage::Envelope, mail));
+                return Ok(Err(Outcome::Refused(Stage::Envelope, mail)));
             }
             let rcpt = self.cmd(r).await?;
             if rcpt.code != 250 && rcpt.code != 251 {
-                return Ok(Outcome::Refused(Stage::Envelope, rcpt));
+                return Ok(Err(Outcome::Refused(Stage::Envelope, rcpt)));
             }
             let go = self.cmd(d).await?;
             (mail, rcpt, go)
         };
-        if go.code != 354 {
-            let first_bad = [mail, rcpt]
-                .into_iter()
-                .find(|r| r.code != 250 && r.code != 251)
-                .unwrap_or(go);
-            return Ok(Outcome::Refused(Stage::Envelope, first_bad));
-        }
-        if mail.code != 250 || (rcpt.code != 250 && rcpt.code != 251) {
-            // The server said 354 although the envelope failed: end the data at once.
-            self.cmd(b".\r\n").await?;
-            let bad = if mail.code != 250 { mail } else { rcpt };
-            return Ok(Outcome::Refused(Stage::Envelope, bad));
-        }
-        let r = self.cmd(data).await?;
-        Ok(if r.code == 250 {
-            Outcome::Accepted
-        } else {
-            Outcome::Refused(Stage::Data, r)
-        })
+        Ok(Ok((mail, rcpt, go)))
     }
 
     /// Resets the transaction state after a refusal; an `Err` means reconnect.
