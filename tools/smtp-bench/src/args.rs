@@ -29,7 +29,7 @@ usage: smtp-bench --server HOST:PORT [options]
 ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tls {
+pub enum TlsMode {
     None,
     StartTls,
     OnConnect,
@@ -54,7 +54,7 @@ pub struct Args {
     pub size: usize,
     pub stop: Stop,
     pub warmup: Duration,
-    pub tls: Tls,
+    pub tls: TlsMode,
     pub auth: Option<(String, String)>,
     pub auth_mech: AuthMech,
     pub from: String,
@@ -68,7 +68,9 @@ pub struct Args {
 }
 
 fn secs(v: &str, flag: &str) -> Result<Duration> {
-    let f: f64 = v.parse().with_context(|| format!("{flag}: not a number: {v}"))?;
+    let f: f64 = v
+        .parse()
+        .with_context(|| format!("{flag}: not a number: {v}"))?;
     if !(f.is_finite() && f >= 0.0) {
         bail!("{flag}: must be >= 0");
     }
@@ -169,11 +171,11 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
         (None, _) => None,
     };
     let tls = if on_connect {
-        Tls::OnConnect
+        TlsMode::OnConnect
     } else if starttls {
-        Tls::StartTls
+        TlsMode::StartTls
     } else {
-        Tls::None
+        TlsMode::None
     };
     Ok(Some(Args {
         label: label.unwrap_or_else(|| server.clone()),
@@ -209,14 +211,14 @@ mod tests {
         assert_eq!(a.connections, 32);
         assert_eq!(a.size, 5120);
         assert_eq!(a.stop, Stop::Duration(Duration::from_secs(20)));
-        assert_eq!(a.tls, Tls::None);
+        assert_eq!(a.tls, TlsMode::None);
         assert!(a.auth.is_none());
         assert_eq!(a.label, "127.0.0.1:2587");
 
         let a = p("--server=h:1 --starttls --auth-user u --auth-pass=p --messages 10 --label x")
             .unwrap()
             .unwrap();
-        assert_eq!(a.tls, Tls::StartTls);
+        assert_eq!(a.tls, TlsMode::StartTls);
         assert_eq!(a.auth, Some(("u".into(), "p".into())));
         assert_eq!(a.stop, Stop::Messages(10));
         assert_eq!(a.label, "x");

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use args::{Args, AuthMech, Stop, Tls};
+use args::{Args, AuthMech, Stop, TlsMode};
 use message::MessageFactory;
 use smtp::{Client, Outcome, Session, SetupError, Stage};
 
@@ -64,9 +64,7 @@ impl Shared {
         match (self.measure_end, self.messages) {
             (Some(end), _) if now < end => Ticket::Measured,
             (Some(_), _) => Ticket::Stop,
-            (None, Some(n)) if self.tickets.fetch_add(1, Ordering::Relaxed) < n => {
-                Ticket::Measured
-            }
+            (None, Some(n)) if self.tickets.fetch_add(1, Ordering::Relaxed) < n => Ticket::Measured,
             _ => Ticket::Stop,
         }
     }
@@ -331,9 +329,9 @@ async fn run(args: Args) -> Result<i32> {
     let l = &all.latencies_us;
     let a = &sh.client.args;
     let tls = match a.tls {
-        Tls::None => "none",
-        Tls::StartTls => "starttls",
-        Tls::OnConnect => "implicit",
+        TlsMode::None => "none",
+        TlsMode::StartTls => "starttls",
+        TlsMode::OnConnect => "implicit",
     };
     let auth = match (&a.auth, a.auth_mech) {
         (None, _) => "none",

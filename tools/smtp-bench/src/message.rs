@@ -13,8 +13,24 @@ pub struct MessageFactory {
 }
 
 const WORDS: &[&str] = &[
-    "lorem", "ipsum", "dolor", "sit", "amet", "sesame", "bench", "queue", "durable", "accept",
-    "message", "fsync", "submission", "transfer", "agent", "postfix", "mailbox", "relay",
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "sesame",
+    "bench",
+    "queue",
+    "durable",
+    "accept",
+    "message",
+    "fsync",
+    "submission",
+    "transfer",
+    "agent",
+    "postfix",
+    "mailbox",
+    "relay",
 ];
 
 fn filler(len: usize) -> Vec<u8> {

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::args::{Args, AuthMech, Tls};
+use crate::args::{Args, AuthMech, TlsMode};
 
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -221,7 +221,7 @@ impl Session {
             .await
             .with_context(|| format!("connect {}", a.server))?;
         tcp.set_nodelay(true).context("TCP_NODELAY")?;
-        let io: Box<dyn Io> = if a.tls == Tls::OnConnect {
+        let io: Box<dyn Io> = if a.tls == TlsMode::OnConnect {
             Box::new(
                 c.tls
                     .connect(c.server_name.clone(), tcp)
@@ -246,7 +246,7 @@ impl Session {
         if caps.code != 250 {
             return Err(anyhow!("EHLO: {caps}").into());
         }
-        if a.tls == Tls::StartTls {
+        if a.tls == TlsMode::StartTls {
             let r = s.cmd(b"STARTTLS\r\n").await?;
             if r.code != 220 {
                 return Err(anyhow!("STARTTLS: {r}").into());
@@ -308,10 +308,10 @@ impl Session {
     /// that happened before any of the message was sent (a connection the server had already
     /// closed, e.g. after `421` recycling) or after.
     pub async fn transaction(&mut self, c: &Client, data: &[u8]) -> Result<Outcome, TxError> {
-        let out = self
-            .envelope(c)
-            .await
-            .map_err(|e| TxError { data_sent: false, err: e })?;
+        let out = self.envelope(c).await.map_err(|e| TxError {
+            data_sent: false,
+            err: e,
+        })?;
         let (mail, rcpt, go) = match out {
             Ok(replies) => replies,
             Err(refusal) => return Ok(refusal),
@@ -323,7 +323,10 @@ impl Session {
                 .unwrap_or(go);
             return Ok(Outcome::Refused(Stage::Envelope, first_bad));
         }
-        let tx = |e| TxError { data_sent: true, err: e };
+        let tx = |e| TxError {
+            data_sent: true,
+            err: e,
+        };
         if mail.code != 250 || (rcpt.code != 250 && rcpt.code != 251) {
             // The server said 354 although the envelope failed: end the data at once.
             self.cmd(b".\r\n").await.map_err(tx)?;
@@ -358,7 +361,11 @@ impl Session {
         let env = &c.envelope;
         let (mail, rcpt, go) = if self.pipelining {
             self.send(env).await?;
-            (self.reply().await?, self.reply().await?, self.reply().await?)
+            (
+                self.reply().await?,
+                self.reply().await?,
+                self.reply().await?,
+            )
         } else {
             // Split the pre-built envelope back into its three lines.
             let mut lines = env.split_inclusive(|b| *b == b'\n');
