@@ -113,7 +113,10 @@ if [ -n "$SESAME_CMD" ]; then
   log "starting Sesame: $SESAME_CMD"
   bash -c "exec $SESAME_CMD" >"$WORK/sesame.out" 2>"$WORK/sesame.err" &
   SESAME_PID=$!
-  tok() { grep -o -m1 -E "(^|[[:space:]])($1)=[^[:space:]]+" "$WORK/sesame.out" | head -n1 | sed 's/^[[:space:]]*[^=]*=//'; }
+  tok() {
+    { grep -o -m1 -E "(^|[[:space:]])($1)=[^[:space:]]+" "$WORK/sesame.out" || true; } |
+      head -n1 | sed 's/^[[:space:]]*[^=]*=//'
+  }
   for _ in $(seq 1 600); do
     kill -0 "$SESAME_PID" 2>/dev/null || { cat "$WORK/sesame.err" >&2; log "Sesame exited"; exit 1; }
     [ -n "$S_ADDR" ] || S_ADDR=$(tok 'SESAME_SMTP|starttls')
