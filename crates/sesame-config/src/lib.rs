@@ -306,7 +306,10 @@ impl Config {
         if !regions.contains(&smtp_region) {
             return Err(invalid(
                 "SESAME_SMTP_REGION",
-                &format!("{smtp_region:?} is not one of SESAME_REGIONS ({})", regions.join(",")),
+                &format!(
+                    "{smtp_region:?} is not one of SESAME_REGIONS ({})",
+                    regions.join(",")
+                ),
             ));
         }
         let service_domain = get("service_domain")
@@ -457,7 +460,10 @@ fn parse_count(
         None => Ok(default),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(invalid(setting, &format!("{s:?} is not a positive integer"))),
+            _ => Err(invalid(
+                setting,
+                &format!("{s:?} is not a positive integer"),
+            )),
         },
     }
 }
@@ -548,16 +554,30 @@ mod tests {
         assert_eq!(c.submission_addr, None);
         assert_eq!(c.submission_tls_addr, None);
         assert_eq!(c.smtp_hostname, "email-smtp.us-east-1.mail.example.net");
-        let c = Config::load_from(None, &env(&[("SESAME_REGIONS", "eu-west-1,us-east-1")]))
-            .unwrap();
+        let c =
+            Config::load_from(None, &env(&[("SESAME_REGIONS", "eu-west-1,us-east-1")])).unwrap();
         assert_eq!(c.smtp_region, "eu-west-1");
         for (pairs, setting) in [
-            (vec![("SESAME_SMTP_REGION", "ap-south-1")], "SESAME_SMTP_REGION"),
-            (vec![("SESAME_SUBMISSION_ADDR", "nope")], "SESAME_SUBMISSION_ADDR"),
-            (vec![("SESAME_SMTP_TLS_CERT", "/c.pem")], "SESAME_SMTP_TLS_KEY"),
-            (vec![("SESAME_SMTP_MAX_CONNECTIONS", "0")], "SESAME_SMTP_MAX_CONNECTIONS"),
+            (
+                vec![("SESAME_SMTP_REGION", "ap-south-1")],
+                "SESAME_SMTP_REGION",
+            ),
+            (
+                vec![("SESAME_SUBMISSION_ADDR", "nope")],
+                "SESAME_SUBMISSION_ADDR",
+            ),
+            (
+                vec![("SESAME_SMTP_TLS_CERT", "/c.pem")],
+                "SESAME_SMTP_TLS_KEY",
+            ),
+            (
+                vec![("SESAME_SMTP_MAX_CONNECTIONS", "0")],
+                "SESAME_SMTP_MAX_CONNECTIONS",
+            ),
         ] {
-            let err = Config::load_from(None, &env(&pairs)).unwrap_err().to_string();
+            let err = Config::load_from(None, &env(&pairs))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(setting), "{setting}: {err}");
         }
     }

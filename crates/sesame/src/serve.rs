@@ -68,10 +68,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             (smtp.starttls, ListenerMode::StartTls),
             (smtp.implicit, ListenerMode::ImplicitTls),
         ];
-        for ((listener, _), mode) in listeners
-            .into_iter()
-            .filter_map(|(l, m)| l.map(|l| (l, m)))
-        {
+        for ((listener, _), mode) in listeners.into_iter().filter_map(|(l, m)| l.map(|l| (l, m))) {
             smtp_tasks.push(tokio::spawn(sesame_smtp::run(
                 listener,
                 mode,
@@ -82,11 +79,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             )));
         }
     }
-    let server = tokio::spawn(sesame_api::run(
-        listener,
-        ApiState::new(engine),
-        stopped(),
-    ));
+    let server = tokio::spawn(sesame_api::run(listener, ApiState::new(engine), stopped()));
     server.await.context("API task")?.context("API server")?;
     for task in smtp_tasks {
         task.await.context("SMTP task")?.context("SMTP server")?;
@@ -143,7 +136,11 @@ async fn bind_smtp(cfg: &Config, dev: bool) -> anyhow::Result<SmtpListeners> {
     };
     out.tls = Some(Arc::new(tls));
     for (addr, setting, slot) in [
-        (cfg.submission_addr, "SESAME_SUBMISSION_ADDR", &mut out.starttls),
+        (
+            cfg.submission_addr,
+            "SESAME_SUBMISSION_ADDR",
+            &mut out.starttls,
+        ),
         (
             cfg.submission_tls_addr,
             "SESAME_SUBMISSION_TLS_ADDR",

@@ -66,7 +66,10 @@ impl SubmissionBackend for EngineBackend {
         debug_assert!(envelope.tls, "submission listeners require TLS before MAIL");
         let (Ok(account), Ok(region)) = (principal.account_id.parse(), principal.region.parse())
         else {
-            tracing::error!(?principal, "SMTP principal does not name an account and region");
+            tracing::error!(
+                ?principal,
+                "SMTP principal does not name an account and region"
+            );
             return Err(Reply::local_error());
         };
         let scope = Scope::new(account, region);
@@ -127,9 +130,8 @@ pub fn reply_for(e: &SendError) -> Reply {
             Reply::too_long()
         }
         SendError::InvalidParameter(text) => Reply::message_rejected((5, 6, 0), text),
-        SendError::ConfigurationSetDoesNotExist(_) | SendError::DefaultConfigurationSetMissing(_) => {
-            Reply::configuration_set_missing()
-        }
+        SendError::ConfigurationSetDoesNotExist(_)
+        | SendError::DefaultConfigurationSetMissing(_) => Reply::configuration_set_missing(),
         SendError::AccountPaused => Reply::account_paused(),
         SendError::ConfigurationSetPaused(_) => Reply::configuration_set_paused(),
         SendError::MailFromNotVerified(_) => Reply::mail_from_not_verified(),

@@ -104,7 +104,14 @@ fn amz_now() -> String {
 }
 
 /// A SigV4-signed v2 call; returns (status, body).
-fn call(addr: &str, key: &str, secret: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+fn call(
+    addr: &str,
+    key: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
     let ts = amz_now();
     let headers = vec![
         ("host".to_string(), addr.to_string()),
@@ -138,22 +145,65 @@ fn call(addr: &str, key: &str, secret: &str, method: &str, path: &str, body: &st
 }
 
 /// A domain identity created through the API, then force-verified by the operator.
-fn verified_domain(dir: &Path, server: &Server, account: &str, key: &str, secret: &str, domain: &str) {
+fn verified_domain(
+    dir: &Path,
+    server: &Server,
+    account: &str,
+    key: &str,
+    secret: &str,
+    domain: &str,
+) {
     let body = format!(r#"{{"EmailIdentity":"{domain}"}}"#);
-    let (status, text) = call(&server.http, key, secret, "POST", "/v2/email/identities", &body);
+    let (status, text) = call(
+        &server.http,
+        key,
+        secret,
+        "POST",
+        "/v2/email/identities",
+        &body,
+    );
     assert_eq!(status, 200, "{text}");
-    cli_ok(dir, &["identity", "verify", "--force", "--account", account, domain]);
+    cli_ok(
+        dir,
+        &[
+            "identity",
+            "verify",
+            "--force",
+            "--account",
+            account,
+            domain,
+        ],
+    );
 }
 
 /// Runs swaks; returns (exit code, transcript).
-fn swaks(addr: &str, user: &str, password: &str, from: &str, to: &str, tls: &[&str]) -> (i32, String) {
+fn swaks(
+    addr: &str,
+    user: &str,
+    password: &str,
+    from: &str,
+    to: &str,
+    tls: &[&str],
+) -> (i32, String) {
     let (host, port) = addr.rsplit_once(':').unwrap();
     let out = Command::new("swaks")
         .args(["--server", host, "--port", port, "--timeout", "30"])
         .args(tls)
-        .args(["--auth", "PLAIN", "--auth-user", user, "--auth-password", password])
+        .args([
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            user,
+            "--auth-password",
+            password,
+        ])
         .args(["--from", from, "--to", to, "--ehlo", "client.test"])
-        .args(["--header", "Subject: sesame smtp test", "--body", "Hello over SMTP."])
+        .args([
+            "--header",
+            "Subject: sesame smtp test",
+            "--body",
+            "Hello over SMTP.",
+        ])
         .output()
         .expect("run swaks");
     let transcript = format!(
@@ -187,15 +237,32 @@ fn swaks_submits_through_both_listeners_with_ses_replies() {
     let dir = tempfile::tempdir().unwrap();
     let certs = tempfile::tempdir().unwrap();
     sesame_smtp::dev_self_signed(certs.path(), "email-smtp.us-east-1.sesame.localhost").unwrap();
-    let (cert, key) = (certs.path().join("smtp-cert.pem"), certs.path().join("smtp-key.pem"));
+    let (cert, key) = (
+        certs.path().join("smtp-cert.pem"),
+        certs.path().join("smtp-key.pem"),
+    );
 
     let (prod, prod_key, prod_secret, prod_password) = create_account(dir.path());
     let (sandbox, sb_key, sb_secret, sb_password) = create_account(dir.path());
     cli_ok(dir.path(), &["account", "production", "--account", &prod]);
 
     let server = start(dir.path(), &cert, &key);
-    verified_domain(dir.path(), &server, &prod, &prod_key, &prod_secret, "smtp-prod.example");
-    verified_domain(dir.path(), &server, &sandbox, &sb_key, &sb_secret, "smtp-sandbox.example");
+    verified_domain(
+        dir.path(),
+        &server,
+        &prod,
+        &prod_key,
+        &prod_secret,
+        "smtp-prod.example",
+    );
+    verified_domain(
+        dir.path(),
+        &server,
+        &sandbox,
+        &sb_key,
+        &sb_secret,
+        "smtp-sandbox.example",
+    );
 
     // STARTTLS port, AUTH PLAIN with the derived password: accepted with the engine's MessageId.
     let (code, t) = swaks(
