@@ -57,6 +57,10 @@ class Server:
         self._stderr = None
         self.env = dict(os.environ)
         self.env["SESAME_HTTP_ADDR"] = "127.0.0.1:0"
+        # The API suite does not use SMTP (crates/sesame/tests/smtp_submission.rs does); without
+        # a certificate `sesame serve` would refuse to start them.
+        self.env.setdefault("SESAME_SUBMISSION_ADDR", "off")
+        self.env.setdefault("SESAME_SUBMISSION_TLS_ADDR", "off")
         self.env["SESAME_DATA_DIR"] = str(data_dir)
         self.env.setdefault("SESAME_LOG", "info")
         self.env["NO_COLOR"] = "1"  # plain stderr logs for the failure dumps
@@ -80,7 +84,8 @@ class Server:
             for raw in self.proc.stdout:
                 line = raw.decode("utf-8", "replace").strip()
                 if line.startswith("sesame ready http="):
-                    line_box["addr"] = line.split("=", 1)[1]
+                    # `sesame ready http=ADDR submission=ADDR submission_tls=ADDR`
+                    line_box["addr"] = line.split()[2].split("=", 1)[1]
                     break
             # keep draining stdout so the server never blocks on a full pipe
             for _ in self.proc.stdout:

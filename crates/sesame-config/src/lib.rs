@@ -92,6 +92,54 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Maximum send rate given to an account when it leaves the sandbox.",
     },
     Setting {
+        key: "submission_addr",
+        env: "SESAME_SUBMISSION_ADDR",
+        default: "127.0.0.1:2587",
+        doc: "SMTP submission listener with STARTTLS (SES's ports 25/587/2587, Q-57): plaintext greeting, TLS required before AUTH and MAIL. Empty or `off` disables it. Port 0 picks a free port (the ready line prints it as `submission=ADDR`).",
+    },
+    Setting {
+        key: "submission_tls_addr",
+        env: "SESAME_SUBMISSION_TLS_ADDR",
+        default: "127.0.0.1:2465",
+        doc: "SMTP submission listener with implicit TLS (SES's ports 465/2465, Q-57). Empty or `off` disables it. Port 0 picks a free port (ready line: `submission_tls=ADDR`).",
+    },
+    Setting {
+        key: "smtp_tls_cert",
+        env: "SESAME_SMTP_TLS_CERT",
+        default: "(none)",
+        doc: "PEM certificate chain (leaf first) for both submission listeners; set together with `smtp_tls_key`. When both are unset, `sesame serve --dev` generates a self-signed certificate for `smtp_hostname` into `<data_dir>/smtp-cert.pem` (kept across restarts) and `sesame serve` refuses to start while a submission listener is enabled.",
+    },
+    Setting {
+        key: "smtp_tls_key",
+        env: "SESAME_SMTP_TLS_KEY",
+        default: "(none)",
+        doc: "PEM private key (PKCS#8, PKCS#1 or SEC1) of `smtp_tls_cert`.",
+    },
+    Setting {
+        key: "smtp_region",
+        env: "SESAME_SMTP_REGION",
+        default: "(the first of regions)",
+        doc: "Region the submission listeners are bound to (Q-57): SMTP passwords are verified for it and every message is sent in it. Must be one of `regions`; run one instance per region for several.",
+    },
+    Setting {
+        key: "smtp_hostname",
+        env: "SESAME_SMTP_HOSTNAME",
+        default: "email-smtp.<smtp_region>.<service_domain>",
+        doc: "Host name in the SMTP banner and EHLO reply, and of the generated development certificate; should match the name clients connect to and the certificate.",
+    },
+    Setting {
+        key: "smtp_max_connections",
+        env: "SESAME_SMTP_MAX_CONNECTIONS",
+        default: "1024",
+        doc: "Concurrent connections per submission listener; beyond it clients get `421 Too many concurrent SMTP connections` (Q-141).",
+    },
+    Setting {
+        key: "smtp_max_messages_per_connection",
+        env: "SESAME_SMTP_MAX_MESSAGES_PER_CONNECTION",
+        default: "500",
+        doc: "Messages per SMTP connection before `421 Connection limit reached, please reconnect` (Q-141).",
+    },
+    Setting {
         key: "log",
         env: "SESAME_LOG",
         default: "info",
@@ -134,6 +182,17 @@ pub struct Config {
     pub sandbox_max_send_rate: f64,
     pub production_max_24h_send: f64,
     pub production_max_send_rate: f64,
+    /// STARTTLS submission listener; `None` when disabled (`off` or empty).
+    pub submission_addr: Option<SocketAddr>,
+    /// Implicit-TLS submission listener; `None` when disabled.
+    pub submission_tls_addr: Option<SocketAddr>,
+    /// Certificate chain and key for the submission listeners (both or neither).
+    pub smtp_tls: Option<(PathBuf, PathBuf)>,
+    /// One of `regions`.
+    pub smtp_region: String,
+    pub smtp_hostname: String,
+    pub smtp_max_connections: usize,
+    pub smtp_max_messages_per_connection: usize,
     pub log: String,
 }
 
@@ -243,6 +302,38 @@ impl Config {
                 ));
             }
         }
+        let smtp_region = get("smtp_region").unwrap_or_else(|| regions[0].clone());
+        if !regions.contains(&smtp_region) {
+            return Err(invalid(
+                "SESAME_SMTP_REGION",
+                &format!(
+                    "{smtp_region:?} is not one of SESAME_REGIONS ({})",
+                    regions.join(",")
+                ),
+            ));
+        }
+        let service_domain = get("service_domain")
+            .unwrap_or_else(|| "sesame.localhost".into())
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        let smtp_hostname = get("smtp_hostname")
+            .unwrap_or_else(|| format!("email-smtp.{smtp_region}.{service_domain}"));
+        let smtp_tls = match (get("smtp_tls_cert"), get("smtp_tls_key")) {
+            (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid(
+                    "SESAME_SMTP_TLS_KEY",
+                    "must be set together with SESAME_SMTP_TLS_CERT",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "SESAME_SMTP_TLS_CERT",
+                    "must be set together with SESAME_SMTP_TLS_KEY",
+                ))
+            }
+        };
         let master_key = match get("master_key") {
             None => None,
             Some(hexkey) => Some(parse_key(&hexkey)?),
@@ -253,10 +344,7 @@ impl Config {
             http_addr,
             regions,
             partition: get("partition").unwrap_or_else(|| "aws".into()),
-            service_domain: get("service_domain")
-                .unwrap_or_else(|| "sesame.localhost".into())
-                .trim_end_matches('.')
-                .to_ascii_lowercase(),
+            service_domain,
             master_key,
             new_accounts_in_sandbox: parse_bool(
                 "SESAME_NEW_ACCOUNTS_IN_SANDBOX",
@@ -282,6 +370,29 @@ impl Config {
                 "SESAME_PRODUCTION_MAX_SEND_RATE",
                 get("production_max_send_rate"),
                 14.0,
+            )?,
+            submission_addr: parse_listener(
+                "SESAME_SUBMISSION_ADDR",
+                v.get("submission_addr"),
+                "127.0.0.1:2587",
+            )?,
+            submission_tls_addr: parse_listener(
+                "SESAME_SUBMISSION_TLS_ADDR",
+                v.get("submission_tls_addr"),
+                "127.0.0.1:2465",
+            )?,
+            smtp_tls,
+            smtp_region,
+            smtp_hostname,
+            smtp_max_connections: parse_count(
+                "SESAME_SMTP_MAX_CONNECTIONS",
+                get("smtp_max_connections"),
+                1024,
+            )?,
+            smtp_max_messages_per_connection: parse_count(
+                "SESAME_SMTP_MAX_MESSAGES_PER_CONNECTION",
+                get("smtp_max_messages_per_connection"),
+                500,
             )?,
             log: get("log").unwrap_or_else(|| "info".into()),
         })
@@ -319,6 +430,39 @@ fn parse_num(setting: &'static str, v: Option<String>, default: f64) -> Result<f
             _ => Err(invalid(
                 setting,
                 &format!("{s:?} is not a non-negative number"),
+            )),
+        },
+    }
+}
+
+/// A listener address: unset → `default`; empty or `off` → disabled (`None`).
+fn parse_listener(
+    setting: &'static str,
+    v: Option<&String>,
+    default: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    let text = v.map(|s| s.trim()).unwrap_or(default);
+    if text.is_empty() || text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|e| invalid(setting, &format!("{e} (expected host:port, or off)")))
+}
+
+/// A positive whole number.
+fn parse_count(
+    setting: &'static str,
+    v: Option<String>,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(invalid(
+                setting,
+                &format!("{s:?} is not a positive integer"),
             )),
         },
     }
@@ -386,6 +530,56 @@ mod tests {
         assert!(c.new_accounts_in_sandbox);
         assert_eq!(c.sandbox_max_24h_send, 200.0);
         assert_eq!(c.master_key, None);
+        assert_eq!(c.submission_addr.unwrap().to_string(), "127.0.0.1:2587");
+        assert_eq!(c.submission_tls_addr.unwrap().to_string(), "127.0.0.1:2465");
+        assert_eq!(c.smtp_region, "us-east-1");
+        assert_eq!(c.smtp_hostname, "email-smtp.us-east-1.sesame.localhost");
+        assert_eq!(c.smtp_tls, None);
+        assert_eq!(c.smtp_max_connections, 1024);
+    }
+
+    #[test]
+    fn smtp_listeners_can_be_disabled_and_region_checked() {
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("SESAME_SUBMISSION_ADDR", "off"),
+                ("SESAME_SUBMISSION_TLS_ADDR", ""),
+                ("SESAME_REGIONS", "eu-west-1,us-east-1"),
+                ("SESAME_SMTP_REGION", "us-east-1"),
+                ("SESAME_SERVICE_DOMAIN", "Mail.Example.NET."),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.submission_addr, None);
+        assert_eq!(c.submission_tls_addr, None);
+        assert_eq!(c.smtp_hostname, "email-smtp.us-east-1.mail.example.net");
+        let c =
+            Config::load_from(None, &env(&[("SESAME_REGIONS", "eu-west-1,us-east-1")])).unwrap();
+        assert_eq!(c.smtp_region, "eu-west-1");
+        for (pairs, setting) in [
+            (
+                vec![("SESAME_SMTP_REGION", "ap-south-1")],
+                "SESAME_SMTP_REGION",
+            ),
+            (
+                vec![("SESAME_SUBMISSION_ADDR", "nope")],
+                "SESAME_SUBMISSION_ADDR",
+            ),
+            (
+                vec![("SESAME_SMTP_TLS_CERT", "/c.pem")],
+                "SESAME_SMTP_TLS_KEY",
+            ),
+            (
+                vec![("SESAME_SMTP_MAX_CONNECTIONS", "0")],
+                "SESAME_SMTP_MAX_CONNECTIONS",
+            ),
+        ] {
+            let err = Config::load_from(None, &env(&pairs))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(setting), "{setting}: {err}");
+        }
     }
 
     #[test]

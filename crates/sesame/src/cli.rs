@@ -34,7 +34,7 @@ pub struct Global {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Start every role (HTTP API; later SMTP, delivery, DNS, console) in one process.
+    /// Start every role (HTTP API, SMTP submission; later delivery, DNS, console) in one process.
     Serve {
         /// Development mode: create a bootstrap account on first start and print ready-to-paste
         /// credentials and an `aws` command.
@@ -180,6 +180,18 @@ fn fmt_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// SMTP passwords are per region: when the submission listeners serve another region than
+/// the default one, also print the password that works on them.
+fn print_listener_password(cfg: &sesame_config::Config, secret: &str) {
+    if cfg.smtp_region != cfg.default_region() {
+        println!(
+            "smtp_password:     {}   (region {}, SESAME_SMTP_REGION of the SMTP listeners)",
+            sesame_sigv4::smtp_password::derive_smtp_password(secret, &cfg.smtp_region),
+            cfg.smtp_region
+        );
+    }
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = instance::load_config(cli.global.config.as_deref(), cli.global.data_dir.as_deref())?;
     match cli.command {
@@ -219,6 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             created.smtp_password,
                             engine.default_region()
                         );
+                        print_listener_password(&cfg, &created.secret_access_key);
                         println!("The secret is shown only now; store it safely.");
                     }
                     Ok(())
@@ -345,6 +358,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             k.smtp_password,
                             engine.default_region()
                         );
+                        print_listener_password(&cfg, &k.secret_access_key);
                     }
                     Ok(())
                 }

@@ -6,6 +6,7 @@
 mod cli;
 mod instance;
 mod serve;
+mod smtp_backend;
 
 use clap::Parser;
 

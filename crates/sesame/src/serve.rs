@@ -1,12 +1,19 @@
 //! `sesame serve`: bind the listeners, start the roles, print the ready line, wait for a signal.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use anyhow::Context;
 use sesame_api::ApiState;
 use sesame_config::Config;
 use sesame_engine::Engine;
+use sesame_smtp::{ListenerMode, SmtpConfig, SubmissionBackend, TlsSetup};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
 use crate::instance;
+use crate::smtp_backend::EngineBackend;
 
 pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&cfg.log)
@@ -27,22 +34,128 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         })?;
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
+    let smtp = bind_smtp(&cfg, dev).await?;
 
     if dev {
-        print_dev_banner(&engine, &cfg, &endpoint).await?;
+        print_dev_banner(&engine, &cfg, &endpoint, &smtp).await?;
     }
     tracing::info!(%endpoint, database = %instance::redact(&cfg.database_url), regions = ?cfg.regions, "sesame started");
-    // The test harness and scripts wait for this exact line (`sesame ready http=ADDR`).
-    println!("sesame ready http={addr}");
+    // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
+    // `submission=ADDR submission_tls=ADDR` (`off` when disabled).
+    println!(
+        "sesame ready http={addr} submission={} submission_tls={}",
+        shown(smtp.starttls.as_ref()),
+        shown(smtp.implicit.as_ref())
+    );
 
-    let server = tokio::spawn(sesame_api::run(
-        listener,
-        ApiState::new(engine),
-        shutdown_signal(),
-    ));
+    // One shutdown signal for every role: SIGINT/SIGTERM flips it, each server drains.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+    };
+
+    let mut smtp_tasks = Vec::new();
+    if let Some(tls) = smtp.tls {
+        let backend: Arc<dyn SubmissionBackend> = Arc::new(EngineBackend::new(engine.clone()));
+        let listeners = [
+            (smtp.starttls, ListenerMode::StartTls),
+            (smtp.implicit, ListenerMode::ImplicitTls),
+        ];
+        for ((listener, _), mode) in listeners.into_iter().filter_map(|(l, m)| l.map(|l| (l, m))) {
+            smtp_tasks.push(tokio::spawn(sesame_smtp::run(
+                listener,
+                mode,
+                smtp.cfg.clone(),
+                tls.clone(),
+                backend.clone(),
+                stopped(),
+            )));
+        }
+    }
+    let server = tokio::spawn(sesame_api::run(listener, ApiState::new(engine), stopped()));
     server.await.context("API task")?.context("API server")?;
+    for task in smtp_tasks {
+        task.await.context("SMTP task")?.context("SMTP server")?;
+    }
     tracing::info!("sesame stopped");
     Ok(())
+}
+
+/// The submission listeners, bound before the ready line so it can print their ports.
+struct SmtpListeners {
+    /// STARTTLS listener (`SESAME_SUBMISSION_ADDR`) and its bound address.
+    starttls: Option<(TcpListener, SocketAddr)>,
+    /// Implicit-TLS listener (`SESAME_SUBMISSION_TLS_ADDR`) and its bound address.
+    implicit: Option<(TcpListener, SocketAddr)>,
+    /// Present when at least one listener is enabled.
+    tls: Option<Arc<TlsSetup>>,
+    cfg: Arc<SmtpConfig>,
+}
+
+fn shown(l: Option<&(TcpListener, SocketAddr)>) -> String {
+    l.map_or_else(|| "off".to_string(), |(_, a)| a.to_string())
+}
+
+/// Loads the certificate (Q-62: operator PEM files; a persisted self-signed one in `--dev`) and
+/// binds the enabled submission listeners.
+async fn bind_smtp(cfg: &Config, dev: bool) -> anyhow::Result<SmtpListeners> {
+    let mut smtp_cfg = SmtpConfig::new(cfg.smtp_region.clone(), cfg.smtp_hostname.clone());
+    smtp_cfg.max_connections = cfg.smtp_max_connections;
+    smtp_cfg.max_messages_per_connection = cfg.smtp_max_messages_per_connection;
+    let mut out = SmtpListeners {
+        starttls: None,
+        implicit: None,
+        tls: None,
+        cfg: Arc::new(smtp_cfg),
+    };
+    if cfg.submission_addr.is_none() && cfg.submission_tls_addr.is_none() {
+        return Ok(out);
+    }
+    let tls = match &cfg.smtp_tls {
+        Some((cert, key)) => sesame_smtp::load_tls(cert, key).with_context(|| {
+            format!(
+                "loading the SMTP certificate (SESAME_SMTP_TLS_CERT={}, SESAME_SMTP_TLS_KEY={})",
+                cert.display(),
+                key.display()
+            )
+        })?,
+        None if dev => sesame_smtp::dev_self_signed(&cfg.data_dir, &cfg.smtp_hostname)
+            .context("creating the development SMTP certificate")?,
+        None => anyhow::bail!(
+            "the SMTP submission listeners need a TLS certificate: set SESAME_SMTP_TLS_CERT and \
+             SESAME_SMTP_TLS_KEY (PEM files), use `sesame serve --dev` for a self-signed one, or \
+             disable them with SESAME_SUBMISSION_ADDR=off SESAME_SUBMISSION_TLS_ADDR=off"
+        ),
+    };
+    out.tls = Some(Arc::new(tls));
+    for (addr, setting, slot) in [
+        (
+            cfg.submission_addr,
+            "SESAME_SUBMISSION_ADDR",
+            &mut out.starttls,
+        ),
+        (
+            cfg.submission_tls_addr,
+            "SESAME_SUBMISSION_TLS_ADDR",
+            &mut out.implicit,
+        ),
+    ] {
+        if let Some(addr) = addr {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the SMTP listener on {addr} ({setting})"))?;
+            let bound = l.local_addr()?;
+            *slot = Some((l, bound));
+        }
+    }
+    Ok(out)
 }
 
 async fn shutdown_signal() {
@@ -65,7 +178,12 @@ async fn shutdown_signal() {
 }
 
 /// Dev mode: make sure a bootstrap account exists and print how to use it.
-async fn print_dev_banner(engine: &Engine, cfg: &Config, endpoint: &str) -> anyhow::Result<()> {
+async fn print_dev_banner(
+    engine: &Engine,
+    cfg: &Config,
+    endpoint: &str,
+    smtp: &SmtpListeners,
+) -> anyhow::Result<()> {
     let accounts = engine.list_accounts().await?;
     let dev = accounts.iter().find(|a| a.name.as_deref() == Some("dev"));
     let (account_id, key_id, secret) = match dev {
@@ -109,5 +227,34 @@ async fn print_dev_banner(engine: &Engine, cfg: &Config, endpoint: &str) -> anyh
     );
     println!("  aws --endpoint-url {endpoint} sesv2 list-email-identities");
     println!();
+    if smtp.tls.is_some() {
+        let password = sesame_sigv4::smtp_password::derive_smtp_password(&secret, &cfg.smtp_region);
+        let cert = if cfg.smtp_tls.is_some() {
+            "configured certificate"
+        } else {
+            "self-signed certificate"
+        };
+        println!(
+            "SMTP (region {}, host name {}, {cert}):",
+            cfg.smtp_region, cfg.smtp_hostname
+        );
+        if let Some((_, a)) = &smtp.starttls {
+            println!("  STARTTLS:     {a}");
+        }
+        if let Some((_, a)) = &smtp.implicit {
+            println!("  implicit TLS: {a}");
+        }
+        println!("  username:     {key_id}");
+        println!("  password:     {password}");
+        if let Some((_, a)) = &smtp.starttls {
+            println!();
+            println!(
+                "  swaks --server {} --port {} --tls --auth PLAIN --auth-user {key_id} --auth-password '{password}' --from you@YOUR-VERIFIED-DOMAIN --to someone@example.net",
+                a.ip(),
+                a.port()
+            );
+        }
+        println!();
+    }
     Ok(())
 }

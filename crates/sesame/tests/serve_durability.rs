@@ -23,6 +23,10 @@ fn start(dir: &std::path::Path) -> Server {
         .args(["serve"])
         .env("SESAME_DATA_DIR", dir)
         .env("SESAME_HTTP_ADDR", "127.0.0.1:0")
+        // This test is about the API; the SMTP listeners (and their certificate) are covered by
+        // smtp_submission.rs.
+        .env("SESAME_SUBMISSION_ADDR", "off")
+        .env("SESAME_SUBMISSION_TLS_ADDR", "off")
         .env("SESAME_LOG", "warn")
         .env_remove("SESAME_DATABASE_URL")
         .env_remove("SESAME_MASTER_KEY")
@@ -34,8 +38,9 @@ fn start(dir: &std::path::Path) -> Server {
     let mut lines = BufReader::new(stdout).lines();
     let addr = loop {
         let line = lines.next().expect("server exited before ready").unwrap();
-        if let Some(a) = line.strip_prefix("sesame ready http=") {
-            break a.to_string();
+        // `sesame ready http=ADDR submission=… submission_tls=…`: only the HTTP address.
+        if let Some(rest) = line.strip_prefix("sesame ready http=") {
+            break rest.split_whitespace().next().unwrap().to_string();
         }
     };
     Server { child, addr }
