@@ -62,7 +62,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "building smtp-bench (release)"
-cargo build -q --release -p sesame-smtp-bench
+cargo build -q --release -p sesame-smtp-bench -p sesame
 BENCH=$ROOT/target/release/smtp-bench
 
 # Runs the load; prints smtp-bench's summary line; stderr (progress, errors) to $WORK/LABEL.err.
@@ -139,11 +139,27 @@ if [ -n "$S_ADDR" ]; then
   if [ -n "$SESAME_PID" ]; then
     echo "sesame-mem-after: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/$SESAME_PID/status)"
   fi
+  # The same load over the SES v2 API (SendEmail, Raw content), when the target told us how.
+  S_API=${SESAME_API:-$( [ -n "$SESAME_CMD" ] && tok SESAME_API || true)}
+  S_KEY=${SESAME_KEY:-$( [ -n "$SESAME_CMD" ] && tok SESAME_KEY || true)}
+  S_SECRET=${SESAME_SECRET:-$( [ -n "$SESAME_CMD" ] && tok SESAME_SECRET || true)}
+  S_FROM=${SESAME_FROM:-$( [ -n "$SESAME_CMD" ] && tok SESAME_FROM || true)}
+  if [ -n "$S_API" ] && [ -n "$S_KEY" ] && [ -n "$S_SECRET" ]; then
+    log "sesame: same load over the API at $S_API"
+    API_LINE=$("$ROOT/target/release/api-bench" --endpoint "$S_API" --key "$S_KEY" --secret "$S_SECRET" \
+      --from "${S_FROM:-bench@bench.example}" --connections "$CONNS" --size "$SIZE" \
+      --duration "$DURATION" --warmup "$WARMUP")
+    echo "$API_LINE"
+    if [ -n "$SESAME_PID" ]; then
+      echo "sesame-mem-after-api: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/$SESAME_PID/status)"
+    fi
+  fi
 fi
 
 echo "== summary"
 [ -n "$PF_LINE" ] && echo "$PF_LINE"
 [ -n "$SESAME_LINE" ] && echo "$SESAME_LINE"
+[ -n "${API_LINE:-}" ] && echo "$API_LINE"
 if [ -n "$PF_LINE" ] && [ -n "$SESAME_LINE" ]; then
   awk -v s="$(rate_of "$SESAME_LINE")" -v p="$(rate_of "$PF_LINE")" 'BEGIN {
     r = (p > 0) ? s / p : 0
