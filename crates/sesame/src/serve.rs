@@ -1,8 +1,10 @@
 //! `sesame serve`: bind the listeners, start the roles, print the ready line, wait for a signal.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use sesame_api::ApiState;
-use sesame_config::Config;
+use sesame_config::{Config, DeliveryMode};
 use sesame_engine::Engine;
 use tracing_subscriber::EnvFilter;
 
@@ -16,7 +18,13 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let engine = instance::open(&cfg, instance::Role::Server).await?;
+    let mut engine = instance::open(&cfg, instance::Role::Server).await?;
+    let mode = cfg.delivery_mode(dev);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    {
+        let wake = wake.clone();
+        engine.set_queue_waker(Arc::new(move || wake.notify_one()));
+    }
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
         .await
         .with_context(|| {
@@ -31,16 +39,42 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     if dev {
         print_dev_banner(&engine, &cfg, &endpoint).await?;
     }
-    tracing::info!(%endpoint, database = %instance::redact(&cfg.database_url), regions = ?cfg.regions, "sesame started");
+    tracing::info!(%endpoint, database = %instance::redact(&cfg.database_url), regions = ?cfg.regions, delivery_mode = mode.as_str(), "sesame started");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let delivery = match mode {
+        DeliveryMode::Capture => {
+            let node = format!("serve-{}", std::process::id());
+            Some(tokio::spawn(crate::delivery::run_capture_delivery(
+                engine.clone(),
+                node,
+                wake,
+                stop_rx.clone(),
+            )))
+        }
+        DeliveryMode::Smtp => {
+            tracing::warn!(
+                "delivery_mode = smtp, but the outbound SMTP MTA is not built yet: accepted messages stay queued and nothing is delivered. Set SESAME_DELIVERY_MODE=capture to deliver into the dev inbox (GET /_aws/ses)."
+            );
+            None
+        }
+    };
+    let state = ApiState::new(engine).with_dev_inbox(mode == DeliveryMode::Capture || dev);
     // The test harness and scripts wait for this exact line (`sesame ready http=ADDR`).
     println!("sesame ready http={addr}");
 
-    let server = tokio::spawn(sesame_api::run(
-        listener,
-        ApiState::new(engine),
-        shutdown_signal(),
-    ));
+    let mut api_stop = stop_rx;
+    let server = tokio::spawn(sesame_api::run(listener, state, async move {
+        let _ = api_stop.wait_for(|stopped| *stopped).await;
+    }));
     server.await.context("API task")?.context("API server")?;
+    if let Some(d) = delivery {
+        d.await.context("delivery task")?;
+    }
     tracing::info!("sesame stopped");
     Ok(())
 }
@@ -100,6 +134,7 @@ async fn print_dev_banner(engine: &Engine, cfg: &Config, endpoint: &str) -> anyh
     println!("Sesame (dev mode) is listening on {endpoint}");
     println!("  data directory: {}", cfg.data_dir.display());
     println!("  dev account:    {account_id}");
+    println!("  dev inbox:      {endpoint}/_aws/ses   (or `sesame inbox list`)");
     println!();
     println!("Try it (paste into a shell):");
     println!();
