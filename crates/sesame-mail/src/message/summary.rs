@@ -1,7 +1,7 @@
 //! A reader's view of a finished message (the dev inbox shows it, LocalStack-style: subject, and
 //! the first `text/plain` and `text/html` bodies, decoded).
 
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, PartType};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -15,10 +15,20 @@ pub fn summary(raw: &[u8]) -> Summary {
     let Some(m) = MessageParser::default().parse(raw) else {
         return Summary::default();
     };
+    // Only parts that really are text/plain or text/html: mail-parser's `body_text`/`body_html`
+    // convert one into the other, which would invent a body the sender never wrote.
+    let text = m.text_body.iter().find_map(|&id| match &m.part(id)?.body {
+        PartType::Text(t) => Some(t.to_string()),
+        _ => None,
+    });
+    let html = m.html_body.iter().find_map(|&id| match &m.part(id)?.body {
+        PartType::Html(h) => Some(h.to_string()),
+        _ => None,
+    });
     Summary {
         subject: m.subject().map(str::to_string),
-        text: m.body_text(0).map(|t| t.into_owned()),
-        html: m.body_html(0).map(|t| t.into_owned()),
+        text,
+        html,
     }
 }
 
