@@ -43,7 +43,10 @@ pub fn message_json(m: &CapturedMessage) -> Value {
     let s = summary(&m.raw);
     let (source, to, cc) = match inspect(&m.raw) {
         Ok(i) => (
-            i.from.first().map(|f| f.address.clone()).unwrap_or_default(),
+            i.from
+                .first()
+                .map(|f| f.address.clone())
+                .unwrap_or_default(),
             i.to,
             i.cc,
         ),
@@ -168,7 +171,10 @@ mod tests {
     #[test]
     fn timestamp_format() {
         assert_eq!(localstack_timestamp(0), "1970-01-01T00:00:00");
-        assert_eq!(localstack_timestamp(1_700_000_000_999), "2023-11-14T22:13:20");
+        assert_eq!(
+            localstack_timestamp(1_700_000_000_999),
+            "2023-11-14T22:13:20"
+        );
     }
 
     #[test]
@@ -181,7 +187,11 @@ mod tests {
                 "eu-west-1".parse().unwrap(),
             ),
             mail_from: "m1@eu-west-1.sesame.test".into(),
-            recipients: vec!["a@example.net".into(), "b@example.net".into(), "c@example.net".into()],
+            recipients: vec![
+                "a@example.net".into(),
+                "b@example.net".into(),
+                "c@example.net".into(),
+            ],
             raw: raw.to_vec(),
             captured_at: 0,
         };

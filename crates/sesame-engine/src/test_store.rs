@@ -327,7 +327,10 @@ pub fn scope() -> Scope {
 
 /// An engine over a fresh [`MemStore`]; new accounts start in production.
 pub fn engine() -> Engine {
-    engine_with(Arc::new(MemStore::default()), Arc::new(MemBodies::default()))
+    engine_with(
+        Arc::new(MemStore::default()),
+        Arc::new(MemBodies::default()),
+    )
 }
 
 /// An engine over the given in-memory store and spool (tests that inspect them).

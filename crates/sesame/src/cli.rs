@@ -437,7 +437,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("no events for message {message_id}");
             } else {
                 for e in events {
-                    println!("{:<22} {:<18} {}", fmt_ms(e.timestamp), e.event_type, e.event_id);
+                    println!(
+                        "{:<22} {:<18} {}",
+                        fmt_ms(e.timestamp),
+                        e.event_type,
+                        e.event_id
+                    );
                 }
             }
             Ok(())
@@ -598,7 +603,10 @@ async fn inbox(engine: &sesame_engine::Engine, cmd: InboxCmd) -> anyhow::Result<
                 }
             );
             println!();
-            match (v["Body"]["text_part"].as_str(), v["Body"]["html_part"].as_str()) {
+            match (
+                v["Body"]["text_part"].as_str(),
+                v["Body"]["html_part"].as_str(),
+            ) {
                 (Some(t), _) => println!("{t}"),
                 (None, Some(h)) => println!("{h}"),
                 (None, None) => println!("(no text or HTML body; use --raw)"),

@@ -87,7 +87,14 @@ fn http(addr: &str, head: &str, body: &str) -> (u16, String) {
 }
 
 /// A SigV4-signed v2 call.
-fn call(addr: &str, key: &str, secret: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+fn call(
+    addr: &str,
+    key: &str,
+    secret: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String) {
     let ts = amz_now();
     let headers = vec![
         ("host".to_string(), addr.to_string()),
@@ -129,7 +136,14 @@ fn send(addr: &str, key: &str, secret: &str, to: &[&str]) -> String {
         }}
     })
     .to_string();
-    let (status, resp) = call(addr, key, secret, "POST", "/v2/email/outbound-emails", &body);
+    let (status, resp) = call(
+        addr,
+        key,
+        secret,
+        "POST",
+        "/v2/email/outbound-emails",
+        &body,
+    );
     assert_eq!(status, 200, "{resp}");
     let v: serde_json::Value = serde_json::from_str(&resp).unwrap();
     v["MessageId"].as_str().unwrap().to_string()
@@ -208,7 +222,14 @@ fn send_is_captured_signed_and_served_like_localstack() {
     assert_eq!(status, 200, "{body}");
     run_ok(
         dir.path(),
-        &["identity", "verify", "--force", "--account", &acct, "example.test"],
+        &[
+            "identity",
+            "verify",
+            "--force",
+            "--account",
+            &acct,
+            "example.test",
+        ],
     );
 
     // 1. A real recipient: captured, signed, served by /_aws/ses.
@@ -221,11 +242,20 @@ fn send_is_captured_signed_and_served_like_localstack() {
     });
     assert_eq!(msg["Id"], id.as_str());
     assert_eq!(msg["Region"], "us-east-1");
-    assert_eq!(msg["Destination"]["ToAddresses"], serde_json::json!(["someone@example.net"]));
+    assert_eq!(
+        msg["Destination"]["ToAddresses"],
+        serde_json::json!(["someone@example.net"])
+    );
     assert_eq!(msg["Source"], "sender@example.test");
     assert_eq!(msg["Subject"], "Capture test");
-    assert_eq!(msg["Body"]["text_part"].as_str().map(str::trim), Some("Hello from the capture test."));
-    assert_eq!(msg["Body"]["html_part"].as_str().map(str::trim), Some("<p>Hello</p>"));
+    assert_eq!(
+        msg["Body"]["text_part"].as_str().map(str::trim),
+        Some("Hello from the capture test.")
+    );
+    assert_eq!(
+        msg["Body"]["html_part"].as_str().map(str::trim),
+        Some("<p>Hello</p>")
+    );
     assert!(msg["Timestamp"].as_str().unwrap().len() == 19);
     let raw = msg["RawData"].as_str().unwrap().as_bytes().to_vec();
     assert!(raw.starts_with(b"DKIM-Signature:"));
@@ -246,7 +276,14 @@ fn send_is_captured_signed_and_served_like_localstack() {
     // DKIM: dkimpy verifies with the records the operator publishes.
     let recs: serde_json::Value = serde_json::from_str(&run_ok(
         dir.path(),
-        &["identity", "dkim-records", "--json", "--account", &acct, "example.test"],
+        &[
+            "identity",
+            "dkim-records",
+            "--json",
+            "--account",
+            &acct,
+            "example.test",
+        ],
     ))
     .unwrap();
     let recs = recs.as_array().unwrap();
@@ -254,7 +291,12 @@ fn send_is_captured_signed_and_served_like_localstack() {
     let txt: HashMap<String, String> = recs
         .iter()
         .filter(|r| r["type"] == "TXT")
-        .map(|r| (r["name"].as_str().unwrap().to_string(), r["value"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["value"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let mut dns = HashMap::new();
     for r in recs.iter().filter(|r| r["type"] == "CNAME") {
@@ -277,7 +319,10 @@ fn send_is_captured_signed_and_served_like_localstack() {
         &addr,
         &key,
         &secret,
-        &["success@simulator.amazonses.com", "bounce@simulator.amazonses.com"],
+        &[
+            "success@simulator.amazonses.com",
+            "bounce@simulator.amazonses.com",
+        ],
     );
     let events = wait_for("simulator events", || {
         let out = run_ok(
@@ -288,7 +333,10 @@ fn send_is_captured_signed_and_served_like_localstack() {
         let events = v.as_array().unwrap().clone();
         (events.len() >= 3).then_some(events)
     });
-    let types: Vec<&str> = events.iter().map(|e| e["event_type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, ["Send", "Delivery", "Bounce"]);
     assert_eq!(
         events[1]["data"]["delivery"]["recipients"],

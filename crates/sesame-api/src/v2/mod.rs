@@ -5,6 +5,7 @@
 mod account;
 mod configuration_sets;
 mod identities;
+mod send;
 mod suppression;
 mod tags;
 mod templates;
@@ -27,6 +28,11 @@ type R<T> = Result<T, ApiError>;
 #[async_trait]
 impl SesV2Api for SesV2 {
     type Ctx = RequestCtx;
+
+    // --- sending (spec B) ---
+    async fn send_email(&self, c: &RequestCtx, i: w::SendEmailRequest) -> R<w::SendEmailResponse> {
+        send::send_email(self, c, i).await
+    }
 
     // --- identities (spec D) ---
     async fn create_email_identity(

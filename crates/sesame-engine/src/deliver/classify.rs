@@ -120,9 +120,24 @@ mod tests {
     fn outcome_table() {
         let both = s(&["BOUNCE", "COMPLAINT"]);
         for (scenario, listed, reasons, want) in [
-            (Some(Scenario::Success), None, &both, Outcome::SimulatedDelivery),
-            (Some(Scenario::OutOfOffice), None, &both, Outcome::SimulatedDelivery),
-            (Some(Scenario::Complaint), None, &both, Outcome::SimulatedComplaint),
+            (
+                Some(Scenario::Success),
+                None,
+                &both,
+                Outcome::SimulatedDelivery,
+            ),
+            (
+                Some(Scenario::OutOfOffice),
+                None,
+                &both,
+                Outcome::SimulatedDelivery,
+            ),
+            (
+                Some(Scenario::Complaint),
+                None,
+                &both,
+                Outcome::SimulatedComplaint,
+            ),
             (
                 Some(Scenario::Bounce),
                 None,
@@ -142,7 +157,12 @@ mod tests {
                 Outcome::Bounce(BounceReason::SimulatorSuppressed),
             ),
             // The simulator wins over an account-list entry (Q-189 step order).
-            (Some(Scenario::Success), Some("BOUNCE"), &both, Outcome::SimulatedDelivery),
+            (
+                Some(Scenario::Success),
+                Some("BOUNCE"),
+                &both,
+                Outcome::SimulatedDelivery,
+            ),
             (
                 None,
                 Some("BOUNCE"),
@@ -153,7 +173,11 @@ mod tests {
             (None, Some("BOUNCE"), &s(&[]), Outcome::Deliver),
             (None, None, &both, Outcome::Deliver),
         ] {
-            assert_eq!(classify(scenario, listed, reasons), want, "{scenario:?} {listed:?}");
+            assert_eq!(
+                classify(scenario, listed, reasons),
+                want,
+                "{scenario:?} {listed:?}"
+            );
         }
     }
 

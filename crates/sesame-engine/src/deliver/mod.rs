@@ -25,8 +25,8 @@ pub mod classify;
 pub mod signing;
 
 use sesame_events::{
-    BounceInfo, BouncedRecipient, ComplaintInfo, DeliveryInfo, complaint_feedback_types,
-    event_types,
+    complaint_feedback_types, event_types, BounceInfo, BouncedRecipient, ComplaintInfo,
+    DeliveryInfo,
 };
 use sesame_mail::message::to_crlf;
 use sesame_model::{CapturedMessage, EventRecord, QueuedMessage, Scope};
@@ -48,9 +48,12 @@ struct Meta {
 }
 
 fn parse_meta(msg: &QueuedMessage) -> Result<Meta, EngineError> {
-    let mail = serde_json::from_value(msg.meta.get("mail").cloned().unwrap_or_default())
-        .map_err(|e| {
-            EngineError::Internal(format!("queued message {} has no mail meta: {e}", msg.message_id))
+    let mail =
+        serde_json::from_value(msg.meta.get("mail").cloned().unwrap_or_default()).map_err(|e| {
+            EngineError::Internal(format!(
+                "queued message {} has no mail meta: {e}",
+                msg.message_id
+            ))
         })?;
     let text = |k: &str| msg.meta.get(k).and_then(|v| v.as_str()).map(str::to_string);
     Ok(Meta {
@@ -88,7 +91,8 @@ impl Engine {
                 .and_then(|s| s.suppression_options),
             None => None,
         };
-        let reasons = classify::effective_reasons(&account.suppressed_reasons, set_options.as_ref());
+        let reasons =
+            classify::effective_reasons(&account.suppressed_reasons, set_options.as_ref());
 
         let mut outcomes = Vec::with_capacity(msg.recipients.len());
         for r in &msg.recipients {
@@ -98,7 +102,10 @@ impl Engine {
             } else {
                 None
             };
-            outcomes.push((r.clone(), classify::classify(scenario, listed.as_deref(), &reasons)));
+            outcomes.push((
+                r.clone(),
+                classify::classify(scenario, listed.as_deref(), &reasons),
+            ));
         }
 
         let captured: Vec<String> = outcomes
@@ -138,7 +145,11 @@ impl Engine {
     }
 
     /// The reason of `address`'s account-list entry, if listed.
-    async fn listed_reason(&self, scope: &Scope, address: &str) -> Result<Option<String>, EngineError> {
+    async fn listed_reason(
+        &self,
+        scope: &Scope,
+        address: &str,
+    ) -> Result<Option<String>, EngineError> {
         match self.get_suppressed_destination(scope, address).await {
             Ok(rec) => Ok(Some(rec.reason)),
             Err(EngineError::NotFound(_)) => Ok(None),
@@ -162,7 +173,9 @@ impl Engine {
         let Some(governing) = self.get_identity(scope, from_identity).await? else {
             return Ok(body);
         };
-        let domains = self.domain_identities(scope, &meta.mail.from_domain).await?;
+        let domains = self
+            .domain_identities(scope, &meta.mail.from_domain)
+            .await?;
         let Some(signer) = signing::choose(&governing, &domains) else {
             return Ok(body);
         };
@@ -187,7 +200,10 @@ impl Engine {
         domain: &str,
     ) -> Result<Vec<IdentityRecord>, EngineError> {
         let mut out = Vec::new();
-        for name in identity::candidates(&format!("postmaster@{domain}")).into_iter().skip(1) {
+        for name in identity::candidates(&format!("postmaster@{domain}"))
+            .into_iter()
+            .skip(1)
+        {
             if let Some(rec) = self.get_identity(scope, &name).await? {
                 out.push(rec);
             }
@@ -305,7 +321,6 @@ impl Engine {
         events
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -523,7 +538,10 @@ mod tests {
         let ev = events(&f, &id).await;
         let types: Vec<&str> = ev.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(types, ["Send", "Delivery", "Bounce"]);
-        assert_eq!(sorted(&ev[1].1["delivery"]["recipients"]), ["fine@example.net"]);
+        assert_eq!(
+            sorted(&ev[1].1["delivery"]["recipients"]),
+            ["fine@example.net"]
+        );
         let b = &ev[2].1["bounce"];
         assert_eq!(b["bounceType"], "Permanent");
         assert_eq!(b["bounceSubType"], "OnAccountSuppressionList");
@@ -533,7 +551,10 @@ mod tests {
         );
 
         // A set that suppresses only BOUNCE.
-        f.engine.create_configuration_set(&sc, Engine::new_configuration_set("only-bounce")).await.unwrap();
+        f.engine
+            .create_configuration_set(&sc, Engine::new_configuration_set("only-bounce"))
+            .await
+            .unwrap();
         f.engine
             .update_configuration_set(&sc, "only-bounce", |s| {
                 s.suppression_options =
@@ -549,9 +570,15 @@ mod tests {
             sorted(&ev[1].1["delivery"]["recipients"]),
             ["angry@example.net", "fine@example.net"]
         );
-        assert_eq!(sorted(&ev[2].1["bounce"]["bouncedRecipients"]), ["gone@example.net"]);
+        assert_eq!(
+            sorted(&ev[2].1["bounce"]["bouncedRecipients"]),
+            ["gone@example.net"]
+        );
         let captured = f.store.captured.lock().unwrap().clone();
-        assert_eq!(captured.last().unwrap().recipients, ["angry@example.net", "fine@example.net"]);
+        assert_eq!(
+            captured.last().unwrap().recipients,
+            ["angry@example.net", "fine@example.net"]
+        );
     }
 
     fn dkim_tags(raw: &[u8]) -> Option<(String, String)> {
@@ -609,8 +636,14 @@ mod tests {
 
         let mut want = Vec::new();
         for (from, expect) in [
-            ("sender@example.test", Some(("example.test".to_string(), first_token.clone()))),
-            ("plain@example.test", Some(("example.test".to_string(), first_token.clone()))),
+            (
+                "sender@example.test",
+                Some(("example.test".to_string(), first_token.clone())),
+            ),
+            (
+                "plain@example.test",
+                Some(("example.test".to_string(), first_token.clone())),
+            ),
             ("off@example.test", None),
         ] {
             let id = send(&f, from, &["someone@example.net"], None).await;

@@ -37,7 +37,10 @@ fn domain_of(identity: &IdentityRecord) -> String {
 
 /// `governing` is the From identity; `domains` are the domain identities that exist for the From
 /// domain and its parents, most specific first (they may include `governing` itself).
-pub fn choose<'a>(governing: &'a IdentityRecord, domains: &'a [IdentityRecord]) -> Option<Signer<'a>> {
+pub fn choose<'a>(
+    governing: &'a IdentityRecord,
+    domains: &'a [IdentityRecord],
+) -> Option<Signer<'a>> {
     let is_address = governing.identity.contains('@');
     if let Some(own) = &governing.dkim {
         if !own.signing_enabled {
@@ -112,7 +115,10 @@ mod tests {
     /// an address without its own DKIM inherits its domain's, unless it disabled it.
     #[test]
     fn address_inherits_domain_unless_disabled() {
-        let domain = ident("example.com", Some(dkim(true, "SUCCESS", &["t1", "t2", "t3"])));
+        let domain = ident(
+            "example.com",
+            Some(dkim(true, "SUCCESS", &["t1", "t2", "t3"])),
+        );
         let domains = vec![domain.clone()];
         let plain = ident("a@example.com", None);
         assert_eq!(pick(&plain, &domains), some("example.com", "t1"));
@@ -142,6 +148,9 @@ mod tests {
         let byo = ident("byo.test", Some(dkim(true, "SUCCESS", &["sel2024"])));
         assert_eq!(pick(&byo, &[]), some("byo.test", "sel2024"));
         // No domain state at all: unsigned.
-        assert_eq!(pick(&ident("a@nodkim.test", None), &[ident("nodkim.test", None)]), None);
+        assert_eq!(
+            pick(&ident("a@nodkim.test", None), &[ident("nodkim.test", None)]),
+            None
+        );
     }
 }

@@ -911,7 +911,11 @@ pub(crate) async fn delete_captured_one_or_all(ctx: Ctx) {
         .collect();
     assert_eq!(left, vec!["d3".to_string(), "d1".to_string()]);
     assert_eq!(s.delete_captured(None).await.unwrap(), 2);
-    assert!(s.captured_messages(None, None, 100).await.unwrap().is_empty());
+    assert!(s
+        .captured_messages(None, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// Everything the sending path wrote survives close and reopen (durable at commit).
