@@ -6,6 +6,7 @@
 //! shapes and `sesame-engine` calls.
 
 pub mod auth;
+pub mod dev_inbox;
 pub mod error;
 pub mod send;
 pub mod server;

@@ -29,6 +29,8 @@ pub struct ApiState {
     pub engine: Engine,
     pub v2: Arc<crate::v2::SesV2>,
     pub v1: Arc<crate::v1::SesV1>,
+    /// Serve the dev inbox (`/_aws/ses`, [`crate::dev_inbox`]): capture mode or `--dev` only.
+    pub dev_inbox: bool,
 }
 
 impl ApiState {
@@ -41,12 +43,29 @@ impl ApiState {
                 engine: engine.clone(),
             }),
             engine,
+            dev_inbox: false,
         }
+    }
+
+    /// Turns the dev inbox endpoint on or off.
+    pub fn with_dev_inbox(mut self, on: bool) -> ApiState {
+        self.dev_inbox = on;
+        self
     }
 }
 
 pub fn router(state: ApiState) -> Router {
-    Router::new().fallback(handle).with_state(state)
+    // The dev inbox is matched before the SES fallback; other methods on its path still reach
+    // the fallback (and get the usual SES error).
+    Router::new()
+        .route(
+            "/_aws/ses",
+            axum::routing::get(crate::dev_inbox::get)
+                .delete(crate::dev_inbox::delete)
+                .fallback(handle),
+        )
+        .fallback(handle)
+        .with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` completes (mini-redis style, so tests can run

@@ -140,6 +140,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Messages per SMTP connection before `421 Connection limit reached, please reconnect` (Q-141).",
     },
     Setting {
+        key: "delivery_mode",
+        env: "SESAME_DELIVERY_MODE",
+        default: "capture with serve --dev, otherwise smtp",
+        doc: "What happens to accepted mail. `capture`: nothing leaves the machine; every message is DKIM-signed and stored in the dev inbox (`GET /_aws/ses` on the API listener, `sesame inbox list`), and Delivery/Bounce/Complaint events are produced as if it had been sent (mailbox simulator included). `smtp`: real delivery by the outbound MTA — not built yet: until it is, `serve` warns at start and messages stay queued.",
+    },
+    Setting {
         key: "log",
         env: "SESAME_LOG",
         default: "info",
@@ -193,12 +199,42 @@ pub struct Config {
     pub smtp_hostname: String,
     pub smtp_max_connections: usize,
     pub smtp_max_messages_per_connection: usize,
+    /// `None` when not set: [`Config::delivery_mode`] picks per `--dev`.
+    pub delivery_mode: Option<DeliveryMode>,
     pub log: String,
+}
+
+/// `delivery_mode` (see [`SETTINGS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// Store signed messages in the dev inbox instead of sending them.
+    Capture,
+    /// Deliver with the outbound MTA.
+    Smtp,
+}
+
+impl DeliveryMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::Capture => "capture",
+            DeliveryMode::Smtp => "smtp",
+        }
+    }
 }
 
 impl Config {
     pub fn default_region(&self) -> &str {
         &self.regions[0]
+    }
+
+    /// The delivery mode in effect: the setting, else `capture` for `serve --dev` and `smtp`
+    /// otherwise.
+    pub fn delivery_mode(&self, dev: bool) -> DeliveryMode {
+        self.delivery_mode.unwrap_or(if dev {
+            DeliveryMode::Capture
+        } else {
+            DeliveryMode::Smtp
+        })
     }
 
     pub fn master_key_path(&self) -> PathBuf {
@@ -394,6 +430,17 @@ impl Config {
                 get("smtp_max_messages_per_connection"),
                 500,
             )?,
+            delivery_mode: match get("delivery_mode").as_deref() {
+                None => None,
+                Some("capture") => Some(DeliveryMode::Capture),
+                Some("smtp") => Some(DeliveryMode::Smtp),
+                Some(other) => {
+                    return Err(invalid(
+                        "SESAME_DELIVERY_MODE",
+                        &format!("{other:?} is not a delivery mode (capture or smtp)"),
+                    ))
+                }
+            },
             log: get("log").unwrap_or_else(|| "info".into()),
         })
     }
@@ -614,6 +661,7 @@ mod tests {
             ("SESAME_MASTER_KEY", "abcd"),
             ("SESAME_NEW_ACCOUNTS_IN_SANDBOX", "maybe"),
             ("SESAME_SANDBOX_MAX_SEND_RATE", "-1"),
+            ("SESAME_DELIVERY_MODE", "relay"),
         ] {
             let err = Config::load_from(None, &env(&[(k, v)]))
                 .unwrap_err()
@@ -623,6 +671,18 @@ mod tests {
         let key = "00".repeat(32);
         let c = Config::load_from(None, &env(&[("SESAME_MASTER_KEY", &key)])).unwrap();
         assert_eq!(c.master_key, Some([0u8; 32]));
+    }
+
+    /// `delivery_mode`: capture in `--dev`, smtp otherwise, unless set.
+    #[test]
+    fn delivery_mode_defaults_per_dev() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(c.delivery_mode(true), DeliveryMode::Capture);
+        assert_eq!(c.delivery_mode(false), DeliveryMode::Smtp);
+        let c = Config::load_from(None, &env(&[("SESAME_DELIVERY_MODE", "capture")])).unwrap();
+        assert_eq!(c.delivery_mode(false), DeliveryMode::Capture);
+        let c = Config::load_from(None, &env(&[("SESAME_DELIVERY_MODE", "smtp")])).unwrap();
+        assert_eq!(c.delivery_mode(true), DeliveryMode::Smtp);
     }
 
     /// docs/configuration.md is generated from SETTINGS and must be kept in sync.

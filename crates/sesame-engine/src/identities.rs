@@ -504,6 +504,54 @@ impl Engine {
     }
 }
 
+/// One DNS record the owner of an identity publishes (or, for `<token>.dkim.<sd>`, the
+/// operator's zone serves) for DKIM.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DnsRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub value: String,
+}
+
+/// The DKIM records of `rec` (spec D-70..D-81, Q-63, Q-95):
+/// - Easy DKIM: per token, the customer's CNAME `<token>._domainkey.<domain>` →
+///   `<token>.dkim.<service_domain>`, and the TXT behind it (`v=DKIM1; k=rsa; p=…`) that the
+///   instance's zone serves at `<token>.dkim.<service_domain>`;
+/// - BYODKIM: the customer's TXT at `<selector>._domainkey.<domain>`.
+///
+/// Empty when the identity has no DKIM keys of its own (addresses inherit their domain's, Q-89).
+pub fn dkim_dns_records(rec: &IdentityRecord, service_domain: &str) -> Vec<DnsRecord> {
+    let Some(d) = &rec.dkim else {
+        return vec![];
+    };
+    let domain = &rec.identity;
+    let mut out = Vec::new();
+    for k in &d.keys {
+        let txt = dkim::txt_record(&k.public_key);
+        if d.origin == "EXTERNAL" {
+            out.push(DnsRecord {
+                name: format!("{}._domainkey.{domain}", k.selector),
+                rtype: "TXT".into(),
+                value: txt,
+            });
+        } else {
+            let target = format!("{}.dkim.{service_domain}", k.selector);
+            out.push(DnsRecord {
+                name: format!("{}._domainkey.{domain}", k.selector),
+                rtype: "CNAME".into(),
+                value: target.clone(),
+            });
+            out.push(DnsRecord {
+                name: target,
+                rtype: "TXT".into(),
+                value: txt,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod configuration_sets;
+pub mod deliver;
 pub mod error;
 pub mod identities;
 pub mod pagination;
@@ -52,6 +53,10 @@ pub struct Engine {
     /// Raw instance key bytes for MACs (pagination tokens).
     mac_key: Arc<[u8; 32]>,
     pub settings: Arc<Settings>,
+    /// Called after every accepted message so an idle delivery loop wakes at once instead of
+    /// at its next poll (the binary passes a `tokio::sync::Notify`; the engine stays
+    /// runtime-free). `None` in CLI commands and tests.
+    queue_waker: Option<Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl Engine {
@@ -67,6 +72,19 @@ impl Engine {
             secrets: Arc::new(SecretBox::new(master_key)),
             mac_key: Arc::new(master_key),
             settings: Arc::new(settings),
+            queue_waker: None,
+        }
+    }
+
+    /// Installs the hook run after each accepted message (see the field's docs).
+    pub fn set_queue_waker(&mut self, waker: Arc<dyn Fn() + Send + Sync>) {
+        self.queue_waker = Some(waker);
+    }
+
+    /// Tells the delivery loop that the queue has new work.
+    pub(crate) fn wake_queue(&self) {
+        if let Some(w) = &self.queue_waker {
+            w();
         }
     }
 

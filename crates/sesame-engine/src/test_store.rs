@@ -1,13 +1,15 @@
-//! Test-only in-memory `Store` (resources only; account and key methods are not needed by the
-//! engine tests that use it), so engine rules are unit-tested without a database.
+//! Test-only in-memory `Store` (resources, plus a minimal queue, event log and dev inbox; account
+//! and key methods are not needed by the engine tests that use it) and `BodyStore`, so engine
+//! rules are unit-tested without a database or a spool. Quotas are not enforced here.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use sesame_model::{
-    AccessKeyRecord, AccountId, AccountRecord, Region, Resource, ResourceKey, Scope, Store,
-    StoreError,
+    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, BodyStore, CapturedMessage,
+    EventRecord, QueuedMessage, QuotaCheck, Region, Resource, ResourceKey, Scope, SendStatsBucket,
+    Store, StoreError,
 };
 
 use crate::{Engine, Settings};
@@ -17,6 +19,36 @@ type Key = (String, String, String, String);
 #[derive(Default)]
 pub struct MemStore {
     rows: Mutex<BTreeMap<Key, Resource>>,
+    /// Queue rows with their lease holder.
+    pub queue: Mutex<Vec<(QueuedMessage, Option<String>)>>,
+    pub events: Mutex<Vec<EventRecord>>,
+    pub captured: Mutex<Vec<CapturedMessage>>,
+}
+
+/// In-memory spool.
+#[derive(Default)]
+pub struct MemBodies {
+    pub bodies: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+#[async_trait]
+impl BodyStore for MemBodies {
+    async fn write_body(&self, id: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+        self.bodies.lock().unwrap().insert(id.to_string(), bytes);
+        Ok(())
+    }
+    async fn read_body(&self, id: &str) -> std::io::Result<Vec<u8>> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+    async fn remove_body(&self, id: &str) -> std::io::Result<()> {
+        self.bodies.lock().unwrap().remove(id);
+        Ok(())
+    }
 }
 
 fn key(k: &ResourceKey) -> Key {
@@ -166,6 +198,120 @@ impl Store for MemStore {
             })
             .count() as u64)
     }
+
+    async fn accept_messages(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        _now_ms: i64,
+    ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        let mut out = Vec::new();
+        for (m, _, ev) in batch {
+            self.queue.lock().unwrap().push((m.clone(), None));
+            self.events.lock().unwrap().extend(ev.iter().cloned());
+            out.push(AcceptOutcome::Accepted);
+        }
+        Ok(out)
+    }
+    async fn sent_last_24h(&self, _: &Scope, _: i64) -> Result<f64, StoreError> {
+        Ok(0.0)
+    }
+    async fn claim_messages(
+        &self,
+        node: &str,
+        now_ms: i64,
+        _lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedMessage>, StoreError> {
+        let mut q = self.queue.lock().unwrap();
+        let mut out = Vec::new();
+        for (m, holder) in q.iter_mut() {
+            if out.len() < limit && holder.is_none() && m.next_attempt_at <= now_ms {
+                *holder = Some(node.to_string());
+                out.push(m.clone());
+            }
+        }
+        Ok(out)
+    }
+    async fn finish_message(
+        &self,
+        node: &str,
+        message_id: &str,
+        events: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        let mut q = self.queue.lock().unwrap();
+        let i = q
+            .iter()
+            .position(|(m, h)| m.message_id == message_id && h.as_deref() == Some(node))
+            .ok_or(StoreError::Conflict)?;
+        q.remove(i);
+        self.events.lock().unwrap().extend(events.iter().cloned());
+        Ok(())
+    }
+    async fn retry_message(
+        &self,
+        _: &str,
+        _: &str,
+        _: &[String],
+        _: i64,
+        _: &[EventRecord],
+    ) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        Ok(self.queue.lock().unwrap().len() as u64)
+    }
+    async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {
+        self.events.lock().unwrap().extend(events.iter().cloned());
+        Ok(())
+    }
+    async fn message_events(
+        &self,
+        scope: &Scope,
+        message_id: &str,
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        Ok(self
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| &e.scope == scope && e.message_id == message_id)
+            .cloned()
+            .collect())
+    }
+    async fn send_statistics(&self, _: &Scope, _: i64) -> Result<Vec<SendStatsBucket>, StoreError> {
+        Ok(vec![])
+    }
+    async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError> {
+        let mut c = self.captured.lock().unwrap();
+        if !c.iter().any(|m| m.message_id == message.message_id) {
+            c.push(message.clone());
+        }
+        Ok(())
+    }
+    async fn captured_messages(
+        &self,
+        scope: Option<&Scope>,
+        message_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CapturedMessage>, StoreError> {
+        Ok(self
+            .captured
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .filter(|m| scope.is_none_or(|s| &m.scope == s))
+            .filter(|m| message_id.is_none_or(|id| m.message_id == id))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+    async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError> {
+        let mut c = self.captured.lock().unwrap();
+        let before = c.len();
+        c.retain(|m| message_id.is_some_and(|id| m.message_id != id));
+        Ok((before - c.len()) as u64)
+    }
 }
 
 pub fn scope_in(region: &str) -> Scope {
@@ -181,8 +327,17 @@ pub fn scope() -> Scope {
 
 /// An engine over a fresh [`MemStore`]; new accounts start in production.
 pub fn engine() -> Engine {
-    Engine::new(
+    engine_with(
         Arc::new(MemStore::default()),
+        Arc::new(MemBodies::default()),
+    )
+}
+
+/// An engine over the given in-memory store and spool (tests that inspect them).
+pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
+    Engine::new(
+        store,
+        bodies,
         [7; 32],
         Settings {
             regions: vec!["us-east-1".parse().unwrap(), "eu-west-1".parse().unwrap()],

@@ -235,6 +235,9 @@ pub trait Store: Send + Sync + 'static {
         message_id: Option<&str>,
         limit: usize,
     ) -> Result<Vec<CapturedMessage>, StoreError>;
+    /// Deletes one captured message (`Some(id)`) or all of them (`None`), in every scope (the
+    /// dev inbox is instance-wide, like LocalStack's `DELETE /_aws/ses`). Returns the count.
+    async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError>;
 }
 
 /// Where message bodies live (the spool). `sesame-spool` implements it on local disk with

@@ -708,4 +708,22 @@ impl SqlStore {
             found.iter().map(rows::captured).collect()
         })
     }
+
+    pub(crate) async fn delete_captured_rows(
+        &self,
+        message_id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let sql = match message_id {
+            Some(_) => "DELETE FROM captured WHERE message_id = $1",
+            None => "DELETE FROM captured",
+        };
+        with_pool!(self, pool => {
+            let mut q = sqlx::query(sql);
+            if let Some(id) = message_id {
+                q = q.bind(id);
+            }
+            let done = q.execute(pool).await.map_err(map_err)?;
+            Ok(done.rows_affected())
+        })
+    }
 }

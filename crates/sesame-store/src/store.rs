@@ -190,4 +190,8 @@ impl Store for SqlStore {
     ) -> Result<Vec<CapturedMessage>, StoreError> {
         self.captured_rows(scope, message_id, limit).await
     }
+
+    async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError> {
+        self.delete_captured_rows(message_id).await
+    }
 }

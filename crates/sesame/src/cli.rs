@@ -53,6 +53,48 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// The dev inbox: messages captured instead of sent (`delivery_mode = capture`).
+    #[command(subcommand)]
+    Inbox(InboxCmd),
+    /// Events recorded for a message (Send, Delivery, Bounce, Complaint, …).
+    Events {
+        /// The SES MessageId.
+        #[arg(long, value_name = "ID")]
+        message_id: String,
+        /// Only this account (default: search every account).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Only this region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Print the events as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InboxCmd {
+    /// List captured messages, newest first.
+    List {
+        /// Print LocalStack's `/_aws/ses` JSON (`{"messages":[…]}`).
+        #[arg(long)]
+        json: bool,
+        /// Only messages of this account.
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Show one captured message.
+    Show {
+        /// The SES MessageId.
+        message_id: String,
+        /// Print the exact bytes that would have been sent (DKIM signature included).
+        #[arg(long)]
+        raw: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,6 +110,19 @@ pub enum IdentityCmd {
         #[arg(long)]
         region: Option<String>,
         /// The email address or domain.
+        identity: String,
+    },
+    /// Print the DNS records to publish for an identity's DKIM keys.
+    DkimRecords {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// Region of the identity (default: the first configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Print a JSON array of {"name","type","value"}.
+        #[arg(long)]
+        json: bool,
+        /// The domain (or address) identity.
         identity: String,
     },
 }
@@ -335,6 +390,76 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Identity(IdentityCmd::DkimRecords {
+            account,
+            region,
+            json,
+            identity,
+        }) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
+            let rec = engine.require_identity(&scope, &identity).await?;
+            let records =
+                sesame_engine::identities::dkim_dns_records(&rec, &engine.settings.service_domain);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&records)?);
+            } else if records.is_empty() {
+                println!("{identity} has no DKIM keys of its own (an address signs with its domain's keys, if any)");
+            } else {
+                for r in records {
+                    println!("{}\t{}\t{}", r.name, r.rtype, r.value);
+                }
+            }
+            Ok(())
+        }
+        Command::Inbox(cmd) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            inbox(&engine, cmd).await
+        }
+        Command::Events {
+            message_id,
+            account,
+            region,
+            json,
+        } => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            let accounts = match account {
+                Some(a) => vec![account_id(&a)?],
+                None => engine
+                    .list_accounts()
+                    .await?
+                    .into_iter()
+                    .map(|a| a.account_id)
+                    .collect(),
+            };
+            let regions = engine.regions_or_all(region.as_deref())?;
+            let mut events = Vec::new();
+            for a in &accounts {
+                for r in &regions {
+                    let scope = sesame_model::Scope::new(a.clone(), r.clone());
+                    events.extend(engine.store.message_events(&scope, &message_id).await?);
+                }
+            }
+            if json {
+                let v: Vec<_> = events
+                    .iter()
+                    .map(|e| serde_json::json!({"event_id": e.event_id, "account_id": e.scope.account, "region": e.scope.region.as_str(), "message_id": e.message_id, "event_type": e.event_type, "timestamp": fmt_ms(e.timestamp), "data": e.data}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else if events.is_empty() {
+                println!("no events for message {message_id}");
+            } else {
+                for e in events {
+                    println!(
+                        "{:<22} {:<18} {}",
+                        fmt_ms(e.timestamp),
+                        e.event_type,
+                        e.event_id
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Key(cmd) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
             match cmd {
@@ -398,6 +523,109 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
             }
+        }
+    }
+}
+
+/// `(account, region)` from CLI flags, checking the account exists.
+async fn scope_of(
+    engine: &sesame_engine::Engine,
+    account: &str,
+    region: Option<&str>,
+) -> anyhow::Result<sesame_model::Scope> {
+    let id = account_id(account)?;
+    engine.require_account(&id).await?;
+    let region = engine.regions_or_all(Some(region.unwrap_or(engine.default_region().as_str())))?;
+    Ok(sesame_model::Scope::new(id, region[0].clone()))
+}
+
+async fn inbox(engine: &sesame_engine::Engine, cmd: InboxCmd) -> anyhow::Result<()> {
+    use sesame_api::dev_inbox::message_json;
+    match cmd {
+        InboxCmd::List {
+            json,
+            account,
+            limit,
+        } => {
+            let account = account.as_deref().map(account_id).transpose()?;
+            let found: Vec<_> = engine
+                .store
+                .captured_messages(None, None, usize::MAX)
+                .await?
+                .into_iter()
+                .filter(|m| account.as_ref().is_none_or(|a| &m.scope.account == a))
+                .take(limit)
+                .collect();
+            if json {
+                let messages: Vec<_> = found.iter().map(message_json).collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "messages": messages }))?
+                );
+            } else if found.is_empty() {
+                println!("the dev inbox is empty");
+            } else {
+                println!(
+                    "{:<62} {:<22} {:<28} {:<28} SUBJECT",
+                    "MESSAGE ID", "CAPTURED", "FROM", "TO"
+                );
+                for m in &found {
+                    let v = message_json(m);
+                    println!(
+                        "{:<62} {:<22} {:<28} {:<28} {}",
+                        m.message_id,
+                        fmt_ms(m.captured_at),
+                        v["Source"].as_str().unwrap_or(""),
+                        m.recipients.join(","),
+                        v["Subject"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+        InboxCmd::Show { message_id, raw } => {
+            let Some(m) = engine
+                .store
+                .captured_messages(None, Some(&message_id), 1)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                anyhow::bail!("no captured message {message_id} in the dev inbox");
+            };
+            if raw {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                out.write_all(&m.raw)?;
+                out.flush()?;
+                return Ok(());
+            }
+            let v = message_json(&m);
+            println!("Message-Id:  {}", m.message_id);
+            println!("Account:     {} ({})", m.scope.account, m.scope.region);
+            println!("Captured:    {}", fmt_ms(m.captured_at));
+            println!("Mail from:   {}", m.mail_from);
+            println!("Recipients:  {}", m.recipients.join(", "));
+            println!("From:        {}", v["Source"].as_str().unwrap_or(""));
+            println!("Subject:     {}", v["Subject"].as_str().unwrap_or(""));
+            println!(
+                "DKIM:        {}",
+                if m.raw.starts_with(b"DKIM-Signature:") {
+                    "signed"
+                } else {
+                    "not signed"
+                }
+            );
+            println!();
+            match (
+                v["Body"]["text_part"].as_str(),
+                v["Body"]["html_part"].as_str(),
+            ) {
+                (Some(t), _) => println!("{t}"),
+                (None, Some(h)) => println!("{h}"),
+                (None, None) => println!("(no text or HTML body; use --raw)"),
+            }
+            Ok(())
         }
     }
 }

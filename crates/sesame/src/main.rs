@@ -4,6 +4,7 @@
 //! This is the composition root: the only place that picks concrete backends.
 
 mod cli;
+mod delivery;
 mod instance;
 mod serve;
 mod smtp_backend;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sesame_api::ApiState;
-use sesame_config::Config;
+use sesame_config::{Config, DeliveryMode};
 use sesame_engine::Engine;
 use sesame_smtp::{ListenerMode, SmtpConfig, SubmissionBackend, TlsSetup};
 use tokio::net::TcpListener;
@@ -23,7 +23,13 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let engine = instance::open(&cfg, instance::Role::Server).await?;
+    let mut engine = instance::open(&cfg, instance::Role::Server).await?;
+    let mode = cfg.delivery_mode(dev);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    {
+        let wake = wake.clone();
+        engine.set_queue_waker(Arc::new(move || wake.notify_one()));
+    }
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
         .await
         .with_context(|| {
@@ -39,30 +45,46 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     if dev {
         print_dev_banner(&engine, &cfg, &endpoint, &smtp).await?;
     }
-    tracing::info!(%endpoint, database = %instance::redact(&cfg.database_url), regions = ?cfg.regions, "sesame started");
-    // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
-    // `submission=ADDR submission_tls=ADDR` (`off` when disabled).
-    println!(
-        "sesame ready http={addr} submission={} submission_tls={}",
-        shown(smtp.starttls.as_ref()),
-        shown(smtp.implicit.as_ref())
-    );
+    tracing::info!(%endpoint, database = %instance::redact(&cfg.database_url), regions = ?cfg.regions, delivery_mode = mode.as_str(), "sesame started");
 
-    // One shutdown signal for every role: SIGINT/SIGTERM flips it, each server drains.
+    // One shutdown signal for every role: SIGINT/SIGTERM flips it, each role drains.
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     });
-    let stopped = move || {
-        let mut rx = stop_rx.clone();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
+    let stopped = {
+        let stop_rx = stop_rx.clone();
+        move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
         }
     };
 
+    let delivery = match mode {
+        DeliveryMode::Capture => {
+            let node = format!("serve-{}", std::process::id());
+            Some(tokio::spawn(crate::delivery::run_capture_delivery(
+                engine.clone(),
+                node,
+                wake,
+                stop_rx.clone(),
+            )))
+        }
+        DeliveryMode::Smtp => {
+            tracing::warn!(
+                "delivery_mode = smtp, but the outbound SMTP MTA is not built yet: accepted messages stay queued and nothing is delivered. Set SESAME_DELIVERY_MODE=capture to deliver into the dev inbox (GET /_aws/ses)."
+            );
+            None
+        }
+    };
+
+    let (ready_submission, ready_submission_tls) =
+        (shown(smtp.starttls.as_ref()), shown(smtp.implicit.as_ref()));
     let mut smtp_tasks = Vec::new();
-    if let Some(tls) = smtp.tls {
+    if let Some(tls) = smtp.tls.clone() {
         let backend: Arc<dyn SubmissionBackend> = Arc::new(EngineBackend::new(engine.clone()));
         let listeners = [
             (smtp.starttls, ListenerMode::StartTls),
@@ -79,10 +101,19 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             )));
         }
     }
-    let server = tokio::spawn(sesame_api::run(listener, ApiState::new(engine), stopped()));
+    let state = ApiState::new(engine).with_dev_inbox(mode == DeliveryMode::Capture || dev);
+    // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
+    // `submission=ADDR submission_tls=ADDR` (`off` when disabled).
+    println!(
+        "sesame ready http={addr} submission={ready_submission} submission_tls={ready_submission_tls}"
+    );
+    let server = tokio::spawn(sesame_api::run(listener, state, stopped()));
     server.await.context("API task")?.context("API server")?;
     for task in smtp_tasks {
         task.await.context("SMTP task")?.context("SMTP server")?;
+    }
+    if let Some(d) = delivery {
+        d.await.context("delivery task")?;
     }
     tracing::info!("sesame stopped");
     Ok(())
@@ -218,6 +249,7 @@ async fn print_dev_banner(
     println!("Sesame (dev mode) is listening on {endpoint}");
     println!("  data directory: {}", cfg.data_dir.display());
     println!("  dev account:    {account_id}");
+    println!("  dev inbox:      {endpoint}/_aws/ses   (or `sesame inbox list`)");
     println!();
     println!("Try it (paste into a shell):");
     println!();

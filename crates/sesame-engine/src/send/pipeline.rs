@@ -298,7 +298,10 @@ impl Engine {
             .await
             .map_err(|e| SendError::Internal(e.to_string()))?;
         match outcome.first().copied() {
-            Some(AcceptOutcome::Accepted) => Ok(Accepted { message_id }),
+            Some(AcceptOutcome::Accepted) => {
+                self.wake_queue();
+                Ok(Accepted { message_id })
+            }
             other => {
                 let _ = self.bodies.remove_body(&message_id).await;
                 match other {

@@ -7,6 +7,7 @@ mod finalize;
 mod inspect;
 mod reject;
 mod split;
+mod summary;
 mod validate;
 
 pub use build::{build_simple, Attachment, Disposition, SimpleMessage, Text, TransferEncoding};
@@ -16,6 +17,7 @@ pub use inspect::{
 };
 pub use reject::{Rejection, WireError};
 pub use split::{split, to_crlf, Field, Split, SplitError};
+pub use summary::{summary, Summary};
 pub use validate::{
     blocked_extension, blocked_extensions, validate_address, validate_custom_headers, validate_raw,
     AddressError, Limits, FORBIDDEN_CUSTOM_HEADERS, MAX_CUSTOM_HEADERS, SINGLE_OCCURRENCE_HEADERS,

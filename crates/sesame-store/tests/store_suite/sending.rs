@@ -885,6 +885,39 @@ pub(crate) async fn capture_lists_newest_first_and_filters(ctx: Ctx) {
     );
 }
 
+/// LocalStack's `DELETE /_aws/ses[?id=]`: one message, or all of them, in every scope.
+pub(crate) async fn delete_captured_one_or_all(ctx: Ctx) {
+    let s = &ctx.store;
+    for (i, id) in ["d1", "d2", "d3"].into_iter().enumerate() {
+        s.capture_message(&CapturedMessage {
+            message_id: id.to_string(),
+            scope: scope(i as u64 + 1, "us-east-1"),
+            mail_from: "sender@example.com".to_string(),
+            recipients: vec!["to@example.net".to_string()],
+            raw: b"x".to_vec(),
+            captured_at: T0 + i as i64,
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(s.delete_captured(Some("d2")).await.unwrap(), 1);
+    assert_eq!(s.delete_captured(Some("d2")).await.unwrap(), 0);
+    let left: Vec<String> = s
+        .captured_messages(None, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    assert_eq!(left, vec!["d3".to_string(), "d1".to_string()]);
+    assert_eq!(s.delete_captured(None).await.unwrap(), 2);
+    assert!(s
+        .captured_messages(None, None, 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// Everything the sending path wrote survives close and reopen (durable at commit).
 pub(crate) async fn sending_state_survives_reopen(ctx: Ctx) {
     let s = &ctx.store;

@@ -67,22 +67,43 @@ fn parse() -> Args {
 fn message(from: &str, to: &str, n: u64, size: usize) -> Vec<u8> {
     let mut m = format!("From: {from}\r\nTo: {to}\r\nSubject: api bench {n}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n");
     while m.len() + 80 < size {
-        m.push_str("The quick brown fox jumps over the lazy dog, again and again and again.....\r\n");
+        m.push_str(
+            "The quick brown fox jumps over the lazy dog, again and again and again.....\r\n",
+        );
     }
     m.into_bytes()
 }
 
 fn amz_now() -> String {
     let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::now_utc().format(&f).expect("format time")
+    time::OffsetDateTime::now_utc()
+        .format(&f)
+        .expect("format time")
 }
 
 /// One request on a keep-alive connection; returns the status code.
 fn call(conn: &mut BufReader<TcpStream>, a: &Args, body: &[u8]) -> std::io::Result<u16> {
     let ts = amz_now();
-    let headers = vec![("host".to_string(), a.endpoint.clone()), ("x-amz-date".to_string(), ts.clone())];
-    let req = sesame_sigv4::sigv4::Request { method: "POST", raw_path: "/v2/email/outbound-emails", raw_query: "", headers: &headers, body };
-    let auth = sesame_sigv4::sigv4::sign(&req, &a.key, &a.secret, "us-east-1", "ses", &ts, &["host".into(), "x-amz-date".into()]);
+    let headers = vec![
+        ("host".to_string(), a.endpoint.clone()),
+        ("x-amz-date".to_string(), ts.clone()),
+    ];
+    let req = sesame_sigv4::sigv4::Request {
+        method: "POST",
+        raw_path: "/v2/email/outbound-emails",
+        raw_query: "",
+        headers: &headers,
+        body,
+    };
+    let auth = sesame_sigv4::sigv4::sign(
+        &req,
+        &a.key,
+        &a.secret,
+        "us-east-1",
+        "ses",
+        &ts,
+        &["host".into(), "x-amz-date".into()],
+    );
     let head = format!(
         "POST /v2/email/outbound-emails HTTP/1.1\r\nHost: {}\r\nX-Amz-Date: {ts}\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         a.endpoint,
@@ -93,7 +114,10 @@ fn call(conn: &mut BufReader<TcpStream>, a: &Args, body: &[u8]) -> std::io::Resu
     s.write_all(body)?;
     let mut status_line = String::new();
     conn.read_line(&mut status_line)?;
-    let status: u16 = status_line.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = status_line
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut len = 0usize;
     loop {
         let mut line = String::new();
@@ -122,8 +146,15 @@ fn main() {
     let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
     let workers: Vec<_> = (0..a.conns)
         .map(|_| {
-            let (a, stop, measuring, sent, errors, counter, latencies) =
-                (a.clone(), stop.clone(), measuring.clone(), sent.clone(), errors.clone(), counter.clone(), latencies.clone());
+            let (a, stop, measuring, sent, errors, counter, latencies) = (
+                a.clone(),
+                stop.clone(),
+                measuring.clone(),
+                sent.clone(),
+                errors.clone(),
+                counter.clone(),
+                latencies.clone(),
+            );
             std::thread::spawn(move || {
                 let mut local = Vec::new();
                 let mut conn: Option<BufReader<TcpStream>> = None;
@@ -149,7 +180,8 @@ fn main() {
                     );
                     let t = Instant::now();
                     let result = call(conn.as_mut().expect("connected"), &a, body.as_bytes());
-                    let counted = measuring.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed);
+                    let counted =
+                        measuring.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed);
                     match result {
                         Ok(200) if counted => {
                             sent.fetch_add(1, Ordering::Relaxed);
@@ -184,7 +216,13 @@ fn main() {
     }
     let mut l = latencies.lock().expect("latencies").clone();
     l.sort_unstable();
-    let pct = |p: f64| if l.is_empty() { 0.0 } else { l[((l.len() - 1) as f64 * p) as usize] as f64 / 1000.0 };
+    let pct = |p: f64| {
+        if l.is_empty() {
+            0.0
+        } else {
+            l[((l.len() - 1) as f64 * p) as usize] as f64 / 1000.0
+        }
+    };
     let sent = sent.load(Ordering::Relaxed);
     println!(
         "api-bench: target={} conns={} size={} sent={} errors={} secs={:.2} rate={:.1}/s p50={:.1}ms p99={:.1}ms",

@@ -1,0 +1,665 @@
+//! Delivery of claimed messages (the engine half; the runtime loop that claims and calls
+//! [`Engine::deliver_claimed`] lives in the binary, `crates/sesame/src/delivery.rs`).
+//!
+//! Per recipient, in the order of DECISIONS Q-189 ([`classify`]): mailbox simulator (E-78..E-86,
+//! Q-125), account/configuration-set suppression (F-134, Q-188), then hand-off. In **capture
+//! mode** (the dev inbox, `delivery_mode = capture`) the hand-off is: DKIM-sign the spooled body
+//! as the last step (Q-96, [`signing`]) and store the exact signed bytes once as a
+//! `CapturedMessage` for every captured recipient. The message is then finished with all its
+//! events in one store transaction (`finish_message`):
+//!
+//! - one `Delivery` per message listing every delivered recipient (captured and simulated),
+//!   `smtpResponse` `250 2.6.0 Message received`, `reportingMTA` `capture.<service_domain>`
+//!   (Q-73 names hosts `<a-b-c-d>.smtp-out.<sd>` after the outbound IP; capture has none);
+//! - one `Bounce` per `(bounceType, bounceSubType)` listing all its recipients (E-84: several
+//!   simulated bounces of one request are combined; different subtypes cannot share one
+//!   `bounce` object), `reportingMTA` `dns; capture.<sd>`;
+//! - one `Complaint` (`abuse`, E-80) listing the `complaint@` recipients.
+//!
+//! Not done yet (said here so nobody relies on it): the RFC 3834 auto-reply of `ooto@` (E-79)
+//! is skipped — `ooto@` only yields its Delivery; bounces and complaints are never added to the
+//! suppression list here (simulator and `OnAccountSuppressionList` bounces must not be, Q-191,
+//! and no other kind of bounce exists in capture mode).
+
+pub mod classify;
+pub mod signing;
+
+use sesame_events::{
+    complaint_feedback_types, event_types, BounceInfo, BouncedRecipient, ComplaintInfo,
+    DeliveryInfo,
+};
+use sesame_mail::message::to_crlf;
+use sesame_model::{CapturedMessage, EventRecord, QueuedMessage, Scope};
+use sesame_policy::{identity, simulator};
+
+use crate::records::IdentityRecord;
+use crate::send::events::{record, MailMeta};
+use crate::{now_ms, Engine, EngineError};
+use classify::{BounceReason, Outcome};
+
+/// `delivery.smtpResponse` of a captured (or simulated) hand-off.
+pub const CAPTURE_SMTP_RESPONSE: &str = "250 2.6.0 Message received";
+
+/// What the send pipeline stored in the queue row's `meta` that delivery needs.
+struct Meta {
+    mail: MailMeta,
+    from_identity: Option<String>,
+    configuration_set: Option<String>,
+}
+
+fn parse_meta(msg: &QueuedMessage) -> Result<Meta, EngineError> {
+    let mail =
+        serde_json::from_value(msg.meta.get("mail").cloned().unwrap_or_default()).map_err(|e| {
+            EngineError::Internal(format!(
+                "queued message {} has no mail meta: {e}",
+                msg.message_id
+            ))
+        })?;
+    let text = |k: &str| msg.meta.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    Ok(Meta {
+        mail,
+        from_identity: text("from_identity"),
+        configuration_set: text("configuration_set"),
+    })
+}
+
+fn random16() -> [u8; 16] {
+    let k = sesame_sigv4::secrets::generate_key();
+    let mut r = [0u8; 16];
+    r.copy_from_slice(&k[..16]);
+    r
+}
+
+impl Engine {
+    /// The host name delivery reports (`reportingMTA`) in capture mode.
+    pub fn capture_host(&self) -> String {
+        format!("capture.{}", self.settings.service_domain)
+    }
+
+    /// Delivers one claimed message in capture mode and finishes it (see the module docs).
+    /// On `Err` nothing was finished: the lease expires and the message is claimed again.
+    pub async fn deliver_claimed(&self, node: &str, msg: QueuedMessage) -> Result<(), EngineError> {
+        let meta = parse_meta(&msg)?;
+        let scope = &msg.scope;
+
+        // Effective suppression reasons (F-162, Q-188).
+        let account = self.account_settings(scope).await?;
+        let set_options = match &meta.configuration_set {
+            Some(name) => self
+                .get_configuration_set(scope, name)
+                .await?
+                .and_then(|s| s.suppression_options),
+            None => None,
+        };
+        let reasons =
+            classify::effective_reasons(&account.suppressed_reasons, set_options.as_ref());
+
+        let mut outcomes = Vec::with_capacity(msg.recipients.len());
+        for r in &msg.recipients {
+            let scenario = simulator::classify(r, None);
+            let listed = if scenario.is_none() && !reasons.is_empty() {
+                self.listed_reason(scope, r).await?
+            } else {
+                None
+            };
+            outcomes.push((
+                r.clone(),
+                classify::classify(scenario, listed.as_deref(), &reasons),
+            ));
+        }
+
+        let captured: Vec<String> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == Outcome::Deliver)
+            .map(|(r, _)| r.clone())
+            .collect();
+        if !captured.is_empty() {
+            let body = self.bodies.read_body(&msg.message_id).await.map_err(|e| {
+                EngineError::Internal(format!("reading body of {}: {e}", msg.message_id))
+            })?;
+            let raw = self
+                .sign_for_delivery(scope, &meta, &body, now_ms())
+                .await?;
+            self.store
+                .capture_message(&CapturedMessage {
+                    message_id: msg.message_id.clone(),
+                    scope: scope.clone(),
+                    mail_from: msg.mail_from.clone(),
+                    recipients: captured,
+                    raw,
+                    captured_at: now_ms(),
+                })
+                .await?;
+        }
+
+        let events = self.delivery_events(scope, &msg, &meta.mail, &outcomes, now_ms());
+        self.store
+            .finish_message(node, &msg.message_id, &events)
+            .await?;
+        // The queue row is gone; the body is no longer needed (idempotent, best effort: a
+        // leftover file is harmless and recovery can sweep it).
+        if let Err(e) = self.bodies.remove_body(&msg.message_id).await {
+            tracing::warn!(message_id = %msg.message_id, error = %e, "could not remove a delivered body from the spool");
+        }
+        Ok(())
+    }
+
+    /// The reason of `address`'s account-list entry, if listed.
+    async fn listed_reason(
+        &self,
+        scope: &Scope,
+        address: &str,
+    ) -> Result<Option<String>, EngineError> {
+        match self.get_suppressed_destination(scope, address).await {
+            Ok(rec) => Ok(Some(rec.reason)),
+            Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The body as it leaves: CRLF line endings and, when the governing identity signs, a
+    /// `DKIM-Signature` field prepended (Q-96: signing is the last change).
+    async fn sign_for_delivery(
+        &self,
+        scope: &Scope,
+        meta: &Meta,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Vec<u8>, EngineError> {
+        let body = to_crlf(body).into_owned();
+        let Some(from_identity) = &meta.from_identity else {
+            return Ok(body);
+        };
+        let Some(governing) = self.get_identity(scope, from_identity).await? else {
+            return Ok(body);
+        };
+        let domains = self
+            .domain_identities(scope, &meta.mail.from_domain)
+            .await?;
+        let Some(signer) = signing::choose(&governing, &domains) else {
+            return Ok(body);
+        };
+        let private = self.open_dkim(scope, signer.owner, signer.key)?;
+        let field = sesame_mail::dkim::sign(
+            &body,
+            &signer.domain,
+            &signer.key.selector,
+            &private,
+            (now / 1000) as u64,
+        )
+        .map_err(|e| EngineError::Internal(format!("DKIM signing failed: {e}")))?;
+        let mut out = field.into_bytes();
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Domain identities for `domain` and its parents, most specific first.
+    async fn domain_identities(
+        &self,
+        scope: &Scope,
+        domain: &str,
+    ) -> Result<Vec<IdentityRecord>, EngineError> {
+        let mut out = Vec::new();
+        for name in identity::candidates(&format!("postmaster@{domain}"))
+            .into_iter()
+            .skip(1)
+        {
+            if let Some(rec) = self.get_identity(scope, &name).await? {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    fn delivery_events(
+        &self,
+        scope: &Scope,
+        msg: &QueuedMessage,
+        mail: &MailMeta,
+        outcomes: &[(String, Outcome)],
+        now: i64,
+    ) -> Vec<EventRecord> {
+        let info = mail.to_info();
+        let host = self.capture_host();
+        let mut events = Vec::new();
+        let delivered: Vec<String> = outcomes
+            .iter()
+            .filter(|(_, o)| {
+                matches!(
+                    o,
+                    Outcome::Deliver | Outcome::SimulatedDelivery | Outcome::SimulatedComplaint
+                )
+            })
+            .map(|(r, _)| r.clone())
+            .collect();
+        if !delivered.is_empty() {
+            let d = DeliveryInfo {
+                timestamp_ms: now,
+                processing_time_ms: (now - msg.created_at).max(0),
+                recipients: delivered,
+                smtp_response: CAPTURE_SMTP_RESPONSE.into(),
+                reporting_mta: host.clone(),
+                remote_mta_ip: None,
+            };
+            events.push(record(
+                scope,
+                &msg.message_id,
+                event_types::DELIVERY,
+                now,
+                sesame_events::delivery(&info, &d),
+            ));
+        }
+        let mut reasons: Vec<BounceReason> = outcomes
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Outcome::Bounce(b) => Some(*b),
+                _ => None,
+            })
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        for reason in reasons {
+            let (bounce_type, sub_type) = reason.kind();
+            let recipients = outcomes
+                .iter()
+                .filter(|(_, o)| *o == Outcome::Bounce(reason))
+                .map(|(r, _)| BouncedRecipient {
+                    email_address: r.clone(),
+                    action: Some("failed".into()),
+                    status: Some(reason.status().into()),
+                    diagnostic_code: Some(reason.diagnostic().into()),
+                })
+                .collect();
+            let b = BounceInfo {
+                bounce_type: bounce_type.into(),
+                bounce_sub_type: sub_type.into(),
+                recipients,
+                timestamp_ms: now,
+                feedback_id: sesame_events::feedback_id(
+                    &msg.message_id,
+                    scope.region.as_str(),
+                    random16(),
+                ),
+                reporting_mta: Some(format!("dns; {host}")),
+                remote_mta_ip: None,
+            };
+            events.push(record(
+                scope,
+                &msg.message_id,
+                event_types::BOUNCE,
+                now,
+                sesame_events::bounce(&info, &b),
+            ));
+        }
+        let complained: Vec<String> = outcomes
+            .iter()
+            .filter(|(_, o)| *o == Outcome::SimulatedComplaint)
+            .map(|(r, _)| r.clone())
+            .collect();
+        if !complained.is_empty() {
+            let c = ComplaintInfo {
+                recipients: complained,
+                timestamp_ms: now,
+                feedback_id: sesame_events::feedback_id(
+                    &msg.message_id,
+                    scope.region.as_str(),
+                    random16(),
+                ),
+                complaint_sub_type: None,
+                user_agent: Some("Amazon SES Mailbox Simulator".into()),
+                complaint_feedback_type: Some(complaint_feedback_types::ABUSE.into()),
+                arrival_date_ms: Some(now),
+            };
+            events.push(record(
+                scope,
+                &msg.message_id,
+                event_types::COMPLAINT,
+                now,
+                sesame_events::complaint(&info, &c),
+            ));
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sesame_mail::dkim::KeyLength;
+    use sesame_mail::message::Text;
+    use sesame_model::Store;
+
+    use super::*;
+    use crate::records::DkimState;
+    use crate::send::{Content, Destination, SendRequest, SimpleContent, Surface};
+    use crate::suppression::SuppressionAttributes;
+    use crate::test_store::{engine_with, scope, MemBodies, MemStore};
+
+    struct Fixture {
+        engine: Engine,
+        store: Arc<MemStore>,
+        bodies: Arc<MemBodies>,
+    }
+
+    /// An engine with the verified domain `example.test` (Easy DKIM, 1024-bit keys to keep
+    /// the test fast) and, optionally, extra identities.
+    async fn fixture() -> Fixture {
+        let store = Arc::new(MemStore::default());
+        let bodies = Arc::new(MemBodies::default());
+        let engine = engine_with(store.clone(), bodies.clone());
+        let sc = scope();
+        let mut rec = Engine::new_identity("example.test");
+        rec.dkim = Some(
+            engine
+                .generate_easy_dkim(&sc, "example.test", KeyLength::Rsa1024)
+                .unwrap(),
+        );
+        engine.insert_identity(&sc, rec).await.unwrap();
+        engine
+            .force_verify_identity(&sc, "example.test")
+            .await
+            .unwrap();
+        Fixture {
+            engine,
+            store,
+            bodies,
+        }
+    }
+
+    async fn send(f: &Fixture, from: &str, to: &[&str], set: Option<&str>) -> String {
+        let req = SendRequest {
+            surface: Surface::V2,
+            operation: "SendEmail",
+            from: Some(from.into()),
+            destination: Some(Destination {
+                to: to.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            }),
+            reply_to: vec![],
+            feedback_address: None,
+            configuration_set: set.map(str::to_string),
+            tags: vec![],
+            content: Content::Simple(SimpleContent {
+                subject: Text::new("Hello"),
+                text: Some(Text::new("Body text")),
+                ..Default::default()
+            }),
+            source_ip: None,
+            caller_identity: None,
+        };
+        f.engine.send(&scope(), req).await.unwrap().message_id
+    }
+
+    /// Claims everything and delivers it.
+    async fn deliver_all(f: &Fixture) {
+        let claimed = f
+            .store
+            .claim_messages("node-a", now_ms(), 60_000, 100)
+            .await
+            .unwrap();
+        assert!(!claimed.is_empty());
+        for m in claimed {
+            f.engine.deliver_claimed("node-a", m).await.unwrap();
+        }
+        assert_eq!(f.store.queue_depth().await.unwrap(), 0);
+    }
+
+    async fn events(f: &Fixture, id: &str) -> Vec<(String, serde_json::Value)> {
+        f.store
+            .message_events(&scope(), id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.event_type, e.data))
+            .collect()
+    }
+
+    fn sorted(v: &serde_json::Value) -> Vec<String> {
+        let mut out: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x["emailAddress"].as_str().unwrap().to_string())
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    const SIM: &str = "simulator.amazonses.com";
+
+    /// E-79, E-80, E-84, Q-125: one request, every simulator scenario plus a real recipient.
+    #[tokio::test]
+    async fn simulator_outcomes_and_events() {
+        let f = fixture().await;
+        let to: Vec<String> = [
+            "success",
+            "bounce",
+            "bounce+label1",
+            "complaint",
+            "ooto",
+            "suppressionlist",
+            "nobody",
+        ]
+        .iter()
+        .map(|l| format!("{l}@{SIM}"))
+        .chain(["someone@example.net".to_string()])
+        .collect();
+        let to_ref: Vec<&str> = to.iter().map(String::as_str).collect();
+        let id = send(&f, "sender@example.test", &to_ref, None).await;
+        deliver_all(&f).await;
+
+        let ev = events(&f, &id).await;
+        let types: Vec<&str> = ev.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(types, ["Send", "Delivery", "Bounce", "Bounce", "Complaint"]);
+
+        let delivery = &ev[1].1["delivery"];
+        assert_eq!(
+            sorted(&delivery["recipients"]),
+            [
+                format!("complaint@{SIM}"),
+                format!("ooto@{SIM}"),
+                "someone@example.net".to_string(),
+                format!("success@{SIM}"),
+            ]
+        );
+        assert_eq!(delivery["smtpResponse"], CAPTURE_SMTP_RESPONSE);
+        assert_eq!(delivery["reportingMTA"], "capture.sesame.test");
+        assert!(delivery["processingTimeMillis"].is_i64());
+
+        let general = &ev[2].1["bounce"];
+        assert_eq!(general["bounceType"], "Permanent");
+        assert_eq!(general["bounceSubType"], "General");
+        // E-83: the exact labelled address; E-84: combined into one bounce.
+        assert_eq!(
+            sorted(&general["bouncedRecipients"]),
+            [
+                format!("bounce+label1@{SIM}"),
+                format!("bounce@{SIM}"),
+                format!("nobody@{SIM}"),
+            ]
+        );
+        assert_eq!(
+            general["bouncedRecipients"][0]["diagnosticCode"],
+            "smtp; 550 5.1.1 user unknown"
+        );
+        assert_eq!(general["bouncedRecipients"][0]["status"], "5.1.1");
+        let suppressed = &ev[3].1["bounce"];
+        assert_eq!(suppressed["bounceSubType"], "Suppressed");
+        assert_eq!(
+            sorted(&suppressed["bouncedRecipients"]),
+            [format!("suppressionlist@{SIM}")]
+        );
+        let complaint = &ev[4].1["complaint"];
+        assert_eq!(complaint["complaintFeedbackType"], "abuse");
+        assert_eq!(
+            sorted(&complaint["complainedRecipients"]),
+            [format!("complaint@{SIM}")]
+        );
+
+        // Only the real recipient was captured; simulator bounces suppress nothing.
+        let captured = f.store.captured.lock().unwrap().clone();
+        assert_eq!(captured.len(), 1);
+        assert_eq!(captured[0].recipients, ["someone@example.net"]);
+        let (list, _) = f
+            .engine
+            .list_suppressed_destinations(&scope(), &Default::default(), None, 100)
+            .await
+            .unwrap();
+        assert!(list.is_empty());
+        // The spooled body is gone once the message is finished.
+        assert!(f.bodies.bodies.lock().unwrap().is_empty());
+    }
+
+    /// Q-189, F-134, Q-188: account-list entries bounce with `OnAccountSuppressionList` when
+    /// their reason is effective; a configuration set's override wins over the account's.
+    #[tokio::test]
+    async fn account_suppression_bounces_per_effective_reasons() {
+        let f = fixture().await;
+        let sc = scope();
+        for (addr, reason) in [
+            ("gone@example.net", "BOUNCE"),
+            ("angry@example.net", "COMPLAINT"),
+        ] {
+            f.engine
+                .suppress_from_feedback(&sc, addr, reason, SuppressionAttributes::default())
+                .await
+                .unwrap();
+        }
+        let to = ["gone@example.net", "angry@example.net", "fine@example.net"];
+
+        // Account defaults (Q-187: BOUNCE and COMPLAINT).
+        let id = send(&f, "sender@example.test", &to, None).await;
+        deliver_all(&f).await;
+        let ev = events(&f, &id).await;
+        let types: Vec<&str> = ev.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(types, ["Send", "Delivery", "Bounce"]);
+        assert_eq!(
+            sorted(&ev[1].1["delivery"]["recipients"]),
+            ["fine@example.net"]
+        );
+        let b = &ev[2].1["bounce"];
+        assert_eq!(b["bounceType"], "Permanent");
+        assert_eq!(b["bounceSubType"], "OnAccountSuppressionList");
+        assert_eq!(
+            sorted(&b["bouncedRecipients"]),
+            ["angry@example.net", "gone@example.net"]
+        );
+
+        // A set that suppresses only BOUNCE.
+        f.engine
+            .create_configuration_set(&sc, Engine::new_configuration_set("only-bounce"))
+            .await
+            .unwrap();
+        f.engine
+            .update_configuration_set(&sc, "only-bounce", |s| {
+                s.suppression_options =
+                    crate::configuration_sets::suppression_options(Some(&["BOUNCE".to_string()]))?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let id = send(&f, "sender@example.test", &to, Some("only-bounce")).await;
+        deliver_all(&f).await;
+        let ev = events(&f, &id).await;
+        assert_eq!(
+            sorted(&ev[1].1["delivery"]["recipients"]),
+            ["angry@example.net", "fine@example.net"]
+        );
+        assert_eq!(
+            sorted(&ev[2].1["bounce"]["bouncedRecipients"]),
+            ["gone@example.net"]
+        );
+        let captured = f.store.captured.lock().unwrap().clone();
+        assert_eq!(
+            captured.last().unwrap().recipients,
+            ["angry@example.net", "fine@example.net"]
+        );
+    }
+
+    fn dkim_tags(raw: &[u8]) -> Option<(String, String)> {
+        let text = String::from_utf8_lossy(raw);
+        if !text.starts_with("DKIM-Signature:") {
+            return None;
+        }
+        let head: String = text.split("\r\n\r\n").next().unwrap().to_string();
+        let tag = |t: &str| {
+            head.split(';')
+                .map(|p| p.trim())
+                .find_map(|p| p.strip_prefix(&format!("{t}=")).map(str::to_string))
+                .unwrap()
+        };
+        Some((tag("d"), tag("s")))
+    }
+
+    /// the domain signs with its first key; an address inherits it unless it
+    /// disabled signing; d= is the domain whose configuration applies.
+    #[tokio::test]
+    async fn dkim_signing_follows_q89() {
+        let f = fixture().await;
+        let sc = scope();
+        let first_token = f
+            .engine
+            .get_identity(&sc, "example.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .dkim
+            .unwrap()
+            .tokens[0]
+            .clone();
+        // An address identity without DKIM of its own, and one that turned signing off.
+        f.engine
+            .insert_identity(&sc, Engine::new_identity("plain@example.test"))
+            .await
+            .unwrap();
+        let mut off = Engine::new_identity("off@example.test");
+        off.dkim = Some(DkimState {
+            signing_enabled: false,
+            status: "SUCCESS".into(),
+            origin: "AWS_SES".into(),
+            tokens: vec![],
+            keys: vec![],
+            current_key_length: None,
+            next_key_length: None,
+            last_key_generation: None,
+            key_length_changes: vec![],
+        });
+        f.engine.insert_identity(&sc, off).await.unwrap();
+        for a in ["plain@example.test", "off@example.test"] {
+            f.engine.force_verify_identity(&sc, a).await.unwrap();
+        }
+
+        let mut want = Vec::new();
+        for (from, expect) in [
+            (
+                "sender@example.test",
+                Some(("example.test".to_string(), first_token.clone())),
+            ),
+            (
+                "plain@example.test",
+                Some(("example.test".to_string(), first_token.clone())),
+            ),
+            ("off@example.test", None),
+        ] {
+            let id = send(&f, from, &["someone@example.net"], None).await;
+            want.push((id, expect));
+        }
+        deliver_all(&f).await;
+        for (id, expect) in want {
+            let m = f
+                .store
+                .captured_messages(None, Some(&id), 1)
+                .await
+                .unwrap()
+                .remove(0);
+            assert_eq!(dkim_tags(&m.raw), expect, "{id}");
+            // The stored bytes are what leaves: CRLF throughout.
+            assert!(!m.raw.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+        }
+    }
+}
