@@ -154,7 +154,7 @@ mod tests {
         assert!(b.try_take(&c));
         assert_eq!(b.tokens, -2.0);
         let one = check(1, 1, -1.0, 1.0, 1.0);
-        let mut later = TokenBucket::refilled(Some(b.clone()), &one, 2_000);
+        let mut later = TokenBucket::refilled(Some(b), &one, 2_000);
         assert!(!later.try_take(&one), "still in debt after 2 s");
         let mut later = TokenBucket::refilled(Some(b), &one, 3_000);
         assert!(later.try_take(&one), "paid back after 3 s");
