@@ -45,6 +45,8 @@ fn start_dev(dir: &Path) -> Server {
     let mut child = sesame(dir)
         .args(["serve", "--dev"])
         .env("SESAME_HTTP_ADDR", "127.0.0.1:0")
+        .env("SESAME_SUBMISSION_ADDR", "off")
+        .env("SESAME_SUBMISSION_TLS_ADDR", "off")
         .env("SESAME_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -55,7 +57,7 @@ fn start_dev(dir: &Path) -> Server {
     let addr = loop {
         let line = lines.next().expect("server exited before ready").unwrap();
         if let Some(a) = line.strip_prefix("sesame ready http=") {
-            break a.to_string();
+            break a.split_whitespace().next().unwrap_or_default().to_string();
         }
     };
     // Keep draining stdout so the server never blocks on a full pipe.
@@ -365,6 +367,8 @@ fn dev_inbox_is_absent_outside_capture_mode() {
     let mut child = sesame(dir.path())
         .args(["serve"])
         .env("SESAME_HTTP_ADDR", "127.0.0.1:0")
+        .env("SESAME_SUBMISSION_ADDR", "off")
+        .env("SESAME_SUBMISSION_TLS_ADDR", "off")
         .env("SESAME_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -374,7 +378,7 @@ fn dev_inbox_is_absent_outside_capture_mode() {
     let addr = loop {
         let line = lines.next().expect("server exited before ready").unwrap();
         if let Some(a) = line.strip_prefix("sesame ready http=") {
-            break a.to_string();
+            break a.split_whitespace().next().unwrap_or_default().to_string();
         }
     };
     let server = Server { child, addr };
