@@ -3,7 +3,7 @@
 # quotas are unlimited and a verified sender domain, then prints the tokens bench/submission.sh
 # reads and waits (kill it to stop; its data dir is removed on exit):
 #   SESAME_SMTP=host:port SESAME_SMTP_USER=AKIA… SESAME_SMTP_PASS=… SESAME_API=host:port
-#   SESAME_KEY=AKIA… SESAME_SECRET=… SESAME_FROM=bench@bench.example
+#   SESAME_KEY=AKIA… SESAME_SECRET=… SESAME_FROM=bench@example.test
 # Delivery is left at `smtp` mode so accepted mail stays queued: the benchmark measures durable
 # acceptance, and the queue (and memory) grows with the load.
 set -euo pipefail
@@ -27,7 +27,7 @@ READY=$(grep '^sesame ready' "$D/out")
 HTTP=$(sed -E 's/.*http=([^ ]+).*/\1/' <<<"$READY")
 SUB=$(sed -E 's/.*submission=([^ ]+).*/\1/' <<<"$READY")
 curl -sf --aws-sigv4 "aws:amz:us-east-1:ses" --user "$KEY:$SECRET" -H 'Content-Type: application/json' \
-  -d '{"EmailIdentity":"bench.example"}' "http://$HTTP/v2/email/identities" >/dev/null
-"$BIN" identity verify --force --account "$ACCT" bench.example >/dev/null
-echo "SESAME_SMTP=$SUB SESAME_SMTP_USER=$KEY SESAME_SMTP_PASS=$PASS SESAME_API=$HTTP SESAME_KEY=$KEY SESAME_SECRET=$SECRET SESAME_FROM=bench@bench.example"
+  -d '{"EmailIdentity":"example.test"}' "http://$HTTP/v2/email/identities" >/dev/null
+"$BIN" identity verify --force --account "$ACCT" example.test >/dev/null
+echo "SESAME_PID=$PID SESAME_SMTP=$SUB SESAME_SMTP_USER=$KEY SESAME_SMTP_PASS=$PASS SESAME_API=$HTTP SESAME_KEY=$KEY SESAME_SECRET=$SECRET SESAME_FROM=bench@example.test"
 wait "$PID"

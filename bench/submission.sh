@@ -126,18 +126,21 @@ if [ -n "$SESAME_CMD" ]; then
     sleep 0.1
   done
   [ -n "$S_ADDR" ] || { log "no SMTP address from Sesame's output"; exit 1; }
-  log "Sesame (pid $SESAME_PID) listens on $S_ADDR"
+  # A wrapper script may start the server as a child: prefer the PID it reports.
+  S_PID=$(tok SESAME_PID)
+  [ -n "$S_PID" ] && MEM_PID=$S_PID || MEM_PID=$SESAME_PID
+  log "Sesame (pid $MEM_PID) listens on $S_ADDR"
 fi
 if [ -n "$S_ADDR" ]; then
   [ -n "$S_USER" ] && [ -n "$S_PASS" ] || { log "SESAME_SMTP_USER/SESAME_SMTP_PASS missing"; exit 1; }
   if [ -n "$SESAME_PID" ]; then
-    echo "sesame-mem-before: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/$SESAME_PID/status)"
+    echo "sesame-mem-before: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/${MEM_PID:-$SESAME_PID}/status)"
   fi
   log "sesame: same load against $S_ADDR"
   SESAME_LINE=$(run_load sesame "$S_ADDR" "$S_USER" "$S_PASS")
   echo "$SESAME_LINE"
   if [ -n "$SESAME_PID" ]; then
-    echo "sesame-mem-after: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/$SESAME_PID/status)"
+    echo "sesame-mem-after: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/${MEM_PID:-$SESAME_PID}/status)"
   fi
   # The same load over the SES v2 API (SendEmail, Raw content), when the target told us how.
   S_API=${SESAME_API:-$( [ -n "$SESAME_CMD" ] && tok SESAME_API || true)}
@@ -151,7 +154,7 @@ if [ -n "$S_ADDR" ]; then
       --duration "$DURATION" --warmup "$WARMUP")
     echo "$API_LINE"
     if [ -n "$SESAME_PID" ]; then
-      echo "sesame-mem-after-api: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/$SESAME_PID/status)"
+      echo "sesame-mem-after-api: rss=$(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/${MEM_PID:-$SESAME_PID}/status)"
     fi
   fi
 fi
