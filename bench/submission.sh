@@ -70,6 +70,8 @@ run_load() { # LABEL SERVER USER PASS
   "$BENCH" --label "$1" --server "$2" --starttls --auth-user "$3" --auth-pass "$4" \
     --connections "$CONNS" --size "$SIZE" --warmup "$WARMUP" --duration "$DURATION" \
     2>"$WORK/$1.err" || { cat "$WORK/$1.err" >&2; return 1; }
+  # Errors are counted, not fatal: show what they were.
+  grep -v ' t=[0-9]*s ' "$WORK/$1.err" | grep -v '^smtp-bench: target=' | head -n 5 >&2 || true
 }
 
 rate_of() { sed -n 's/.* rate=\([0-9.]*\)\/s.*/\1/p' <<<"$1"; }

@@ -7,6 +7,7 @@
 //! [`EngineError`] values that each edge maps to its own format.
 
 pub mod accounts;
+pub mod cache;
 pub mod configuration_sets;
 pub mod deliver;
 pub mod error;

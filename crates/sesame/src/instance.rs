@@ -128,7 +128,13 @@ pub async fn open(cfg: &Config, role: Role) -> anyhow::Result<Engine> {
         }
         Role::Cli => Arc::new(NoSpool),
     };
-    Ok(Engine::new(Arc::new(store), bodies, key, settings))
+    // Every send reads identities, account settings and keys: serve them from a 1 s cache
+    // so the database only sees writes and queue traffic.
+    let store: Arc<dyn sesame_model::Store> = match role {
+        Role::Server => Arc::new(sesame_engine::cache::CachingStore::new(Arc::new(store))),
+        Role::Cli => Arc::new(store),
+    };
+    Ok(Engine::new(store, bodies, key, settings))
 }
 
 /// Hides a password in a database URL for messages.

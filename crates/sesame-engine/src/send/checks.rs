@@ -82,8 +82,13 @@ impl Engine {
         if from_identity.is_none() {
             failed.push(from.to_string());
         }
+        let from_bare = identity::bare_address(from);
         for a in others {
-            if a.is_empty() || failed.iter().any(|f| f == a) {
+            // The same address as From (the usual case: Source = From) was checked already.
+            if a.is_empty()
+                || identity::bare_address(a) == from_bare
+                || failed.iter().any(|f| f == a)
+            {
                 continue;
             }
             if self.governing_identity(scope, a).await?.is_none() {
