@@ -1,11 +1,11 @@
-//! A read-through cache in front of the store for the documents every send reads (identities,
-//! account settings, configuration sets, access keys, accounts).
+//! A read-through cache in front of the store for what every authenticated request reads first:
+//! access keys and accounts (an SMTP connection re-checks its key for each message).
 //!
-//! DECISIONS Q-24: changes apply to the next request, with no cache older than 1 s. Writes made
-//! through this process update or drop the cached entry at once; writes from other processes
-//! (CLI, other nodes) become visible within [`TTL`]. A compare-and-set that fails with
-//! `Conflict` drops the entry, so read-modify-write loops re-read the database.
-//! Queue, quota and event methods are never cached.
+//! DECISIONS Q-24: no cache older than 1 s. Writes made through this process drop the cached
+//! entry at once; writes from other processes (`sesame key delete`, other nodes) become
+//! visible within [`TTL`]. Identities, settings and configuration sets are deliberately *not*
+//! cached: an operator command such as `sesame identity verify --force` must apply to the very
+//! next send. Everything else is passed through.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,6 @@ type Entry<T> = (Instant, Option<T>);
 
 #[derive(Default)]
 struct Maps {
-    resources: HashMap<(String, String, String, String), Entry<Resource>>,
     keys: HashMap<String, Entry<AccessKeyRecord>>,
     accounts: HashMap<String, Entry<AccountRecord>>,
 }
@@ -36,15 +35,6 @@ struct Maps {
 pub struct CachingStore {
     inner: Arc<dyn Store>,
     maps: Mutex<Maps>,
-}
-
-fn rkey(k: &ResourceKey) -> (String, String, String, String) {
-    (
-        k.scope.account.to_string(),
-        k.scope.region.to_string(),
-        k.kind.clone(),
-        k.name.clone(),
-    )
 }
 
 fn fresh<T: Clone>(e: Option<&Entry<T>>) -> Option<Option<T>> {
@@ -64,25 +54,6 @@ impl CachingStore {
         // A panic while holding the lock cannot leave the maps inconsistent (plain inserts).
         self.maps.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    fn put_resource(&self, k: &ResourceKey, v: Option<Resource>) {
-        let mut m = self.maps();
-        if m.resources.len() > MAX_ENTRIES {
-            m.resources.clear();
-        }
-        m.resources.insert(rkey(k), (Instant::now(), v));
-    }
-
-    fn drop_resource(&self, k: &ResourceKey) {
-        self.maps().resources.remove(&rkey(k));
-    }
-
-    fn drop_scope_kind(&self, scope: &Scope, kind: &str) {
-        let (a, r) = (scope.account.to_string(), scope.region.to_string());
-        self.maps()
-            .resources
-            .retain(|(ka, kr, kk, _), _| !(ka == &a && kr == &r && kk == kind));
-    }
 }
 
 #[async_trait]
@@ -96,8 +67,11 @@ impl Store for CachingStore {
             return Ok(v);
         }
         let v = self.inner.get_account(id).await?;
-        self.maps()
-            .accounts
+        let mut m = self.maps();
+        if m.accounts.len() > MAX_ENTRIES {
+            m.accounts.clear();
+        }
+        m.accounts
             .insert(id.to_string(), (Instant::now(), v.clone()));
         Ok(v)
     }
@@ -117,9 +91,11 @@ impl Store for CachingStore {
             return Ok(v);
         }
         let v = self.inner.get_access_key(id).await?;
-        self.maps()
-            .keys
-            .insert(id.to_string(), (Instant::now(), v.clone()));
+        let mut m = self.maps();
+        if m.keys.len() > MAX_ENTRIES {
+            m.keys.clear();
+        }
+        m.keys.insert(id.to_string(), (Instant::now(), v.clone()));
         Ok(v)
     }
     async fn list_access_keys(
@@ -138,20 +114,10 @@ impl Store for CachingStore {
         key: &ResourceKey,
         data: &serde_json::Value,
     ) -> Result<Resource, StoreError> {
-        let r = self.inner.insert_resource(key, data).await;
-        match &r {
-            Ok(res) => self.put_resource(key, Some(res.clone())),
-            Err(_) => self.drop_resource(key),
-        }
-        r
+        self.inner.insert_resource(key, data).await
     }
     async fn get_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError> {
-        if let Some(v) = fresh(self.maps().resources.get(&rkey(key))) {
-            return Ok(v);
-        }
-        let v = self.inner.get_resource(key).await?;
-        self.put_resource(key, v.clone());
-        Ok(v)
+        self.inner.get_resource(key).await
     }
     async fn update_resource(
         &self,
@@ -159,32 +125,19 @@ impl Store for CachingStore {
         data: &serde_json::Value,
         expected_version: i64,
     ) -> Result<Resource, StoreError> {
-        let r = self
-            .inner
+        self.inner
             .update_resource(key, data, expected_version)
-            .await;
-        match &r {
-            Ok(res) => self.put_resource(key, Some(res.clone())),
-            Err(_) => self.drop_resource(key),
-        }
-        r
+            .await
     }
     async fn upsert_resource(
         &self,
         key: &ResourceKey,
         data: &serde_json::Value,
     ) -> Result<Resource, StoreError> {
-        let r = self.inner.upsert_resource(key, data).await;
-        match &r {
-            Ok(res) => self.put_resource(key, Some(res.clone())),
-            Err(_) => self.drop_resource(key),
-        }
-        r
+        self.inner.upsert_resource(key, data).await
     }
     async fn delete_resource(&self, key: &ResourceKey) -> Result<bool, StoreError> {
-        let r = self.inner.delete_resource(key).await;
-        self.drop_resource(key);
-        r
+        self.inner.delete_resource(key).await
     }
     async fn delete_resources_by_prefix(
         &self,
@@ -192,12 +145,9 @@ impl Store for CachingStore {
         kind: &str,
         prefix: &str,
     ) -> Result<u64, StoreError> {
-        let r = self
-            .inner
+        self.inner
             .delete_resources_by_prefix(scope, kind, prefix)
-            .await;
-        self.drop_scope_kind(scope, kind);
-        r
+            .await
     }
     async fn list_resources(
         &self,
@@ -289,5 +239,69 @@ impl Store for CachingStore {
     }
     async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError> {
         self.inner.delete_captured(message_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(id: &str) -> AccessKeyRecord {
+        AccessKeyRecord {
+            access_key_id: id.into(),
+            account_id: "123456789012".parse().unwrap(),
+            user_name: "root".into(),
+            secret_ciphertext: vec![1, 2, 3],
+            status: "Active".into(),
+            created_at: 0,
+        }
+    }
+
+    /// a key deleted through another handle stays visible at most TTL; a delete through
+    /// the cache itself applies at once.
+    #[tokio::test]
+    async fn key_reads_are_cached_and_own_deletes_apply_at_once() {
+        let store = sesame_store::SqlStore::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let inner: Arc<dyn Store> = Arc::new(store);
+        let cache = CachingStore::new(inner.clone());
+        let account = AccountRecord {
+            account_id: "123456789012".parse().unwrap(),
+            name: None,
+            created_at: 0,
+            status: "Active".into(),
+        };
+        inner.create_account(&account).await.unwrap();
+        inner
+            .create_access_key(&key("AKIAAAAAAAAAAAAAAAAA"))
+            .await
+            .unwrap();
+        assert!(cache
+            .get_access_key("AKIAAAAAAAAAAAAAAAAA")
+            .await
+            .unwrap()
+            .is_some());
+        // Deleted behind the cache's back: still served from the cache (within TTL).
+        inner
+            .delete_access_key(&account.account_id, "AKIAAAAAAAAAAAAAAAAA")
+            .await
+            .unwrap();
+        assert!(cache
+            .get_access_key("AKIAAAAAAAAAAAAAAAAA")
+            .await
+            .unwrap()
+            .is_some());
+        // Through the cache: gone immediately.
+        cache
+            .delete_access_key(&account.account_id, "AKIAAAAAAAAAAAAAAAAA")
+            .await
+            .unwrap();
+        assert!(cache
+            .get_access_key("AKIAAAAAAAAAAAAAAAAA")
+            .await
+            .unwrap()
+            .is_none());
     }
 }
