@@ -3,121 +3,14 @@
 //! dkimpy verifies it against the records `sesame identity dkim-records` prints (Q-89, Q-96);
 //! a simulator send records Delivery and Bounce events (E-80, Q-125).
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sesame(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sesame"));
-    c.env("SESAME_DATA_DIR", dir)
-        .env_remove("SESAME_DATABASE_URL")
-        .env_remove("SESAME_MASTER_KEY")
-        .env_remove("SESAME_DELIVERY_MODE");
-    c
-}
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = sesame(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "sesame {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn start_dev(dir: &Path) -> Server {
-    let mut child = sesame(dir)
-        .args(["serve", "--dev"])
-        .env("SESAME_HTTP_ADDR", "127.0.0.1:0")
-        .env("SESAME_SUBMISSION_ADDR", "off")
-        .env("SESAME_SUBMISSION_TLS_ADDR", "off")
-        .env("SESAME_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn sesame serve --dev");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited before ready").unwrap();
-        if let Some(a) = line.strip_prefix("sesame ready http=") {
-            break a.split_whitespace().next().unwrap_or_default().to_string();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
-}
-
-fn amz_now() -> String {
-    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::now_utc().format(&f).unwrap()
-}
-
-fn http(addr: &str, head: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status: u16 = resp[9..12].parse().unwrap();
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// A SigV4-signed v2 call.
-fn call(
-    addr: &str,
-    key: &str,
-    secret: &str,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
-    let ts = amz_now();
-    let headers = vec![
-        ("host".to_string(), addr.to_string()),
-        ("x-amz-date".to_string(), ts.clone()),
-        ("content-type".to_string(), "application/json".to_string()),
-    ];
-    let req = sesame_sigv4::sigv4::Request {
-        method,
-        raw_path: path,
-        raw_query: "",
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let signed: Vec<String> = vec!["content-type".into(), "host".into(), "x-amz-date".into()];
-    let auth = sesame_sigv4::sigv4::sign(&req, key, secret, "us-east-1", "ses", &ts, &signed);
-    http(
-        addr,
-        &format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Date: {ts}\r\nContent-Type: application/json\r\nAuthorization: {auth}\r\n"),
-        body,
-    )
-}
+use common::{call, cli_ok, http, sesame, Server};
 
 /// LocalStack's unauthenticated developer endpoint.
 fn dev_inbox(addr: &str, method: &str, query: &str) -> (u16, String) {
@@ -205,14 +98,14 @@ print("PASS" if dkim.verify(raw, dnsfunc=dnsfunc) else "FAIL")
 fn send_is_captured_signed_and_served_like_localstack() {
     let dir = tempfile::tempdir().unwrap();
     let created: serde_json::Value =
-        serde_json::from_str(&run_ok(dir.path(), &["account", "create", "--json"])).unwrap();
+        serde_json::from_str(&cli_ok(dir.path(), &["account", "create", "--json"])).unwrap();
     let acct = created["account_id"].as_str().unwrap().to_string();
     let key = created["access_key_id"].as_str().unwrap().to_string();
     let secret = created["secret_access_key"].as_str().unwrap().to_string();
-    run_ok(dir.path(), &["account", "production", "--account", &acct]);
+    cli_ok(dir.path(), &["account", "production", "--account", &acct]);
 
-    let server = start_dev(dir.path());
-    let addr = server.addr.clone();
+    let server = Server::start(dir.path(), &["--dev"], &[]);
+    let addr = server.http.clone();
     let (status, body) = call(
         &addr,
         &key,
@@ -222,7 +115,7 @@ fn send_is_captured_signed_and_served_like_localstack() {
         r#"{"EmailIdentity":"example.test"}"#,
     );
     assert_eq!(status, 200, "{body}");
-    run_ok(
+    cli_ok(
         dir.path(),
         &[
             "identity",
@@ -266,7 +159,7 @@ fn send_is_captured_signed_and_served_like_localstack() {
     assert!(body.contains(&id));
     let (_, body) = dev_inbox(&addr, "GET", "?email=other@example.test");
     assert_eq!(body, r#"{"messages":[]}"#);
-    let listed = run_ok(dir.path(), &["inbox", "list", "--json", "--account", &acct]);
+    let listed = cli_ok(dir.path(), &["inbox", "list", "--json", "--account", &acct]);
     assert!(listed.contains(&id));
     let cli_raw = sesame(dir.path())
         .args(["inbox", "show", &id, "--raw"])
@@ -276,7 +169,7 @@ fn send_is_captured_signed_and_served_like_localstack() {
     assert_eq!(cli_raw, raw, "the CLI prints the exact captured bytes");
 
     // DKIM: dkimpy verifies with the records the operator publishes.
-    let recs: serde_json::Value = serde_json::from_str(&run_ok(
+    let recs: serde_json::Value = serde_json::from_str(&cli_ok(
         dir.path(),
         &[
             "identity",
@@ -327,7 +220,7 @@ fn send_is_captured_signed_and_served_like_localstack() {
         ],
     );
     let events = wait_for("simulator events", || {
-        let out = run_ok(
+        let out = cli_ok(
             dir.path(),
             &["events", "--message-id", &id, "--account", &acct, "--json"],
         );
@@ -364,24 +257,7 @@ fn send_is_captured_signed_and_served_like_localstack() {
 #[test]
 fn dev_inbox_is_absent_outside_capture_mode() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = sesame(dir.path())
-        .args(["serve"])
-        .env("SESAME_HTTP_ADDR", "127.0.0.1:0")
-        .env("SESAME_SUBMISSION_ADDR", "off")
-        .env("SESAME_SUBMISSION_TLS_ADDR", "off")
-        .env("SESAME_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited before ready").unwrap();
-        if let Some(a) = line.strip_prefix("sesame ready http=") {
-            break a.split_whitespace().next().unwrap_or_default().to_string();
-        }
-    };
-    let server = Server { child, addr };
-    let (status, _) = dev_inbox(&server.addr, "GET", "");
+    let server = Server::start(dir.path(), &[], &[]);
+    let (status, _) = dev_inbox(&server.http, "GET", "");
     assert_eq!(status, 404);
 }

@@ -4,57 +4,16 @@
 //! store must hold each acknowledged message's `Send` event and queue row, and the spool its
 //! body — byte-complete — for every one of them (principle: acknowledge only what is on disk).
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+
+use common::{amz_now, call, cli_ok, create_account, Server};
 
 const TOTAL: usize = 1000;
 const CLIENTS: usize = 16;
-
-fn cli(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(args)
-        .env("SESAME_DATA_DIR", dir)
-        .env_remove("SESAME_DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sesame {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .arg("serve")
-        .env("SESAME_DATA_DIR", dir)
-        .env("SESAME_HTTP_ADDR", "127.0.0.1:0")
-        .env("SESAME_SUBMISSION_ADDR", "off")
-        .env("SESAME_SUBMISSION_TLS_ADDR", "off")
-        .env("SESAME_DELIVERY_MODE", "smtp")
-        .env("SESAME_LOG", "warn")
-        .env_remove("SESAME_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited before ready").unwrap();
-        if let Some(rest) = line.strip_prefix("sesame ready http=") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    (child, addr)
-}
-
-fn amz_now() -> String {
-    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::now_utc().format(&f).unwrap()
-}
 
 fn send(addr: &str, key: &str, secret: &str, body: &str) -> Option<String> {
     let ts = amz_now();
@@ -91,16 +50,17 @@ fn send(addr: &str, key: &str, secret: &str, body: &str) -> Option<String> {
 #[test]
 fn kill9_after_1000_acknowledged_sends_loses_none() {
     let dir = tempfile::tempdir().unwrap();
-    let creds: serde_json::Value =
-        serde_json::from_str(&cli(dir.path(), &["account", "create", "--json"])).unwrap();
-    let account = creds["account_id"].as_str().unwrap().to_string();
-    let key = creds["access_key_id"].as_str().unwrap().to_string();
-    let secret = creds["secret_access_key"].as_str().unwrap().to_string();
-    cli(
+    let creds = create_account(dir.path());
+    let (account, key, secret) = (
+        creds.account_id,
+        creds.access_key_id,
+        creds.secret_access_key,
+    );
+    cli_ok(
         dir.path(),
         &["account", "production", "--account", &account],
     );
-    cli(
+    cli_ok(
         dir.path(),
         &[
             "account",
@@ -114,38 +74,19 @@ fn kill9_after_1000_acknowledged_sends_loses_none() {
         ],
     );
 
-    let (mut child, addr) = start(dir.path());
+    let mut server = Server::start(dir.path(), &[], &[("SESAME_DELIVERY_MODE", "smtp")]);
+    let addr = server.http.clone();
     // A verified sender: created through the API, verified by the operator override.
-    let ts_body = r#"{"EmailIdentity":"durable.example"}"#;
-    {
-        let ts = amz_now();
-        let headers = vec![
-            ("host".to_string(), addr.clone()),
-            ("x-amz-date".to_string(), ts.clone()),
-        ];
-        let req = sesame_sigv4::sigv4::Request {
-            method: "POST",
-            raw_path: "/v2/email/identities",
-            raw_query: "",
-            headers: &headers,
-            body: ts_body.as_bytes(),
-        };
-        let auth = sesame_sigv4::sigv4::sign(
-            &req,
-            &key,
-            &secret,
-            "us-east-1",
-            "ses",
-            &ts,
-            &["host".into(), "x-amz-date".into()],
-        );
-        let mut s = TcpStream::connect(&addr).unwrap();
-        write!(s, "POST /v2/email/identities HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Date: {ts}\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{ts_body}", ts_body.len()).unwrap();
-        let mut r = String::new();
-        s.read_to_string(&mut r).unwrap();
-        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-    }
-    cli(
+    let (status, body) = call(
+        &addr,
+        &key,
+        &secret,
+        "POST",
+        "/v2/email/identities",
+        r#"{"EmailIdentity":"durable.example"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    cli_ok(
         dir.path(),
         &[
             "identity",
@@ -179,12 +120,12 @@ fn kill9_after_1000_acknowledged_sends_loses_none() {
     // Kill as soon as 1,000 acknowledgements are in (sends still in flight are not counted).
     loop {
         if acked.lock().unwrap().len() >= TOTAL {
-            child.kill().unwrap(); // SIGKILL
+            server.child.kill().unwrap(); // SIGKILL
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    child.wait().unwrap();
+    server.child.wait().unwrap();
     for t in threads {
         t.join().unwrap();
     }

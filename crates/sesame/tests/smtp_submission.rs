@@ -6,143 +6,12 @@
 //! swaks is a test peer (`apt-get install swaks`, done by `.ci/run`): without it the test prints
 //! SKIPPED and passes, so a developer machine without it still runs the rest of the suite.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-struct Server {
-    child: Child,
-    http: String,
-    submission: String,
-    submission_tls: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sesame(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sesame"));
-    c.env("SESAME_DATA_DIR", dir)
-        .env("SESAME_LOG", "warn")
-        .env_remove("SESAME_DATABASE_URL")
-        .env_remove("SESAME_MASTER_KEY")
-        .env_remove("SESAME_REGIONS")
-        .env_remove("SESAME_SMTP_REGION")
-        .env_remove("SESAME_SMTP_HOSTNAME");
-    c
-}
-
-fn field<'a>(line: &'a str, name: &str) -> &'a str {
-    line.split_whitespace()
-        .find_map(|f| f.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-        .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
-}
-
-fn start(dir: &Path, cert: &Path, key: &Path) -> Server {
-    let mut child = sesame(dir)
-        .args(["serve"])
-        .env("SESAME_HTTP_ADDR", "127.0.0.1:0")
-        .env("SESAME_SUBMISSION_ADDR", "127.0.0.1:0")
-        .env("SESAME_SUBMISSION_TLS_ADDR", "127.0.0.1:0")
-        .env("SESAME_SMTP_TLS_CERT", cert)
-        .env("SESAME_SMTP_TLS_KEY", key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn sesame serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = loop {
-        let line = lines.next().expect("server exited before ready").unwrap();
-        if line.starts_with("sesame ready http=") {
-            break line;
-        }
-    };
-    Server {
-        http: field(&line, "http").to_string(),
-        submission: field(&line, "submission").to_string(),
-        submission_tls: field(&line, "submission_tls").to_string(),
-        child,
-    }
-}
-
-/// (account id, access key id, secret, SMTP password for us-east-1).
-fn create_account(dir: &Path) -> (String, String, String, String) {
-    let out = sesame(dir)
-        .args(["account", "create", "--json"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let s = |k: &str| v[k].as_str().unwrap().to_string();
-    assert_eq!(s("smtp_username"), s("access_key_id"));
-    (
-        s("account_id"),
-        s("access_key_id"),
-        s("secret_access_key"),
-        s("smtp_password"),
-    )
-}
-
-fn cli_ok(dir: &Path, args: &[&str]) {
-    let out = sesame(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "sesame {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn amz_now() -> String {
-    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::now_utc().format(&f).unwrap()
-}
-
-/// A SigV4-signed v2 call; returns (status, body).
-fn call(
-    addr: &str,
-    key: &str,
-    secret: &str,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
-    let ts = amz_now();
-    let headers = vec![
-        ("host".to_string(), addr.to_string()),
-        ("x-amz-date".to_string(), ts.clone()),
-        ("content-type".to_string(), "application/json".to_string()),
-    ];
-    let req = sesame_sigv4::sigv4::Request {
-        method,
-        raw_path: path,
-        raw_query: "",
-        headers: &headers,
-        body: body.as_bytes(),
-    };
-    let signed: Vec<String> = vec!["content-type".into(), "host".into(), "x-amz-date".into()];
-    let auth = sesame_sigv4::sigv4::sign(&req, key, secret, "us-east-1", "ses", &ts, &signed);
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Date: {ts}\r\nContent-Type: application/json\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let status: u16 = resp[9..12].parse().unwrap();
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
-}
+use common::{call, cli_ok, create_account, sesame, Server};
 
 /// A domain identity created through the API, then force-verified by the operator.
 fn verified_domain(
@@ -242,11 +111,33 @@ fn swaks_submits_through_both_listeners_with_ses_replies() {
         certs.path().join("smtp-key.pem"),
     );
 
-    let (prod, prod_key, prod_secret, prod_password) = create_account(dir.path());
-    let (sandbox, sb_key, sb_secret, sb_password) = create_account(dir.path());
+    let p = create_account(dir.path());
+    let (prod, prod_key, prod_secret, prod_password) = (
+        p.account_id,
+        p.access_key_id,
+        p.secret_access_key,
+        p.smtp_password,
+    );
+    let sb = create_account(dir.path());
+    let (sandbox, sb_key, sb_secret, sb_password) = (
+        sb.account_id,
+        sb.access_key_id,
+        sb.secret_access_key,
+        sb.smtp_password,
+    );
     cli_ok(dir.path(), &["account", "production", "--account", &prod]);
 
-    let server = start(dir.path(), &cert, &key);
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = Server::start(
+        dir.path(),
+        &[],
+        &[
+            ("SESAME_SUBMISSION_ADDR", "127.0.0.1:0"),
+            ("SESAME_SUBMISSION_TLS_ADDR", "127.0.0.1:0"),
+            ("SESAME_SMTP_TLS_CERT", cert),
+            ("SESAME_SMTP_TLS_KEY", key),
+        ],
+    );
     verified_domain(
         dir.path(),
         &server,
