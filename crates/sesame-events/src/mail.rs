@@ -11,8 +11,10 @@ use crate::vocab::auto_tags;
 ///
 /// Built once at acceptance (plus `outgoing_ip` once a delivery was attempted) and passed to
 /// every builder; the builders decide what each record kind shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Deserialize), serde(default))]
+/// Serializable so the send pipeline can keep it with the queued message and rebuild later
+/// events from it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct MailInfo {
     /// When the send request was accepted (Unix ms) → `mail.timestamp`.
     pub timestamp_ms: i64,
@@ -53,8 +55,8 @@ pub struct MailInfo {
 }
 
 /// `mail.commonHeaders` (G-40). Lists and absent values are left out of the JSON.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[cfg_attr(test, derive(serde::Deserialize), serde(default))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CommonHeaders {
     pub from: Vec<String>,
     pub to: Vec<String>,

@@ -33,16 +33,17 @@ use sesame_model::{CapturedMessage, EventRecord, QueuedMessage, Scope};
 use sesame_policy::{identity, simulator};
 
 use crate::records::IdentityRecord;
-use crate::send::events::{record, MailMeta};
+use crate::send::events::record;
 use crate::{now_ms, Engine, EngineError};
 use classify::{BounceReason, Outcome};
+use sesame_events::MailInfo;
 
 /// `delivery.smtpResponse` of a captured (or simulated) hand-off.
 pub const CAPTURE_SMTP_RESPONSE: &str = "250 2.6.0 Message received";
 
 /// What the send pipeline stored in the queue row's `meta` that delivery needs.
 struct Meta {
-    mail: MailMeta,
+    mail: MailInfo,
     from_identity: Option<String>,
     configuration_set: Option<String>,
 }
@@ -215,11 +216,10 @@ impl Engine {
         &self,
         scope: &Scope,
         msg: &QueuedMessage,
-        mail: &MailMeta,
+        mail: &MailInfo,
         outcomes: &[(String, Outcome)],
         now: i64,
     ) -> Vec<EventRecord> {
-        let info = mail.to_info();
         let host = self.capture_host();
         let mut events = Vec::new();
         let delivered: Vec<String> = outcomes
@@ -246,7 +246,7 @@ impl Engine {
                 &msg.message_id,
                 event_types::DELIVERY,
                 now,
-                sesame_events::delivery(&info, &d),
+                sesame_events::delivery(mail, &d),
             ));
         }
         let mut reasons: Vec<BounceReason> = outcomes
@@ -288,7 +288,7 @@ impl Engine {
                 &msg.message_id,
                 event_types::BOUNCE,
                 now,
-                sesame_events::bounce(&info, &b),
+                sesame_events::bounce(mail, &b),
             ));
         }
         let complained: Vec<String> = outcomes
@@ -315,7 +315,7 @@ impl Engine {
                 &msg.message_id,
                 event_types::COMPLAINT,
                 now,
-                sesame_events::complaint(&info, &c),
+                sesame_events::complaint(mail, &c),
             ));
         }
         events

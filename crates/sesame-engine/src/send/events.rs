@@ -2,7 +2,6 @@
 //! later event repeats (`mail` object, spec G-H) are captured once at acceptance, stored in
 //! the queue row's `meta`, and turned back into `MailInfo` by delivery.
 
-use serde::{Deserialize, Serialize};
 use sesame_events::{CommonHeaders, MailInfo};
 use sesame_mail::message::Inspected;
 use sesame_model::{EventRecord, Scope};
@@ -27,70 +26,6 @@ pub(crate) struct MailContext<'a> {
     pub caller_identity: Option<&'a str>,
 }
 
-/// Serializable twin of `sesame_events::MailInfo`, kept in the queue row.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct MailMeta {
-    pub timestamp_ms: i64,
-    pub source: String,
-    pub source_arn: String,
-    pub sending_account_id: String,
-    pub message_id: String,
-    pub destination: Vec<String>,
-    pub source_ip: Option<String>,
-    pub caller_identity: Option<String>,
-    pub configuration_set: Option<String>,
-    pub from_domain: String,
-    pub operation: String,
-    pub custom_tags: Vec<(String, String)>,
-    pub headers: Vec<(String, String)>,
-    pub from: Vec<String>,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub bcc: Vec<String>,
-    pub reply_to: Vec<String>,
-    pub return_path: Option<String>,
-    pub sender: Option<String>,
-    pub date: Option<String>,
-    pub header_message_id: Option<String>,
-    pub subject: Option<String>,
-    #[serde(default)]
-    pub source_tls_version: Option<String>,
-}
-
-impl MailMeta {
-    pub fn to_info(&self) -> MailInfo {
-        MailInfo {
-            timestamp_ms: self.timestamp_ms,
-            source: self.source.clone(),
-            source_arn: self.source_arn.clone(),
-            sending_account_id: self.sending_account_id.clone(),
-            message_id: self.message_id.clone(),
-            destination: self.destination.clone(),
-            source_ip: self.source_ip.clone(),
-            caller_identity: self.caller_identity.clone(),
-            configuration_set: self.configuration_set.clone(),
-            from_domain: self.from_domain.clone(),
-            operation: self.operation.clone(),
-            custom_tags: self.custom_tags.clone(),
-            headers: self.headers.clone(),
-            common: CommonHeaders {
-                from: self.from.clone(),
-                to: self.to.clone(),
-                cc: self.cc.clone(),
-                bcc: self.bcc.clone(),
-                reply_to: self.reply_to.clone(),
-                return_path: self.return_path.clone(),
-                sender: self.sender.clone(),
-                date: self.date.clone(),
-                message_id: self.header_message_id.clone(),
-                subject: self.subject.clone(),
-            },
-            source_tls_version: self.source_tls_version.clone(),
-            outgoing_ip: None,
-        }
-    }
-}
-
 /// Header fields of the submitted message, in order (`mail.headers`, Q-155: as submitted).
 fn headers_of(raw: &[u8]) -> Vec<(String, String)> {
     match sesame_mail::message::split(raw) {
@@ -110,7 +45,7 @@ fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
-pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
+pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailInfo {
     let headers = headers_of(c.raw);
     let from_domain = c
         .inspected
@@ -126,7 +61,7 @@ pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
         Some(n) if !n.is_empty() => format!("{n} <{}>", m.address),
         _ => m.address.clone(),
     };
-    MailMeta {
+    MailInfo {
         timestamp_ms: c.now_ms,
         source: c.source.to_string(),
         source_arn: c
@@ -145,22 +80,25 @@ pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailMeta {
         from_domain,
         operation: c.operation.to_string(),
         custom_tags: c.tags.to_vec(),
-        from: c.inspected.from.iter().map(fmt).collect(),
-        to: c.inspected.to.clone(),
-        cc: c.inspected.cc.clone(),
-        bcc: c.inspected.bcc.clone(),
-        reply_to: c.inspected.reply_to.iter().map(fmt).collect(),
-        return_path: c.inspected.return_path.clone(),
-        sender: c.inspected.sender.as_ref().map(fmt),
-        date: header_value(&headers, "Date"),
-        header_message_id: header_value(&headers, "Message-ID"),
-        subject: c.inspected.subject.clone(),
+        common: CommonHeaders {
+            from: c.inspected.from.iter().map(fmt).collect(),
+            to: c.inspected.to.clone(),
+            cc: c.inspected.cc.clone(),
+            bcc: c.inspected.bcc.clone(),
+            reply_to: c.inspected.reply_to.iter().map(fmt).collect(),
+            return_path: c.inspected.return_path.clone(),
+            sender: c.inspected.sender.as_ref().map(fmt),
+            date: header_value(&headers, "Date"),
+            message_id: header_value(&headers, "Message-ID"),
+            subject: c.inspected.subject.clone(),
+        },
         source_tls_version: None,
+        outgoing_ip: None,
         headers,
     }
 }
 
-pub(crate) fn mail_info_json(m: &MailMeta) -> serde_json::Value {
+pub(crate) fn mail_info_json(m: &MailInfo) -> serde_json::Value {
     serde_json::to_value(m).expect("mail meta serialises")
 }
 
@@ -175,7 +113,7 @@ pub(crate) fn minimal_mail_info(
     req: &SendRequest,
 ) -> MailInfo {
     let bare = sesame_policy::identity::bare_address(from);
-    MailMeta {
+    MailInfo {
         timestamp_ms: now,
         source: from.to_string(),
         source_arn: scope
@@ -194,19 +132,15 @@ pub(crate) fn minimal_mail_info(
         operation: req.operation.to_string(),
         custom_tags: req.tags.clone(),
         headers: vec![],
-        from: vec![from.to_string()],
-        to: req.destination.clone().unwrap_or_default().to,
-        cc: vec![],
-        bcc: vec![],
-        reply_to: req.reply_to.clone(),
-        return_path: None,
-        sender: None,
-        date: None,
-        header_message_id: None,
-        subject: None,
+        common: CommonHeaders {
+            from: vec![from.to_string()],
+            to: req.destination.clone().unwrap_or_default().to,
+            reply_to: req.reply_to.clone(),
+            ..Default::default()
+        },
         source_tls_version: None,
+        outgoing_ip: None,
     }
-    .to_info()
 }
 
 /// A new event record with a random UUID-shaped id.

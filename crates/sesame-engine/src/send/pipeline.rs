@@ -285,13 +285,8 @@ impl Engine {
             max_send_rate: account.max_send_rate,
             burst: account.max_send_rate.max(1.0),
         };
-        let event = super::events::record(
-            scope,
-            &message_id,
-            "Send",
-            now,
-            sesame_events::send(&mail.to_info()),
-        );
+        let event =
+            super::events::record(scope, &message_id, "Send", now, sesame_events::send(&mail));
         let outcome = self
             .store
             .accept_messages(&[(queued, quota, vec![event])], now)
