@@ -259,6 +259,7 @@ impl Engine {
         F: FnMut(&mut AccountSettings) -> Result<(), EngineError> + Send,
     {
         let key = ResourceKey::new(scope, kind::ACCOUNT, "");
+        self.hot.drop_settings(scope);
         loop {
             let current = self.store.get_resource(&key).await?;
             let mut settings = match &current {

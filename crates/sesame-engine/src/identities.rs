@@ -301,6 +301,7 @@ impl Engine {
         let norm = normalize_identity(name)
             .map_err(|_| EngineError::NotFound(format!("Email identity {name} does not exist.")))?;
         let key = Self::identity_key(scope, &norm);
+        self.hot.drop_identity(scope, &norm);
         loop {
             let Some(current) = self.store.get_resource(&key).await? else {
                 return Err(EngineError::NotFound(format!(
@@ -333,6 +334,7 @@ impl Engine {
         let Ok(norm) = normalize_identity(name) else {
             return Ok(false);
         };
+        self.hot.drop_identity(scope, &norm);
         Ok(self
             .store
             .delete_resource(&Self::identity_key(scope, &norm))

@@ -58,6 +58,8 @@ pub struct Engine {
     /// at its next poll (the binary passes a `tokio::sync::Notify`; the engine stays
     /// runtime-free). `None` in CLI commands and tests.
     queue_waker: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// The send path's ≤ 1 s cache of settings and verified identities (`send::hot`).
+    pub(crate) hot: Arc<send::hot::HotCache>,
 }
 
 impl Engine {
@@ -74,6 +76,7 @@ impl Engine {
             mac_key: Arc::new(master_key),
             settings: Arc::new(settings),
             queue_waker: None,
+            hot: Arc::default(),
         }
     }
 

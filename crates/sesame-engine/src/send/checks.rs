@@ -54,7 +54,14 @@ impl Engine {
         let bare = identity::bare_address(address);
         let mut found = Vec::new();
         for name in identity::candidates(bare) {
+            // Most specific first: a cached verified candidate is the answer unless a more
+            // specific one exists, so only cache hits for the first candidates are shortcuts.
+            if let Some(rec) = self.hot.identity(scope, &name) {
+                found.push(rec);
+                continue;
+            }
             if let Some(rec) = self.get_identity(scope, &name).await? {
+                self.hot.put_identity(scope, &rec);
                 found.push(rec);
             }
         }

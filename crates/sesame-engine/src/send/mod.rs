@@ -14,6 +14,7 @@
 
 mod checks;
 pub mod events;
+pub(crate) mod hot;
 mod pipeline;
 mod types;
 

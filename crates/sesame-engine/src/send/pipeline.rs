@@ -92,7 +92,14 @@ impl Engine {
     /// Runs the send pipeline. On `Ok`, the message is durable (spool fsync + store commit).
     pub async fn send(&self, scope: &Scope, req: SendRequest) -> Result<Accepted, SendError> {
         let now = now_ms();
-        let account = self.account_settings(scope).await?;
+        let account = match self.hot.settings(scope) {
+            Some(a) => a,
+            None => {
+                let a = self.account_settings(scope).await?;
+                self.hot.put_settings(scope, &a);
+                a
+            }
+        };
         if !account.sending_enabled || account.enforcement_status == "SHUTDOWN" {
             return Err(SendError::AccountPaused);
         }

@@ -1,0 +1,107 @@
+//! The send path's hot reads — account settings and *verified* identities — kept for at most
+//! 1 s (DECISIONS Q-24: "no cache older than 1 s"). Only the send pipeline reads through it;
+//! every read API (GetAccount, GetEmailIdentity, …) goes to the store, so what a user reads
+//! back is always current. Writes through this engine drop the entries they touch at once;
+//! changes made elsewhere (operator CLI, other nodes) reach sends within [`TTL`]. Unverified
+//! or missing identities are never cached, so verifying an identity takes effect on the very
+//! next send.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sesame_model::Scope;
+
+use crate::records::{AccountSettings, IdentityRecord};
+
+pub const TTL: Duration = Duration::from_secs(1);
+const MAX_ENTRIES: usize = 50_000;
+
+type ScopeKey = (String, String);
+
+#[derive(Default)]
+pub struct HotCache {
+    settings: Mutex<HashMap<ScopeKey, (Instant, AccountSettings)>>,
+    identities: Mutex<HashMap<(ScopeKey, String), (Instant, IdentityRecord)>>,
+}
+
+fn sk(scope: &Scope) -> ScopeKey {
+    (scope.account.to_string(), scope.region.to_string())
+}
+
+impl HotCache {
+    pub fn settings(&self, scope: &Scope) -> Option<AccountSettings> {
+        let m = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&sk(scope))
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, s)| s.clone())
+    }
+
+    pub fn put_settings(&self, scope: &Scope, s: &AccountSettings) {
+        let mut m = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > MAX_ENTRIES {
+            m.clear();
+        }
+        m.insert(sk(scope), (Instant::now(), s.clone()));
+    }
+
+    pub fn drop_settings(&self, scope: &Scope) {
+        self.settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&sk(scope));
+    }
+
+    pub fn identity(&self, scope: &Scope, name: &str) -> Option<IdentityRecord> {
+        let m = self.identities.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&(sk(scope), name.to_string()))
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, r)| r.clone())
+    }
+
+    /// Keeps `rec` only if it is verified for sending (see the module docs).
+    pub fn put_identity(&self, scope: &Scope, rec: &IdentityRecord) {
+        if !crate::Engine::verified_for_sending(rec) {
+            return;
+        }
+        let mut m = self.identities.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > MAX_ENTRIES {
+            m.clear();
+        }
+        m.insert(
+            (sk(scope), rec.identity.clone()),
+            (Instant::now(), rec.clone()),
+        );
+    }
+
+    pub fn drop_identity(&self, scope: &Scope, name: &str) {
+        self.identities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(sk(scope), name.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::status;
+
+    /// Only verified identities are kept; a drop applies at once.
+    #[test]
+    fn verified_identities_only() {
+        let cache = HotCache::default();
+        let scope = crate::test_store::scope();
+        let mut rec = crate::Engine::new_identity("example.com");
+        cache.put_identity(&scope, &rec);
+        assert!(
+            cache.identity(&scope, "example.com").is_none(),
+            "PENDING is never cached"
+        );
+        rec.verification_status = status::SUCCESS.into();
+        cache.put_identity(&scope, &rec);
+        assert_eq!(cache.identity(&scope, "example.com"), Some(rec));
+        cache.drop_identity(&scope, "example.com");
+        assert!(cache.identity(&scope, "example.com").is_none());
+    }
+}
