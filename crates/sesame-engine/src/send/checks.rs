@@ -52,6 +52,9 @@ impl Engine {
         address: &str,
     ) -> Result<Option<IdentityRecord>, SendError> {
         let bare = identity::bare_address(address);
+        if let Some(rec) = self.hot.resolution(scope, bare) {
+            return Ok(Some(rec));
+        }
         let mut found = Vec::new();
         for name in identity::candidates(bare) {
             // Most specific first: a cached verified candidate is the answer unless a more
@@ -73,7 +76,11 @@ impl Engine {
             })
             .collect();
         let chosen = identity::resolve(bare, &known).map(str::to_string);
-        Ok(chosen.and_then(|c| found.into_iter().find(|r| r.identity == c)))
+        let governing = chosen.and_then(|c| found.into_iter().find(|r| r.identity == c));
+        if let Some(rec) = &governing {
+            self.hot.put_resolution(scope, bare, rec);
+        }
+        Ok(governing)
     }
 
     /// From, Source (envelope), Sender and Return-Path must each be covered by a verified

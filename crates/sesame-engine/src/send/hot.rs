@@ -23,6 +23,9 @@ type ScopeKey = (String, String);
 pub struct HotCache {
     settings: Mutex<HashMap<ScopeKey, (Instant, AccountSettings)>>,
     identities: Mutex<HashMap<(ScopeKey, String), (Instant, IdentityRecord)>>,
+    /// Address → the verified identity that governs it, so a send from an address
+    /// covered by its domain does not look up the (absent) address identity every time.
+    resolutions: Mutex<HashMap<(ScopeKey, String), (Instant, IdentityRecord)>>,
 }
 
 fn sk(scope: &Scope) -> ScopeKey {
@@ -79,6 +82,30 @@ impl HotCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&(sk(scope), name.to_string()));
+        // Any change to an identity may change which identity governs an address.
+        let key = sk(scope);
+        self.resolutions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(k, _), _| *k != key);
+    }
+
+    pub fn resolution(&self, scope: &Scope, address: &str) -> Option<IdentityRecord> {
+        let m = self.resolutions.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&(sk(scope), address.to_string()))
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, r)| r.clone())
+    }
+
+    pub fn put_resolution(&self, scope: &Scope, address: &str, rec: &IdentityRecord) {
+        let mut m = self.resolutions.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > MAX_ENTRIES {
+            m.clear();
+        }
+        m.insert(
+            (sk(scope), address.to_string()),
+            (Instant::now(), rec.clone()),
+        );
     }
 }
 
@@ -100,8 +127,14 @@ mod tests {
         );
         rec.verification_status = status::SUCCESS.into();
         cache.put_identity(&scope, &rec);
-        assert_eq!(cache.identity(&scope, "example.com"), Some(rec));
+        assert_eq!(cache.identity(&scope, "example.com"), Some(rec.clone()));
+        cache.put_resolution(&scope, "a@example.com", &rec);
+        assert!(cache.resolution(&scope, "a@example.com").is_some());
         cache.drop_identity(&scope, "example.com");
         assert!(cache.identity(&scope, "example.com").is_none());
+        assert!(
+            cache.resolution(&scope, "a@example.com").is_none(),
+            "resolutions follow identity changes"
+        );
     }
 }
