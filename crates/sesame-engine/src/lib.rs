@@ -1,7 +1,9 @@
-//! `sesame-engine`: the application services behind every surface (v1 and v2 API, CLI, later
-//! SMTP and the console). It owns the rules and the stored records of accounts, access keys,
-//! identities, configuration sets, templates, suppression entries and tags, and talks to storage
-//! only through the `sesame_model::Store` port — so it compiles and unit-tests without a database.
+//! `sesame-engine`: the application services behind every surface (v1 and v2 API, SMTP, CLI,
+//! later the console). It owns the rules and the stored records of accounts, access keys,
+//! identities, configuration sets, templates, suppression entries and tags; the send pipeline
+//! ([`send`], the one way in) and capture delivery ([`deliver`]). It talks to storage only
+//! through the `sesame_model::Store` and `BodyStore` ports — so it compiles and unit-tests
+//! without a database or a runtime.
 //!
 //! Protocol details (wire shapes, error codes) live in `sesame-api`; this crate reports
 //! [`EngineError`] values that each edge maps to its own format.
