@@ -283,3 +283,25 @@ def test_content_rules(sender):
     with pytest.raises(ClientError) as ei:
         acct.ses.send_raw_email(RawMessage={"Data": raw})
     assert err(ei)[:2] == ("MessageRejected", 400)
+
+
+def test_x_ses_headers_in_raw_messages(sender):
+    """E-93/E-64/Q-127: X-SES-CONFIGURATION-SET selects the set (unknown → NotFoundException);
+    X-SES-*-ARN headers naming another account's identity are refused (MessageRejected, Q-41);
+    this account's own ARN is accepted."""
+    acct, domain = sender
+
+    def raw(extra):
+        return (f"From: a@{domain}\r\nTo: x@example.net\r\nSubject: s\r\n{extra}\r\nbody\r\n").encode()
+
+    with pytest.raises(ClientError) as ei:
+        acct.sesv2.send_email(Content={"Raw": {"Data": raw("X-SES-CONFIGURATION-SET: no-such-set\r\n")}})
+    assert err(ei)[:2] == ("NotFoundException", 404)
+    with pytest.raises(ClientError) as ei:
+        acct.ses.send_raw_email(
+            RawMessage={"Data": raw(f"X-SES-SOURCE-ARN: arn:aws:ses:us-east-1:999999999999:identity/{domain}\r\n")}
+        )
+    assert err(ei)[:2] == ("MessageRejected", 400)
+    own = f"arn:aws:ses:us-east-1:{acct.account_id}:identity/{domain}"
+    r = acct.ses.send_raw_email(RawMessage={"Data": raw(f"X-SES-FROM-ARN: {own}\r\n")})
+    assert MESSAGE_ID.match(r["MessageId"])

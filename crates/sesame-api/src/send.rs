@@ -3,7 +3,6 @@
 
 use sesame_awsproto::{ApiError, Service};
 use sesame_engine::send::SendError;
-use sesame_model::{Arn, Scope};
 
 /// SES v2 errors of `SendEmail` / `SendBulkEmail`.
 pub fn v2_error(e: SendError) -> ApiError {
@@ -152,23 +151,6 @@ pub fn validate_tags(tags: &[(String, String)]) -> Result<(), SendError> {
     Ok(())
 }
 
-/// An identity ARN given on a send (`FromEmailAddressIdentityArn`, `SourceArn`, …). Only this
-/// account's identities are supported until sending authorization exists (Q-41: a bad ARN is
-/// a 400 `MessageRejected`).
-pub fn check_identity_arn(scope: &Scope, arn: Option<&str>) -> Result<(), SendError> {
-    let Some(arn) = arn.filter(|a| !a.is_empty()) else {
-        return Ok(());
-    };
-    match Arn::parse(arn) {
-        Some(p) if p.service == "ses" && p.resource.starts_with("identity/") => {
-            if p.account == scope.account.as_str() && p.region == scope.region.as_str() {
-                Ok(())
-            } else {
-                Err(SendError::Rejected(format!(
-                    "Sending authorization for identities of other accounts is not supported by this deployment yet: {arn}"
-                )))
-            }
-        }
-        _ => Err(SendError::Rejected(format!("Invalid identity ARN: {arn}"))),
-    }
-}
+/// An identity ARN given on a send (`FromEmailAddressIdentityArn`, `SourceArn`, …): see
+/// `sesame_engine::send::check_identity_arn`.
+pub use sesame_engine::send::check_identity_arn;

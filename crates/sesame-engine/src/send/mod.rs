@@ -18,6 +18,6 @@ pub(crate) mod hot;
 mod pipeline;
 mod types;
 
-pub use checks::{resolve_configuration_set, SenderCheck};
+pub use checks::{check_identity_arn, resolve_configuration_set, SenderCheck};
 pub use pipeline::{Accepted, Content, SendRequest, SimpleContent, MAX_RECIPIENTS};
 pub use types::*;

@@ -168,7 +168,14 @@ impl Engine {
             msg::validate_address(a).map_err(|e| SendError::InvalidParameter(e.to_string()))?;
         }
 
-        // 3. Sender identities.
+        // 3. Sender identities, including the X-SES-*-ARN headers (E-64).
+        for arn in [
+            &inspected.ses.source_arn,
+            &inspected.ses.from_arn,
+            &inspected.ses.return_path_arn,
+        ] {
+            super::checks::check_identity_arn(scope, arn.as_deref())?;
+        }
         let return_path = req
             .feedback_address
             .clone()
