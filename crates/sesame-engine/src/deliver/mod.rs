@@ -16,8 +16,8 @@
 //!   `bounce` object), `reportingMTA` `dns; capture.<sd>` (Q-165);
 //! - one `Complaint` (`abuse`, E-80) listing the `complaint@` recipients.
 //!
-//! Not done yet (said here so nobody relies on it): the RFC 3834 auto-reply of `ooto@` (E-79)
-//! is skipped — `ooto@` only yields its Delivery; bounces and complaints are never added to the
+//! `ooto@` also answers with an RFC 3834 auto-reply to the Return-Path (else the sender),
+//! captured like any other message (E-79). Bounces and complaints are never added to the
 //! suppression list here (simulator and `OnAccountSuppressionList` bounces must not be, Q-191,
 //! and no other kind of bounce exists in capture mode).
 
@@ -46,6 +46,8 @@ struct Meta {
     mail: MailInfo,
     from_identity: Option<String>,
     configuration_set: Option<String>,
+    /// Where feedback goes (Q-161): Return-Path, else the envelope source.
+    feedback_address: Option<String>,
 }
 
 fn parse_meta(msg: &QueuedMessage) -> Result<Meta, EngineError> {
@@ -61,6 +63,7 @@ fn parse_meta(msg: &QueuedMessage) -> Result<Meta, EngineError> {
         mail,
         from_identity: text("from_identity"),
         configuration_set: text("configuration_set"),
+        feedback_address: text("feedback_address"),
     })
 }
 
@@ -69,6 +72,54 @@ fn random16() -> [u8; 16] {
     let mut r = [0u8; 16];
     r.copy_from_slice(&k[..16]);
     r
+}
+
+/// The simulator's out-of-office answer (RFC 3834): `Auto-Submitted: auto-replied`, threaded
+/// to the original with `In-Reply-To`/`References`, sent with a null reverse-path (§3.3) to
+/// `to`. Captured like any other message, so tests can read it from the dev inbox.
+fn out_of_office_reply(
+    scope: &Scope,
+    from: &str,
+    to: &str,
+    original: &MailInfo,
+    now: i64,
+) -> CapturedMessage {
+    use sesame_mail::message as msg;
+    let subject = original.common.subject.clone().unwrap_or_default();
+    let mut headers = vec![("Auto-Submitted".to_string(), "auto-replied".to_string())];
+    if let Some(id) = &original.common.message_id {
+        headers.push(("In-Reply-To".to_string(), id.clone()));
+        headers.push(("References".to_string(), id.clone()));
+    }
+    let body = msg::build_simple(&msg::SimpleMessage {
+        from: from.to_string(),
+        to: vec![to.to_string()],
+        cc: vec![],
+        reply_to: vec![],
+        subject: msg::Text::new(format!("Out of the office: {subject}")),
+        text: Some(msg::Text::new(
+            "I am out of the office and will read your message when I return.\r\n\r\n\
+             (Automatic reply from the Sesame mailbox simulator, ooto@simulator.amazonses.com.)\r\n",
+        )),
+        html: None,
+        headers,
+        attachments: vec![],
+    });
+    let message_id = msg::new_message_id(now as u64, random16());
+    let raw = msg::finalize(
+        &body,
+        &message_id,
+        &crate::templates::rfc5322_date(now),
+        sesame_policy::simulator::SIMULATOR_DOMAIN,
+    );
+    CapturedMessage {
+        message_id,
+        scope: scope.clone(),
+        mail_from: String::new(),
+        recipients: vec![to.to_string()],
+        raw,
+        captured_at: now,
+    }
 }
 
 impl Engine {
@@ -131,6 +182,17 @@ impl Engine {
                     captured_at: now_ms(),
                 })
                 .await?;
+        }
+
+        // E-79: ooto@ answers with an RFC 3834 auto-reply to the Return-Path (else the sender).
+        for (r, _) in &outcomes {
+            if simulator::classify(r, None) == Some(simulator::Scenario::OutOfOffice) {
+                if let Some(to) = meta.feedback_address.as_deref() {
+                    self.store
+                        .capture_message(&out_of_office_reply(scope, r, to, &meta.mail, now_ms()))
+                        .await?;
+                }
+            }
         }
 
         let events = self.delivery_events(scope, &msg, &meta.mail, &outcomes, now_ms());
@@ -501,10 +563,17 @@ mod tests {
             [format!("complaint@{SIM}")]
         );
 
-        // Only the real recipient was captured; simulator bounces suppress nothing (Q-191).
+        // The real recipient was captured, and ooto@ answered the sender with an RFC 3834
+        // auto-reply (E-79); simulator bounces suppress nothing (Q-191).
         let captured = f.store.captured.lock().unwrap().clone();
-        assert_eq!(captured.len(), 1);
-        assert_eq!(captured[0].recipients, ["someone@example.net"]);
+        assert_eq!(captured.len(), 2);
+        let (real, reply): (Vec<_>, Vec<_>) = captured.iter().partition(|c| c.message_id == id);
+        assert_eq!(real[0].recipients, ["someone@example.net"]);
+        assert_eq!(reply[0].recipients, ["sender@example.test"]);
+        assert_eq!(reply[0].mail_from, "", "null reverse-path, RFC 3834 §3.3");
+        let text = String::from_utf8_lossy(&reply[0].raw);
+        assert!(text.contains("Auto-Submitted: auto-replied"), "{text}");
+        assert!(text.contains(&format!("ooto@{SIM}")), "{text}");
         let (list, _) = f
             .engine
             .list_suppressed_destinations(&scope(), &Default::default(), None, 100)
