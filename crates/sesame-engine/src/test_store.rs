@@ -249,13 +249,23 @@ impl Store for MemStore {
     }
     async fn retry_message(
         &self,
-        _: &str,
-        _: &str,
-        _: &[String],
-        _: i64,
-        _: &[EventRecord],
+        node: &str,
+        message_id: &str,
+        recipients: &[String],
+        next_attempt_at: i64,
+        events: &[EventRecord],
     ) -> Result<(), StoreError> {
-        Err(unsupported())
+        let mut q = self.queue.lock().unwrap();
+        let (m, holder) = q
+            .iter_mut()
+            .find(|(m, h)| m.message_id == message_id && h.as_deref() == Some(node))
+            .ok_or(StoreError::Conflict)?;
+        m.recipients = recipients.to_vec();
+        m.next_attempt_at = next_attempt_at;
+        m.attempts += 1;
+        *holder = None;
+        self.events.lock().unwrap().extend(events.iter().cloned());
+        Ok(())
     }
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         Ok(self.queue.lock().unwrap().len() as u64)

@@ -38,6 +38,9 @@ use crate::{now_ms, Engine, EngineError};
 use classify::{BounceReason, Outcome};
 use sesame_events::MailInfo;
 
+/// How long a queued message may wait for its body (see `Engine::missing_body`).
+const BODY_GRACE_MS: i64 = 120_000;
+
 /// `delivery.smtpResponse` of a captured (or simulated) hand-off.
 pub const CAPTURE_SMTP_RESPONSE: &str = "250 2.6.0 Message received";
 
@@ -166,9 +169,18 @@ impl Engine {
             .map(|(r, _)| r.clone())
             .collect();
         if !captured.is_empty() {
-            let body = self.bodies.read_body(&msg.message_id).await.map_err(|e| {
-                EngineError::Internal(format!("reading body of {}: {e}", msg.message_id))
-            })?;
+            let body = match self.bodies.read_body(&msg.message_id).await {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return self.missing_body(node, &msg).await;
+                }
+                Err(e) => {
+                    return Err(EngineError::Internal(format!(
+                        "reading body of {}: {e}",
+                        msg.message_id
+                    )))
+                }
+            };
             let raw = self
                 .sign_for_delivery(scope, &meta, &body, now_ms())
                 .await?;
@@ -203,6 +215,25 @@ impl Engine {
         // leftover file is harmless and recovery can sweep it).
         if let Err(e) = self.bodies.remove_body(&msg.message_id).await {
             tracing::warn!(message_id = %msg.message_id, error = %e, "could not remove a delivered body from the spool");
+        }
+        Ok(())
+    }
+
+    /// The spool write and the queue row commit concurrently (see `send::pipeline`), so a
+    /// claim can see a row whose body is still being made durable: look again in a second.
+    /// A body still missing after [`BODY_GRACE_MS`] belongs to a send that failed and was never
+    /// acknowledged: the row is dropped.
+    async fn missing_body(&self, node: &str, msg: &QueuedMessage) -> Result<(), EngineError> {
+        let now = now_ms();
+        if now - msg.created_at < BODY_GRACE_MS {
+            self.store
+                .retry_message(node, &msg.message_id, &msg.recipients, now + 1_000, &[])
+                .await?;
+        } else {
+            tracing::error!(message_id = %msg.message_id, "queued message has no body: it was never acknowledged; dropping it");
+            self.store
+                .finish_message(node, &msg.message_id, &[])
+                .await?;
         }
         Ok(())
     }
@@ -582,6 +613,42 @@ mod tests {
         assert!(list.is_empty());
         // The spooled body is gone once the message is finished.
         assert!(f.bodies.bodies.lock().unwrap().is_empty());
+    }
+
+    /// A claimed row whose body is not durable yet (the spool write and the queue commit run
+    /// concurrently) is looked at again a second later; one whose body never came (a failed,
+    /// unacknowledged send) is dropped after the grace period.
+    #[tokio::test]
+    async fn missing_body_is_retried_then_dropped() {
+        let f = fixture().await;
+        let id = send(&f, "sender@example.test", &["someone@example.net"], None).await;
+        f.bodies.bodies.lock().unwrap().remove(&id);
+        let claimed = f
+            .store
+            .claim_messages("node-a", now_ms(), 60_000, 10)
+            .await
+            .unwrap();
+        f.engine
+            .deliver_claimed("node-a", claimed[0].clone())
+            .await
+            .unwrap();
+        assert_eq!(
+            f.store.queue_depth().await.unwrap(),
+            1,
+            "young: kept for another look"
+        );
+        assert!(f.store.captured.lock().unwrap().is_empty());
+        let mut old = claimed[0].clone();
+        old.created_at -= BODY_GRACE_MS + 1;
+        let again = f
+            .store
+            .claim_messages("node-a", now_ms() + 2_000, 60_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        old.attempts = again[0].attempts;
+        f.engine.deliver_claimed("node-a", old).await.unwrap();
+        assert_eq!(f.store.queue_depth().await.unwrap(), 0, "old: dropped");
     }
 
     /// Q-189, F-134, Q-188: account-list entries bounce with `OnAccountSuppressionList` when

@@ -274,10 +274,6 @@ impl Engine {
             "template": template_name,
             "mail": super::events::mail_info_json(&mail),
         });
-        self.bodies
-            .write_body(&message_id, body)
-            .await
-            .map_err(|e| SendError::Internal(format!("spool write failed: {e}")))?;
         let counted = recipients
             .iter()
             .filter(|r| simulator::classify(r, None).is_none())
@@ -301,11 +297,32 @@ impl Engine {
         };
         let event =
             super::events::record(scope, &message_id, "Send", now, sesame_events::send(&mail));
-        let outcome = self
-            .store
-            .accept_messages(&[(queued, quota, vec![event])], now)
-            .await
-            .map_err(|e| SendError::Internal(e.to_string()))?;
+        // The body's fsync round and the queue transaction run at the same time: the reply
+        // waits for both, so an acknowledged message always has both, and the latency of one
+        // acceptance is the slower of the two instead of their sum. A crash in between leaves
+        // either an orphan body (swept later) or a queue row whose body never arrived, which
+        // delivery drops — in both cases the client never got its acknowledgement.
+        let batch = [(queued, quota, vec![event])];
+        let (written, outcome) = join2(
+            self.bodies.write_body(&message_id, body),
+            self.store.accept_messages(&batch, now),
+        )
+        .await;
+        let outcome = match (written, outcome) {
+            (Ok(()), Ok(o)) => o,
+            (Err(e), accepted) => {
+                if accepted.is_ok() {
+                    // The queue row exists without a body: delivery will drop it (see
+                    // `deliver::missing_body`); the client gets an error and retries.
+                    tracing::error!(%message_id, error = %e, "spool write failed after the queue row committed");
+                }
+                return Err(SendError::Internal(format!("spool write failed: {e}")));
+            }
+            (Ok(()), Err(e)) => {
+                let _ = self.bodies.remove_body(&message_id).await;
+                return Err(SendError::Internal(e.to_string()));
+            }
+        };
         match outcome.first().copied() {
             Some(AcceptOutcome::Accepted) => {
                 self.wake_queue();
@@ -442,6 +459,40 @@ impl Engine {
             .map_err(|e| SendError::Internal(e.to_string()))?;
         Ok(Accepted { message_id })
     }
+}
+
+/// Polls two futures concurrently until both are done (runtime-free, so the engine stays
+/// independent of tokio).
+async fn join2<A, B>(a: A, b: B) -> (A::Output, B::Output)
+where
+    A: std::future::Future,
+    B: std::future::Future,
+{
+    use std::task::Poll;
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        match (ra.take(), rb.take()) {
+            (Some(x), Some(y)) => Poll::Ready((x, y)),
+            (x, y) => {
+                ra = x;
+                rb = y;
+                Poll::Pending
+            }
+        }
+    })
+    .await
 }
 
 enum Materialize {
