@@ -29,9 +29,21 @@ impl Engine {
         format!("{}.{}", B64.encode(&payload), B64.encode(&tag[..16]))
     }
 
-    /// Checks a token and returns the name to resume after. `BadRequest` when the token was
+    /// Checks a `NextToken` (when one was given) and returns the name to resume after. `BadRequest` when the token was
     /// forged, altered, or minted for another scope, operation or filter.
     pub fn parse_page_token(
+        &self,
+        scope: &Scope,
+        operation: &str,
+        filter: &str,
+        token: Option<&str>,
+    ) -> Result<Option<String>, EngineError> {
+        token
+            .map(|t| self.check_page_token(scope, operation, filter, t))
+            .transpose()
+    }
+
+    fn check_page_token(
         &self,
         scope: &Scope,
         operation: &str,

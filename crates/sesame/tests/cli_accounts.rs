@@ -2,16 +2,10 @@
 //! credentials contract of the foundation issue, ids can be imported, and the SMTP
 //! password is the SES derivation of the secret (spec B-10).
 
-use std::process::Command;
+mod common;
 
 fn sesame(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sesame"))
-        .args(args)
-        .env("SESAME_DATA_DIR", dir)
-        .env_remove("SESAME_DATABASE_URL")
-        .env_remove("SESAME_MASTER_KEY")
-        .output()
-        .expect("run sesame")
+    common::sesame(dir).args(args).output().expect("run sesame")
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {

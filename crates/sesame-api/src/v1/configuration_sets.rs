@@ -93,13 +93,14 @@ pub(super) async fn list(
 ) -> R<w::ListConfigurationSetsResponse> {
     let e = &api.engine;
     let size = i.max_items.unwrap_or(1000).clamp(1, 1000) as usize;
-    let after = match &i.next_token {
-        Some(t) => Some(
-            e.parse_page_token(&ctx.scope, "v1:ListConfigurationSets", "", t)
-                .map_err(err)?,
-        ),
-        None => None,
-    };
+    let after = e
+        .parse_page_token(
+            &ctx.scope,
+            "v1:ListConfigurationSets",
+            "",
+            i.next_token.as_deref(),
+        )
+        .map_err(err)?;
     let (names, more) = e
         .list_configuration_sets(&ctx.scope, after.as_deref(), size)
         .await

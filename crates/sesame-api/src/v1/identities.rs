@@ -210,13 +210,14 @@ pub(super) async fn list_identities(
         ));
     }
     let filter = i.identity_type.clone().unwrap_or_default();
-    let after = match &i.next_token {
-        Some(t) => Some(
-            e.parse_page_token(&ctx.scope, "ListIdentities", &filter, t)
-                .map_err(err)?,
-        ),
-        None => None,
-    };
+    let after = e
+        .parse_page_token(
+            &ctx.scope,
+            "ListIdentities",
+            &filter,
+            i.next_token.as_deref(),
+        )
+        .map_err(err)?;
     let (items, more) = e
         .list_identities(&ctx.scope, ty, after.as_deref(), max as usize)
         .await

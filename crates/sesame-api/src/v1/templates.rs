@@ -81,13 +81,9 @@ pub(super) async fn list(
         ));
     }
     let max = max.min(MAX_MAX_ITEMS);
-    let after = match &i.next_token {
-        Some(t) => Some(
-            e.parse_page_token(&ctx.scope, LIST_OP, "", t)
-                .map_err(err)?,
-        ),
-        None => None,
-    };
+    let after = e
+        .parse_page_token(&ctx.scope, LIST_OP, "", i.next_token.as_deref())
+        .map_err(err)?;
     let (items, more) = e
         .list_templates(&ctx.scope, after.as_deref(), max as usize)
         .await

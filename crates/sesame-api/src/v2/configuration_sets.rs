@@ -225,13 +225,14 @@ pub(super) async fn list(
         .and_then(|f| f.get("CONFIGURATION_SET_NAME_CONTAINS"))
         .cloned();
     let filter = contains.clone().unwrap_or_default();
-    let after = match &i.next_token {
-        Some(t) => Some(
-            e.parse_page_token(&ctx.scope, "ListConfigurationSets", &filter, t)
-                .map_err(err)?,
-        ),
-        None => None,
-    };
+    let after = e
+        .parse_page_token(
+            &ctx.scope,
+            "ListConfigurationSets",
+            &filter,
+            i.next_token.as_deref(),
+        )
+        .map_err(err)?;
     let (names, more) = e
         .list_configuration_sets_filtered(
             &ctx.scope,

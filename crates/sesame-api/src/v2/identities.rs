@@ -212,13 +212,14 @@ pub(super) async fn list(
         .as_ref()
         .map(|f| serde_json::to_string(f).unwrap_or_default())
         .unwrap_or_default();
-    let after = match &input.next_token {
-        Some(t) => Some(
-            e.parse_page_token(&ctx.scope, "ListEmailIdentities", &filter, t)
-                .map_err(err)?,
-        ),
-        None => None,
-    };
+    let after = e
+        .parse_page_token(
+            &ctx.scope,
+            "ListEmailIdentities",
+            &filter,
+            input.next_token.as_deref(),
+        )
+        .map_err(err)?;
     let (items, more) = e
         .list_identities(&ctx.scope, None, after.as_deref(), size.max(1) as usize)
         .await

@@ -106,20 +106,16 @@ pub(super) async fn list(
     )
     .map_err(err)?;
     let key = filter.token_key();
-    let after = match &i.next_token {
-        // The model's own error for this operation.
-        Some(t) => Some(
-            e.parse_page_token(&ctx.scope, LIST_OP, &key, t)
-                .map_err(|_| {
-                    ApiError::from_shape(
+    // A bad token gets the model's own error for this operation.
+    let after = e
+        .parse_page_token(&ctx.scope, LIST_OP, &key, i.next_token.as_deref())
+        .map_err(|_| {
+            ApiError::from_shape(
                 Service::SesV2,
                 "InvalidNextTokenException",
                 "The specified NextToken is invalid, expired, or was issued for another filter.",
             )
-                })?,
-        ),
-        None => None,
-    };
+        })?;
     let (items, more) = e
         .list_suppressed_destinations(&ctx.scope, &filter, after.as_deref(), size as usize)
         .await
