@@ -143,7 +143,55 @@ pub const SETTINGS: &[Setting] = &[
         key: "delivery_mode",
         env: "SESAME_DELIVERY_MODE",
         default: "capture with serve --dev, otherwise smtp",
-        doc: "What happens to accepted mail. `capture`: nothing leaves the machine; every message is DKIM-signed and stored in the dev inbox (`GET /_aws/ses` on the API listener, `sesame inbox list`), and Delivery/Bounce/Complaint events are produced as if it had been sent (mailbox simulator included). `smtp`: real delivery by the outbound MTA — not built yet: until it is, `serve` warns at start and messages stay queued.",
+        doc: "What happens to accepted mail. `capture`: nothing leaves the machine; every message is DKIM-signed and stored in the dev inbox (`GET /_aws/ses` on the API listener, `sesame inbox list`), and Delivery/Bounce/Complaint events are produced as if it had been sent (mailbox simulator included). `smtp`: real delivery by the outbound MTA to each recipient domain's MX hosts (port `delivery_port`).",
+    },
+    Setting {
+        key: "resolver",
+        env: "SESAME_RESOLVER",
+        default: "(the system resolver, /etc/resolv.conf)",
+        doc: "DNS server for delivery's MX/A/AAAA lookups (and later the verification engine), as `host:port` (e.g. `127.0.0.1:5353`). Queried over UDP with TCP fallback; no other server is consulted.",
+    },
+    Setting {
+        key: "delivery_port",
+        env: "SESAME_DELIVERY_PORT",
+        default: "25",
+        doc: "TCP port of the recipients' mail servers. Only for tests: the Internet uses 25.",
+    },
+    Setting {
+        key: "outbound_ips",
+        env: "SESAME_OUTBOUND_IPS",
+        default: "(none: the operating system picks the source address)",
+        doc: "Comma-separated source addresses the outbound MTA may bind to (the instance's sending IPs, Q-73). They are the dedicated IPs that `GetDedicatedIps` lists and pools group; mail of a configuration set with a `SendingPoolName` leaves from that pool's addresses, other mail from the addresses in no pool (or any address when all are pooled). The HELO name of each is `<a-b-c-d>.smtp-out.<service_domain>`.",
+    },
+    Setting {
+        key: "delivery_concurrency",
+        env: "SESAME_DELIVERY_CONCURRENCY",
+        default: "256",
+        doc: "Messages being delivered at the same time by this node (all destinations).",
+    },
+    Setting {
+        key: "delivery_connections_per_destination",
+        env: "SESAME_DELIVERY_CONNECTIONS_PER_DESTINATION",
+        default: "16",
+        doc: "Open SMTP connections per destination (a destination is the set of MX hosts of a domain, so domains of one provider share it). Connections are reused for several messages.",
+    },
+    Setting {
+        key: "delivery_retry_base_seconds",
+        env: "SESAME_DELIVERY_RETRY_BASE_SECONDS",
+        default: "60",
+        doc: "First retry delay after a temporary failure; it doubles with each attempt up to one hour (Q-110). Tests shorten it.",
+    },
+    Setting {
+        key: "delivery_retry_window_seconds",
+        env: "SESAME_DELIVERY_RETRY_WINDOW_SECONDS",
+        default: "50400",
+        doc: "How long temporary failures are retried before the message bounces (`Transient`), 14 hours by default (Q-110); a configuration set's `MaxDeliverySeconds` shortens it for its mail.",
+    },
+    Setting {
+        key: "mx_addr",
+        env: "SESAME_MX_ADDR",
+        default: "127.0.0.1:2525",
+        doc: "Inbound SMTP listener of the feedback domain (`feedback-smtp.<region>.<service_domain>`, port 25 in production): it accepts DSNs and ARF complaint reports addressed to the VERP MAIL FROM addresses of sent mail, and nothing else (never a relay). Empty or `off` disables it. Port 0 picks a free port (ready line: `mx=ADDR`).",
     },
     Setting {
         key: "log",
@@ -201,6 +249,16 @@ pub struct Config {
     pub smtp_max_messages_per_connection: usize,
     /// `None` when not set: [`Config::delivery_mode`] picks per `--dev`.
     pub delivery_mode: Option<DeliveryMode>,
+    /// `None`: the system resolver.
+    pub resolver: Option<SocketAddr>,
+    pub delivery_port: u16,
+    pub outbound_ips: Vec<std::net::IpAddr>,
+    pub delivery_concurrency: usize,
+    pub delivery_connections_per_destination: usize,
+    pub delivery_retry_base_seconds: u64,
+    pub delivery_retry_window_seconds: u64,
+    /// Feedback MX listener; `None` when disabled.
+    pub mx_addr: Option<SocketAddr>,
     pub log: String,
 }
 
@@ -441,6 +499,53 @@ impl Config {
                     ))
                 }
             },
+            resolver: match get("resolver") {
+                None => None,
+                Some(r) => Some(r.parse().map_err(|e| {
+                    invalid("SESAME_RESOLVER", &format!("{e} (expected host:port)"))
+                })?),
+            },
+            delivery_port: match get("delivery_port") {
+                None => 25,
+                Some(p) => p
+                    .parse()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| invalid("SESAME_DELIVERY_PORT", "expected a port 1-65535"))?,
+            },
+            outbound_ips: match get("outbound_ips") {
+                None => vec![],
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse()
+                            .map_err(|e| invalid("SESAME_OUTBOUND_IPS", &format!("{s:?}: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            },
+            delivery_concurrency: parse_count(
+                "SESAME_DELIVERY_CONCURRENCY",
+                get("delivery_concurrency"),
+                256,
+            )?,
+            delivery_connections_per_destination: parse_count(
+                "SESAME_DELIVERY_CONNECTIONS_PER_DESTINATION",
+                get("delivery_connections_per_destination"),
+                16,
+            )?,
+            delivery_retry_base_seconds: parse_count(
+                "SESAME_DELIVERY_RETRY_BASE_SECONDS",
+                get("delivery_retry_base_seconds"),
+                60,
+            )? as u64,
+            delivery_retry_window_seconds: parse_count(
+                "SESAME_DELIVERY_RETRY_WINDOW_SECONDS",
+                get("delivery_retry_window_seconds"),
+                50_400,
+            )? as u64,
+            mx_addr: parse_listener("SESAME_MX_ADDR", v.get("mx_addr"), "127.0.0.1:2525")?,
             log: get("log").unwrap_or_else(|| "info".into()),
         })
     }

@@ -4,12 +4,17 @@
 //!   (DECISIONS.md ).
 //! - [`ports`]: the storage trait that adapters (`sesame-store`) implement and the engine uses.
 //!   It is async but names no runtime, so this crate stays pure (no tokio, sqlx, hyper).
+//! - [`delivery`]: the outbound transport port (facts of an SMTP attempt) the MTA implements.
 //! - [`mail`]: records of the sending path (queue, events outbox, quotas, captured mail).
 
+pub mod delivery;
 pub mod ids;
 pub mod mail;
 pub mod ports;
 
+pub use delivery::{
+    AttemptError, DeliveryJob, JobReport, RecipientResult, SmtpReply, TlsPolicy, Transport,
+};
 pub use ids::{AccountId, Arn, Region, Scope};
 pub use mail::{
     AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
