@@ -130,9 +130,14 @@ impl PostfixMx {
         .unwrap_or_else(|| self.delivered(mailbox))
     }
 
-    /// How many SMTP connections smtpd has accepted so far (`connect from` log lines).
-    pub fn connections(&self) -> usize {
-        self.log().lines().filter(|l| l.contains("smtpd[") && l.contains(": connect from ")).count()
+    /// How many SMTP connections smtpd has accepted from `peer` so far (`connect from` log
+    /// lines; the readiness probe connects from 127.0.0.1).
+    pub fn connections_from(&self, peer: std::net::IpAddr) -> usize {
+        let tag = format!("[{peer}]");
+        self.log()
+            .lines()
+            .filter(|l| l.contains("smtpd[") && l.contains(": connect from ") && l.ends_with(&tag))
+            .count()
     }
 }
 
