@@ -2,7 +2,7 @@
 """Scriptable SMTP sink for tests (pip install aiosmtpd; see tests/peers/venv.sh).
 
   python3 smtp_sink.py --listen 127.0.2.3:25 --out DIR [--tls CERT KEY] [--auth USER:PASS]
-                       [--size N]
+                       [--size N] [--refuse "421 4.3.2 busy"]
 
 Recipient local parts choose the answer:
   rcpt-NNN@...       -> RCPT answered NNN (e.g. rcpt-550, rcpt-451, rcpt-452)
@@ -12,11 +12,12 @@ Recipient local parts choose the answer:
   anything else      -> accepted; stored as DIR/<n>.eml + DIR/<n>.json (envelope)
 
 Without --tls no STARTTLS is offered. --size N announces and enforces SIZE N (default: 32 MiB,
-aiosmtpd's default). Every MAIL and RCPT command is appended to DIR/transcript.jsonl
+aiosmtpd's default). --refuse LINE greets every connection with LINE (e.g. a 421 or 554
+greeting), answers any command with 503, and saves nothing. Every MAIL and RCPT command is appended to DIR/transcript.jsonl
 ({"cmd", "arg", "options", "peer", "peer_port", "tls"}), so tests can prove what was (or was
 not) sent; peer_port tells connections apart.
 """
-import argparse, json, re, ssl, threading
+import argparse, asyncio, json, re, ssl, threading
 from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -83,6 +84,27 @@ class Sink:
         return f"250 2.0.0 OK queued as {base.name}"
 
 
+def refuse_forever(host, port, line):
+    """A server that only ever refuses (RFC 5321 §3.1 greeting with a 4xx/5xx code)."""
+    async def client(reader, writer):
+        writer.write(line.encode() + b"\r\n")
+        await writer.drain()
+        try:
+            while await reader.readline():
+                writer.write(b"503 5.5.1 go away (test)\r\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        writer.close()
+
+    async def run():
+        server = await asyncio.start_server(client, host, int(port))
+        print(f"listening on {host}:{port}", flush=True)
+        await server.serve_forever()
+
+    asyncio.run(run())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--listen", default="127.0.0.3:25")
@@ -90,8 +112,11 @@ def main():
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--auth", metavar="USER:PASS")
     ap.add_argument("--size", type=int, metavar="N")
+    ap.add_argument("--refuse", metavar="LINE")
     a = ap.parse_args()
     host, port = a.listen.rsplit(":", 1)
+    if a.refuse:
+        return refuse_forever(host, port, a.refuse)
     kw = {}
     if a.tls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -122,7 +122,10 @@ pub struct Session {
 
 impl Session {
     /// Connects and runs greeting, EHLO and STARTTLS per `p.tls`.
-    pub async fn open(p: &ConnectParams, tls: &Arc<rustls::ClientConfig>) -> Result<Session, OpenError> {
+    pub async fn open(
+        p: &ConnectParams,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> Result<Session, OpenError> {
         let t = &p.timeouts;
         let fail = OpenError::Failed;
         let socket = match p.remote {
@@ -138,7 +141,10 @@ impl Session {
         let stream = match timeout(t.connect, socket.connect(p.remote)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
-                return Err(fail(AttemptError::Connect(format!("{} [{}]: {e}", p.remote_host, p.remote))))
+                return Err(fail(AttemptError::Connect(format!(
+                    "{} [{}]: {e}",
+                    p.remote_host, p.remote
+                ))))
             }
             Err(_) => {
                 return Err(fail(AttemptError::Connect(format!(
@@ -190,7 +196,10 @@ impl Session {
     async fn ehlo(&mut self) -> Result<(), OpenError> {
         let t = self.timeouts.command;
         let cmd = format!("EHLO {}\r\n", self.helo);
-        let r = self.command(&cmd, t, "EHLO").await.map_err(OpenError::Failed)?;
+        let r = self
+            .command(&cmd, t, "EHLO")
+            .await
+            .map_err(OpenError::Failed)?;
         if r.is_positive() {
             self.caps = Capabilities::from_ehlo(&r);
             return Ok(());
@@ -200,7 +209,10 @@ impl Session {
             return Err(OpenError::Refused(r));
         }
         let cmd = format!("HELO {}\r\n", self.helo);
-        let r = self.command(&cmd, t, "HELO").await.map_err(OpenError::Failed)?;
+        let r = self
+            .command(&cmd, t, "HELO")
+            .await
+            .map_err(OpenError::Failed)?;
         if r.is_positive() {
             self.caps = Capabilities::default();
             return Ok(());
@@ -210,9 +222,16 @@ impl Session {
     }
 
     /// STARTTLS, the handshake, and the EHLO that must follow it (RFC 3207 §4.2).
-    async fn starttls(&mut self, p: &ConnectParams, tls: &Arc<rustls::ClientConfig>) -> Result<(), OpenError> {
+    async fn starttls(
+        &mut self,
+        p: &ConnectParams,
+        tls: &Arc<rustls::ClientConfig>,
+    ) -> Result<(), OpenError> {
         let t = self.timeouts.command;
-        let r = self.command("STARTTLS\r\n", t, "STARTTLS").await.map_err(OpenError::Failed)?;
+        let r = self
+            .command("STARTTLS\r\n", t, "STARTTLS")
+            .await
+            .map_err(OpenError::Failed)?;
         if r.code != 220 {
             if p.tls == TlsPolicy::Require {
                 self.quit().await;
@@ -236,13 +255,19 @@ impl Session {
             _ => ServerName::IpAddress(p.remote.ip().into()),
         };
         let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::Gone) else {
-            return Err(OpenError::Failed(AttemptError::Protocol("STARTTLS twice".into())));
+            return Err(OpenError::Failed(AttemptError::Protocol(
+                "STARTTLS twice".into(),
+            )));
         };
         let connector = TlsConnector::from(tls.clone());
         let stream = match timeout(t, connector.connect(name, tcp)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(OpenError::Failed(AttemptError::Tls(e.to_string()))),
-            Err(_) => return Err(OpenError::Failed(AttemptError::Tls("handshake timed out".into()))),
+            Err(_) => {
+                return Err(OpenError::Failed(AttemptError::Tls(
+                    "handshake timed out".into(),
+                )))
+            }
         };
         self.io = Io::Tls(Box::new(stream));
         self.tls = true;
@@ -252,13 +277,23 @@ impl Session {
     }
 
     /// Writes `cmd` and reads one reply within `t`.
-    pub(crate) async fn command(&mut self, cmd: &str, t: Duration, what: &str) -> Result<Reply, AttemptError> {
+    pub(crate) async fn command(
+        &mut self,
+        cmd: &str,
+        t: Duration,
+        what: &str,
+    ) -> Result<Reply, AttemptError> {
         self.write(cmd.as_bytes(), t, what).await?;
         self.read_reply(t, what).await
     }
 
     /// Writes all of `bytes` within `t`.
-    pub(crate) async fn write(&mut self, bytes: &[u8], t: Duration, what: &str) -> Result<(), AttemptError> {
+    pub(crate) async fn write(
+        &mut self,
+        bytes: &[u8],
+        t: Duration,
+        what: &str,
+    ) -> Result<(), AttemptError> {
         let res = timeout(t, async {
             match &mut self.io {
                 Io::Plain(s) => s.write_all(bytes).await,
@@ -272,13 +307,23 @@ impl Session {
         .await;
         match res {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(AttemptError::Timeout(format!("{} closed the connection ({what}): {e}", self.remote_host))),
-            Err(_) => Err(AttemptError::Timeout(format!("{} did not accept {what} within {t:?}", self.remote_host))),
+            Ok(Err(e)) => Err(AttemptError::Timeout(format!(
+                "{} closed the connection ({what}): {e}",
+                self.remote_host
+            ))),
+            Err(_) => Err(AttemptError::Timeout(format!(
+                "{} did not accept {what} within {t:?}",
+                self.remote_host
+            ))),
         }
     }
 
     /// Reads one complete reply within `t`.
-    pub(crate) async fn read_reply(&mut self, t: Duration, what: &str) -> Result<Reply, AttemptError> {
+    pub(crate) async fn read_reply(
+        &mut self,
+        t: Duration,
+        what: &str,
+    ) -> Result<Reply, AttemptError> {
         let deadline = tokio::time::Instant::now() + t;
         loop {
             match take_reply(&mut self.buf) {
@@ -287,7 +332,12 @@ impl Session {
                     return Ok(r);
                 }
                 Ok(None) => {}
-                Err(e) => return Err(AttemptError::Protocol(format!("{} ({what}): {e}", self.remote_host))),
+                Err(e) => {
+                    return Err(AttemptError::Protocol(format!(
+                        "{} ({what}): {e}",
+                        self.remote_host
+                    )))
+                }
             }
             let mut chunk = [0u8; 4096];
             let read = async {
@@ -323,11 +373,16 @@ impl Session {
 
     /// RSET (RFC 5321 §4.1.1.5): back to a clean state, and proof the connection still works.
     pub async fn reset(&mut self) -> Result<(), AttemptError> {
-        let r = self.command("RSET\r\n", self.timeouts.command, "RSET").await?;
+        let r = self
+            .command("RSET\r\n", self.timeouts.command, "RSET")
+            .await?;
         if r.is_positive() {
             Ok(())
         } else {
-            Err(AttemptError::Protocol(format!("RSET answered {}", r.to_smtp().line())))
+            Err(AttemptError::Protocol(format!(
+                "RSET answered {}",
+                r.to_smtp().line()
+            )))
         }
     }
 

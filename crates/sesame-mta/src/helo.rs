@@ -31,8 +31,16 @@ mod tests {
     #[test]
     fn helo_names_q73() {
         let cases = [
-            ("127.0.2.5", "mail.example.net", "127-0-2-5.smtp-out.mail.example.net"),
-            ("192.0.2.10", "sesame.localhost.", "192-0-2-10.smtp-out.sesame.localhost"),
+            (
+                "127.0.2.5",
+                "mail.example.net",
+                "127-0-2-5.smtp-out.mail.example.net",
+            ),
+            (
+                "192.0.2.10",
+                "sesame.localhost.",
+                "192-0-2-10.smtp-out.sesame.localhost",
+            ),
             (
                 "2001:db8::1",
                 "sd.test",

@@ -35,7 +35,7 @@ pub struct Destination {
 /// What a job gets from [`Destination::checkout`].
 pub enum Checkout {
     /// An idle session that passed an RSET probe.
-    Reused(Conn),
+    Reused(Box<Conn>),
     /// Room for a new connection: open it under this permit.
     Fresh(OwnedSemaphorePermit),
 }
@@ -52,7 +52,11 @@ impl Destination {
 
     /// A reusable idle session `usable` accepts, else room for a new one; waits while all N
     /// connections are busy.
-    pub async fn checkout(&self, usable: impl Fn(&Session) -> bool, idle_timeout: Duration) -> Checkout {
+    pub async fn checkout(
+        &self,
+        usable: impl Fn(&Session) -> bool,
+        idle_timeout: Duration,
+    ) -> Checkout {
         loop {
             let found = {
                 let mut idle = self.idle.lock().expect("pool lock");
@@ -66,7 +70,7 @@ impl Destination {
                 // The server may have closed it meanwhile; RSET is a cheap liveness probe and
                 // guarantees a clean transaction state.
                 if conn.session.reset().await.is_ok() {
-                    return Checkout::Reused(conn);
+                    return Checkout::Reused(Box::new(conn));
                 }
                 continue; // dropped: its permit is free again
             }
@@ -77,7 +81,10 @@ impl Destination {
             // no TLS, expired) gives its permit up rather than block us until it times out.
             let other = self.idle.lock().expect("pool lock").pop();
             if let Some(i) = other {
-                let Conn { mut session, permit } = i.conn;
+                let Conn {
+                    mut session,
+                    permit,
+                } = i.conn;
                 tokio::spawn(async move { session.quit().await });
                 return Checkout::Fresh(permit);
             }
@@ -103,13 +110,18 @@ impl Destination {
     fn reap(&self, idle_timeout: Duration) -> usize {
         let expired: Vec<Idle> = {
             let mut idle = self.idle.lock().expect("pool lock");
-            let (old, keep): (Vec<_>, Vec<_>) = idle.drain(..).partition(|i| i.since.elapsed() >= idle_timeout);
+            let (old, keep): (Vec<_>, Vec<_>) = idle
+                .drain(..)
+                .partition(|i| i.since.elapsed() >= idle_timeout);
             *idle = keep;
             old
         };
         let n = expired.len();
         for i in expired {
-            let Conn { mut session, permit } = i.conn;
+            let Conn {
+                mut session,
+                permit,
+            } = i.conn;
             tokio::spawn(async move {
                 session.quit().await;
                 drop(permit);
@@ -119,7 +131,8 @@ impl Destination {
     }
 
     fn unused(&self) -> bool {
-        self.permits.available_permits() == self.max && self.idle.lock().expect("pool lock").is_empty()
+        self.permits.available_permits() == self.max
+            && self.idle.lock().expect("pool lock").is_empty()
     }
 
     /// Idle sessions right now (tests, metrics).

@@ -127,7 +127,8 @@ fn parse_line(line: &[u8]) -> Result<(u16, bool, String), SyntaxError> {
     if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
         return Err(SyntaxError(format!("no 3-digit code in {:?}", shown())));
     }
-    let code = (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
+    let code =
+        (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16;
     // RFC 5321 §4.2.1: first digit 2..5, second digit 0..5.
     if !(2..=5).contains(&(code / 100)) || (code / 10) % 10 > 5 {
         return Err(SyntaxError(format!("reply code {code} out of range")));
@@ -156,7 +157,8 @@ fn enhanced_status(text: &str, code: u16) -> Option<&str> {
     let digits = |s: &str, max: usize| {
         !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
     };
-    let class_ok = matches!(class, "2" | "4" | "5") && class.as_bytes()[0] - b'0' == (code / 100) as u8;
+    let class_ok =
+        matches!(class, "2" | "4" | "5") && class.as_bytes()[0] - b'0' == (code / 100) as u8;
     (class_ok && digits(subject, 3) && digits(detail, 3)).then_some(cand)
 }
 
@@ -213,10 +215,25 @@ mod tests {
         // (input, code, status, lines)
         let cases: &[(&str, u16, Option<&str>, &[&str])] = &[
             ("220 mx.test ESMTP\r\n", 220, None, &["mx.test ESMTP"]),
-            ("250 2.0.0 Ok: queued as X\r\n", 250, Some("2.0.0"), &["Ok: queued as X"]),
-            ("550 5.1.1 <a@b>: User unknown\r\n", 550, Some("5.1.1"), &["<a@b>: User unknown"]),
+            (
+                "250 2.0.0 Ok: queued as X\r\n",
+                250,
+                Some("2.0.0"),
+                &["Ok: queued as X"],
+            ),
+            (
+                "550 5.1.1 <a@b>: User unknown\r\n",
+                550,
+                Some("5.1.1"),
+                &["<a@b>: User unknown"],
+            ),
             ("250\r\n", 250, None, &[""]),
-            ("354 End data with <CR><LF>.<CR><LF>\n", 354, None, &["End data with <CR><LF>.<CR><LF>"]),
+            (
+                "354 End data with <CR><LF>.<CR><LF>\n",
+                354,
+                None,
+                &["End data with <CR><LF>.<CR><LF>"],
+            ),
             // Class mismatch: not an enhanced status code (RFC 2034 §4).
             ("550 2.1.1 odd\r\n", 550, None, &["2.1.1 odd"]),
             ("451 4.3.0\r\n", 451, Some("4.3.0"), &[""]),
@@ -235,10 +252,16 @@ mod tests {
             ),
         ];
         for (input, code, status, lines) in cases {
-            let r = one(input).unwrap().unwrap_or_else(|| panic!("incomplete: {input:?}"));
+            let r = one(input)
+                .unwrap()
+                .unwrap_or_else(|| panic!("incomplete: {input:?}"));
             assert_eq!(r.code, *code, "{input:?}");
             assert_eq!(r.status.as_deref(), *status, "{input:?}");
-            assert_eq!(r.lines, lines.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{input:?}");
+            assert_eq!(
+                r.lines,
+                lines.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "{input:?}"
+            );
         }
     }
 

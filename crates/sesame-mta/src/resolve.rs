@@ -267,12 +267,19 @@ mod tests {
             assert_eq!(mx[2].1, "c");
             seen_first.insert(mx[0].1.clone());
         }
-        assert_eq!(seen_first.len(), 2, "both equal-preference hosts come first sometimes");
+        assert_eq!(
+            seen_first.len(),
+            2,
+            "both equal-preference hosts come first sometimes"
+        );
     }
 
     #[test]
     fn root_name_is_the_null_mx() {
         assert_eq!(host_name(&Name::root()), "");
-        assert_eq!(host_name(&Name::from_ascii("MX1.Rcpt2.test.").unwrap()), "mx1.rcpt2.test");
+        assert_eq!(
+            host_name(&Name::from_ascii("MX1.Rcpt2.test.").unwrap()),
+            "mx1.rcpt2.test"
+        );
     }
 }

@@ -109,7 +109,10 @@ impl Session {
             };
             if mail_reply.is_positive() {
                 for r in recipients {
-                    match self.command(&format!("RCPT TO:<{r}>\r\n"), t.rcpt, "RCPT").await {
+                    match self
+                        .command(&format!("RCPT TO:<{r}>\r\n"), t.rcpt, "RCPT")
+                        .await
+                    {
                         Ok(r) => {
                             let closing = r.code == 421;
                             rcpt_replies.push(r);

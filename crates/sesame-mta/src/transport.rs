@@ -114,7 +114,10 @@ impl SmtpTransport {
 
     /// Idle pooled connections to a destination (route key), for tests and metrics.
     pub fn idle_connections(&self, route_key: &str) -> usize {
-        self.inner.pools.get(route_key, self.inner.config.connections_per_destination).idle_count()
+        self.inner
+            .pools
+            .get(route_key, self.inner.config.connections_per_destination)
+            .idle_count()
     }
 
     fn start_reaper(&self) {
@@ -135,11 +138,19 @@ impl SmtpTransport {
         });
     }
 
-    fn pick_source(&self, allowed: &[IpAddr], target: IpAddr) -> Result<Option<IpAddr>, AttemptError> {
+    fn pick_source(
+        &self,
+        allowed: &[IpAddr],
+        target: IpAddr,
+    ) -> Result<Option<IpAddr>, AttemptError> {
         if allowed.is_empty() {
             return Ok(None);
         }
-        let same: Vec<IpAddr> = allowed.iter().copied().filter(|ip| ip.is_ipv4() == target.is_ipv4()).collect();
+        let same: Vec<IpAddr> = allowed
+            .iter()
+            .copied()
+            .filter(|ip| ip.is_ipv4() == target.is_ipv4())
+            .collect();
         if same.is_empty() {
             return Err(AttemptError::Connect(format!(
                 "no source address of the same family as {target}"
@@ -181,7 +192,8 @@ impl SmtpTransport {
                 timeouts: c.timeouts.clone(),
             };
             let mut res = Session::open(&params, &self.inner.tls).await;
-            if let (Err(OpenError::Failed(AttemptError::Tls(e))), TlsPolicy::Optional) = (&res, tls) {
+            if let (Err(OpenError::Failed(AttemptError::Tls(e))), TlsPolicy::Optional) = (&res, tls)
+            {
                 // Q-111 OPTIONAL: a failed handshake falls back to plaintext on a new connection.
                 info!(host = %host.name, %ip, error = %e, "TLS handshake failed; retrying without STARTTLS");
                 params.try_starttls = false;
@@ -222,7 +234,11 @@ impl Transport for SmtpTransport {
             tls: false,
         };
         let fail_all = |report: &mut JobReport, e: &RecipientResult| {
-            report.results = job.recipients.iter().map(|r| (r.clone(), e.clone())).collect();
+            report.results = job
+                .recipients
+                .iter()
+                .map(|r| (r.clone(), e.clone()))
+                .collect();
         };
         let route = match self.inner.resolver.route(&job.domain).await {
             Ok(r) => r,
@@ -238,14 +254,19 @@ impl Transport for SmtpTransport {
             .enumerate()
             .flat_map(|(i, h)| h.addrs.iter().map(move |a| (i, *a)))
             .collect();
-        let dest = self.inner.pools.get(&route.key, c.connections_per_destination);
+        let dest = self
+            .inner
+            .pools
+            .get(&route.key, c.connections_per_destination);
         let usable = |s: &Session| {
-            (job.tls == TlsPolicy::Optional || s.tls) && (allowed.is_empty() || allowed.contains(&s.local_ip))
+            (job.tls == TlsPolicy::Optional || s.tls)
+                && (allowed.is_empty() || allowed.contains(&s.local_ip))
         };
 
         let mut results: Vec<Option<RecipientResult>> = vec![None; job.recipients.len()];
         let mut pending: Vec<usize> = (0..job.recipients.len()).collect();
-        let mut last_error = RecipientResult::Error(AttemptError::Connect("no MX address to try".into()));
+        let mut last_error =
+            RecipientResult::Error(AttemptError::Connect("no MX address to try".into()));
         let mut next = 0;
         // The permit counts our connection against the destination's limit, whichever
         // session it is; it goes back to the pool with a reusable session.
@@ -257,7 +278,14 @@ impl Transport for SmtpTransport {
             let mut s = match session.take() {
                 Some(s) => s,
                 None => match self
-                    .open_next(&route, &targets, &mut next, &allowed, job.tls, &mut last_error)
+                    .open_next(
+                        &route,
+                        &targets,
+                        &mut next,
+                        &allowed,
+                        job.tls,
+                        &mut last_error,
+                    )
                     .await
                 {
                     Some(s) => s,

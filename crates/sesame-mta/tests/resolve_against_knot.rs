@@ -58,7 +58,10 @@ async fn mx_routing_against_knot() {
     let mut first_two = names[..2].to_vec();
     first_two.sort();
     assert_eq!(first_two, ["a1.order.test", "a2.order.test"]);
-    assert_eq!(route.hosts.iter().map(|h| h.preference).collect::<Vec<_>>(), [10, 10, 20]);
+    assert_eq!(
+        route.hosts.iter().map(|h| h.preference).collect::<Vec<_>>(),
+        [10, 10, 20]
+    );
     assert_eq!(route.hosts[2].addrs, vec![ip("127.0.2.14"), ip("::1")]);
     assert_eq!(route.key, "a1.order.test,a2.order.test,b.order.test");
     // Both a1 and a2 come first sometimes (RFC 5321 §5.1 randomisation); the cache serves.
@@ -66,7 +69,11 @@ async fn mx_routing_against_knot() {
     for _ in 0..40 {
         firsts.insert(r.route("order.test").await.unwrap().hosts[0].name.clone());
     }
-    assert_eq!(firsts.len(), 2, "equal-preference MX hosts are shuffled: {firsts:?}");
+    assert_eq!(
+        firsts.len(),
+        2,
+        "equal-preference MX hosts are shuffled: {firsts:?}"
+    );
 
     // Another domain with the same MX set (names in other case and order) shares the key.
     assert_eq!(r.route("ALIAS.test").await.unwrap().key, route.key);
@@ -81,22 +88,40 @@ async fn mx_routing_against_knot() {
 
     // A host without addresses is skipped; the others remain.
     let half = r.route("half.order.test").await.unwrap();
-    assert_eq!(half.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["a1.order.test"]);
+    assert_eq!(
+        half.hosts
+            .iter()
+            .map(|h| h.name.as_str())
+            .collect::<Vec<_>>(),
+        ["a1.order.test"]
+    );
 
     // RFC 7505 null MX; NXDOMAIN; name without MX or address; MX pointing nowhere.
     assert_eq!(r.route("nullmx.test").await, Err(AttemptError::NullMx));
-    assert_eq!(r.route("nope.order.test").await, Err(AttemptError::NoSuchDomain));
-    assert_eq!(r.route("nodata.order.test").await, Err(AttemptError::NoSuchDomain));
-    assert_eq!(r.route("noaddr.order.test").await, Err(AttemptError::NoSuchDomain));
+    assert_eq!(
+        r.route("nope.order.test").await,
+        Err(AttemptError::NoSuchDomain)
+    );
+    assert_eq!(
+        r.route("nodata.order.test").await,
+        Err(AttemptError::NoSuchDomain)
+    );
+    assert_eq!(
+        r.route("noaddr.order.test").await,
+        Err(AttemptError::NoSuchDomain)
+    );
 
     // A zone this server does not serve: knot answers REFUSED, a temporary DNS failure.
     match r.route("elsewhere.example").await {
-        Err(AttemptError::DnsTemporary(why)) => assert!(why.contains("MX elsewhere.example"), "{why}"),
+        Err(AttemptError::DnsTemporary(why)) => {
+            assert!(why.contains("MX elsewhere.example"), "{why}")
+        }
         other => panic!("expected DnsTemporary, got {other:?}"),
     }
 
     // Runtime changes through knotc show up for names not cached yet.
-    knot.set("order.test", "late", 60, "MX", "5 b.order.test.").unwrap();
+    knot.set("order.test", "late", 60, "MX", "5 b.order.test.")
+        .unwrap();
     let late = r.route("late.order.test").await.unwrap();
     assert_eq!(late.key, "b.order.test");
     knot.unset("order.test", "late", Some("MX")).unwrap();
@@ -117,5 +142,8 @@ async fn silent_dns_server_is_a_temporary_failure() {
         Err(AttemptError::DnsTemporary(why)) => assert!(why.starts_with("MX rcpt.test:"), "{why}"),
         other => panic!("expected DnsTemporary, got {other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(5), "bounded by the DNS timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by the DNS timeout"
+    );
 }

@@ -16,7 +16,8 @@ impl TestCert {
     /// Writes `<dir>/tls.crt` and `<dir>/tls.key` for `hostname`.
     pub fn generate(dir: &Path, hostname: &str) -> Result<TestCert, PeerError> {
         let failed = |e: rcgen::Error| PeerError::Failed(format!("certificate: {e}"));
-        let mut params = rcgen::CertificateParams::new(vec![hostname.to_string()]).map_err(failed)?;
+        let mut params =
+            rcgen::CertificateParams::new(vec![hostname.to_string()]).map_err(failed)?;
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, hostname);

@@ -16,9 +16,14 @@ pub fn query_soa(server: SocketAddr, name: &str) -> Option<(u8, u16)> {
     }
     q.push(0);
     q.extend_from_slice(&[0, 6, 0, 1]); // SOA, IN
-    let bind = if server.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" };
+    let bind = if server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    };
     let sock = UdpSocket::bind(bind).ok()?;
-    sock.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .ok()?;
     sock.send_to(&q, server).ok()?;
     let mut buf = [0u8; 1500];
     let (n, _) = sock.recv_from(&mut buf).ok()?;

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::{need_loopback, need_port, need_program, peer_dir, peers_file, stop_pid, wait_for, PeerError};
+use crate::{
+    need_loopback, need_port, need_program, peer_dir, peers_file, stop_pid, wait_for, PeerError,
+};
 
 /// A running knotd; stopped on Drop.
 pub struct Knot {
@@ -80,7 +82,9 @@ impl Knot {
             });
             match ready {
                 Some(Ok(())) => {}
-                Some(Err(e)) => return Err(PeerError::Failed(format!("{e}; log:\n{}", knot.log()))),
+                Some(Err(e)) => {
+                    return Err(PeerError::Failed(format!("{e}; log:\n{}", knot.log())))
+                }
                 None => {
                     return Err(PeerError::Failed(format!(
                         "knotd on {addr} did not serve {name} within 10 s; log:\n{}",
@@ -108,7 +112,8 @@ impl Knot {
             .args(args)
             .output()
             .map_err(|e| format!("knotc: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
         // knotc exits 0 even for some refusals; "error" in the output is the tell.
         if out.status.success() && !text.to_ascii_lowercase().contains("error") {
             Ok(())
@@ -127,7 +132,14 @@ impl Knot {
     }
 
     /// Adds a record: `set("rcpt.test", "mx2", 60, "A", "127.0.2.9")`.
-    pub fn set(&self, zone: &str, owner: &str, ttl: u32, rtype: &str, rdata: &str) -> Result<(), String> {
+    pub fn set(
+        &self,
+        zone: &str,
+        owner: &str,
+        ttl: u32,
+        rtype: &str,
+        rdata: &str,
+    ) -> Result<(), String> {
         let ttl = ttl.to_string();
         let mut args = vec!["zone-set", zone, owner, &ttl, rtype];
         let parts: Vec<&str> = rdata.split_whitespace().collect();

@@ -67,7 +67,9 @@ macro_rules! start_or_skip {
 /// Under CI a missing prerequisite is a failure, elsewhere a reason to skip.
 pub(crate) fn missing(what: String) -> PeerError {
     if std::env::var_os("CI").is_some() {
-        panic!("CI is set and a test peer prerequisite is missing: {what} (.ci/run must install it)");
+        panic!(
+            "CI is set and a test peer prerequisite is missing: {what} (.ci/run must install it)"
+        );
     }
     PeerError::Missing(what)
 }
@@ -75,19 +77,26 @@ pub(crate) fn missing(what: String) -> PeerError {
 /// The path of `program` on PATH (plus the sbin dirs, where knotd and postfix live).
 pub(crate) fn need_program(program: &str, package: &str) -> Result<PathBuf, PeerError> {
     let path = std::env::var("PATH").unwrap_or_default();
-    for dir in path.split(':').chain(["/usr/sbin", "/sbin", "/usr/local/sbin"]) {
+    for dir in path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"])
+    {
         let p = Path::new(dir).join(program);
         if p.is_file() {
             return Ok(p);
         }
     }
-    Err(missing(format!("`{program}` not found (apt-get install {package})")))
+    Err(missing(format!(
+        "`{program}` not found (apt-get install {package})"
+    )))
 }
 
 /// Ports below 1024 need root (CI runs as root).
 pub(crate) fn need_port(addr: SocketAddr) -> Result<(), PeerError> {
     use std::os::unix::fs::MetadataExt;
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0);
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0);
     if addr.port() < 1024 && uid != 0 {
         return Err(missing(format!("binding {addr} needs root")));
     }
@@ -96,7 +105,10 @@ pub(crate) fn need_port(addr: SocketAddr) -> Result<(), PeerError> {
 
 /// The repository root (two levels above this crate).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// `tests/peers/<name>` in the repository.
@@ -163,13 +175,19 @@ pub(crate) fn stop_pid(pid: u32, grace: Duration) {
     let alive = || Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid);
     let _ = Command::new("kill").arg(pid.to_string()).status();
     if wait_for(grace, || (!alive()).then_some(())).is_none() {
-        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
     }
 }
 
 fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        })
         .unwrap_or(true)
 }
 
@@ -179,6 +197,8 @@ pub(crate) fn need_loopback(addr: SocketAddr) -> Result<(), PeerError> {
     if addr.ip().is_loopback() {
         Ok(())
     } else {
-        Err(PeerError::Failed(format!("{addr} is not a loopback address")))
+        Err(PeerError::Failed(format!(
+            "{addr} is not a loopback address"
+        )))
     }
 }

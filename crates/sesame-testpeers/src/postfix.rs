@@ -3,13 +3,16 @@
 //! `550 5.1.1`, `full@` with `452 4.2.2`. Never sends mail anywhere.
 
 use std::fs;
-use std::net::{SocketAddr, TcpStream};
 use std::io::Read;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::{need_loopback, need_port, need_program, peer_dir, peers_file, stop_pid, wait_for, PeerError, TestCert};
+use crate::{
+    need_loopback, need_port, need_program, peer_dir, peers_file, stop_pid, wait_for, PeerError,
+    TestCert,
+};
 
 /// A running Postfix instance (its own config, queue and master); stopped on Drop.
 pub struct PostfixMx {
@@ -38,7 +41,11 @@ impl PostfixMx {
         fs::create_dir_all(&mail).map_err(failed)?;
         std::os::unix::fs::chown(&mail, Some(65534), Some(65534)).map_err(failed)?;
         // syslog_name must differ between instances; the address makes it unique.
-        let name = format!("postfix-{}-{}", addr.ip().to_string().replace('.', "-"), addr.port());
+        let name = format!(
+            "postfix-{}-{}",
+            addr.ip().to_string().replace('.', "-"),
+            addr.port()
+        );
         let fill = |t: String| {
             t.replace("@DIR@", &d.display().to_string())
                 .replace("@LISTEN@", &addr.to_string())
@@ -56,13 +63,21 @@ impl PostfixMx {
         // it one so a failure message reaches the test output.
         let out = Command::new("script")
             .args(["-qec"])
-            .arg(format!("{} -c {} start", postfix.display(), d.join("etc").display()))
+            .arg(format!(
+                "{} -c {} start",
+                postfix.display(),
+                d.join("etc").display()
+            ))
             .arg("/dev/null")
             .output()
             .map_err(|e| PeerError::Failed(format!("postfix start: {e}")))?;
         let pid_file = d.join("queue/pid/master.pid");
         let pid = wait_for(Duration::from_secs(10), || {
-            fs::read_to_string(&pid_file).ok()?.trim().parse::<u32>().ok()
+            fs::read_to_string(&pid_file)
+                .ok()?
+                .trim()
+                .parse::<u32>()
+                .ok()
         });
         let Some(master_pid) = pid else {
             return Err(PeerError::Failed(format!(
@@ -86,7 +101,10 @@ impl PostfixMx {
             b[..n].starts_with(b"220").then_some(())
         });
         if greets.is_none() {
-            return Err(PeerError::Failed(format!("postfix on {addr} does not greet; log:\n{}", mx.log())));
+            return Err(PeerError::Failed(format!(
+                "postfix on {addr} does not greet; log:\n{}",
+                mx.log()
+            )));
         }
         Ok(mx)
     }

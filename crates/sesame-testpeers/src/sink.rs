@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{need_loopback, need_port, peer_dir, peers_file, stop_pid, tcp_listening, venv_python, wait_for, PeerError, TestCert};
+use crate::{
+    need_loopback, need_port, peer_dir, peers_file, stop_pid, tcp_listening, venv_python, wait_for,
+    PeerError, TestCert,
+};
 
 /// How the sink behaves.
 #[derive(Clone, Debug, Default)]
@@ -20,6 +23,8 @@ pub struct SinkOptions {
     pub tls: bool,
     /// Announce and enforce `SIZE n` (default: aiosmtpd's 32 MiB).
     pub size: Option<u64>,
+    /// Greet every connection with this line (`"421 4.3.2 busy"`) and refuse everything.
+    pub refuse: Option<String>,
 }
 
 /// A saved message: the raw bytes and the envelope JSON (`mail_from`, `rcpt_tos`,
@@ -44,7 +49,8 @@ impl Sink {
         need_port(addr)?;
         let dir = peer_dir("sink.")?;
         let d = dir.path();
-        let log = fs::File::create(d.join("log")).map_err(|e| PeerError::Failed(format!("sink log: {e}")))?;
+        let log = fs::File::create(d.join("log"))
+            .map_err(|e| PeerError::Failed(format!("sink log: {e}")))?;
         let mut cmd = Command::new(python);
         cmd.arg(peers_file("smtp_sink.py"))
             .arg("--listen")
@@ -58,9 +64,15 @@ impl Sink {
         if let Some(n) = opts.size {
             cmd.arg("--size").arg(n.to_string());
         }
+        if let Some(line) = &opts.refuse {
+            cmd.arg("--refuse").arg(line);
+        }
         let child = cmd
             .stdin(Stdio::null())
-            .stdout(log.try_clone().map_err(|e| PeerError::Failed(e.to_string()))?)
+            .stdout(
+                log.try_clone()
+                    .map_err(|e| PeerError::Failed(e.to_string()))?,
+            )
             .stderr(log)
             .spawn()
             .map_err(|e| PeerError::Failed(format!("spawning the sink: {e}")))?;
@@ -73,8 +85,14 @@ impl Sink {
         });
         match ready {
             Some(Ok(())) => Ok(sink),
-            Some(Err(e)) => Err(PeerError::Failed(format!("{e} on {addr}; log:\n{}", sink.log()))),
-            None => Err(PeerError::Failed(format!("sink on {addr} not ready in 15 s; log:\n{}", sink.log()))),
+            Some(Err(e)) => Err(PeerError::Failed(format!(
+                "{e} on {addr}; log:\n{}",
+                sink.log()
+            ))),
+            None => Err(PeerError::Failed(format!(
+                "sink on {addr} not ready in 15 s; log:\n{}",
+                sink.log()
+            ))),
         }
     }
 

@@ -7,8 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sesame_mta::{DnsOptions, MtaConfig, SmtpTransport, Timeouts};
 use sesame_model::{DeliveryJob, TlsPolicy};
+use sesame_mta::{DnsOptions, MtaConfig, SmtpTransport, Timeouts};
 
 pub const SERVICE_DOMAIN: &str = "sesame.test";
 
