@@ -2,7 +2,7 @@
 """Scriptable SMTP sink for tests (pip install aiosmtpd; see tests/peers/venv.sh).
 
   python3 smtp_sink.py --listen 127.0.2.3:25 --out DIR [--tls CERT KEY] [--auth USER:PASS]
-                       [--size N] [--refuse "421 4.3.2 busy"]
+                       [--size N] [--refuse "421 4.3.2 busy"] [--tls-max-1.1]
 
 Recipient local parts choose the answer:
   rcpt-NNN@...       -> RCPT answered NNN (e.g. rcpt-550, rcpt-451, rcpt-452)
@@ -11,7 +11,8 @@ Recipient local parts choose the answer:
   once-data-NNN@...  -> like data-NNN the first time, then accepted
   anything else      -> accepted; stored as DIR/<n>.eml + DIR/<n>.json (envelope)
 
-Without --tls no STARTTLS is offered. --size N announces and enforces SIZE N (default: 32 MiB,
+Without --tls no STARTTLS is offered; --tls-max-1.1 offers it but speaks at most TLS 1.1, so
+a client requiring TLS >= 1.2 fails the handshake. --size N announces and enforces SIZE N (default: 32 MiB,
 aiosmtpd's default). --refuse LINE greets every connection with LINE (e.g. a 421 or 554
 greeting), answers any command with 503, and saves nothing. Every MAIL and RCPT command is appended to DIR/transcript.jsonl
 ({"cmd", "arg", "options", "peer", "peer_port", "tls"}), so tests can prove what was (or was
@@ -113,6 +114,7 @@ def main():
     ap.add_argument("--auth", metavar="USER:PASS")
     ap.add_argument("--size", type=int, metavar="N")
     ap.add_argument("--refuse", metavar="LINE")
+    ap.add_argument("--tls-max-1.1", dest="tls_legacy", action="store_true")
     a = ap.parse_args()
     host, port = a.listen.rsplit(":", 1)
     if a.refuse:
@@ -121,6 +123,9 @@ def main():
     if a.tls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(*a.tls)
+        if a.tls_legacy:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         kw["tls_context"] = ctx
     if a.auth:
         user, pw = a.auth.split(":", 1)

@@ -360,3 +360,36 @@ async fn connection_limits_and_idle_close() {
         .collect();
     assert_eq!(ports.len(), 1, "four concurrent jobs, one connection");
 }
+
+/// TLS 1.2 or newer only. A failed handshake falls back to plaintext under OPTIONAL (on a
+/// new connection) and is a temporary TLS failure under REQUIRE, with nothing sent.
+#[tokio::test]
+async fn failed_handshake_falls_back_only_when_optional() {
+    init_tracing();
+    let zone = zone_text("h.test", "@ MX 10 mx\nmx A 127.0.2.111");
+    let knot = start_or_skip!(Knot::start(sa("127.0.2.110:53"), &[("h.test", &zone)]));
+    let legacy = SinkOptions {
+        tls: true,
+        tls_max_1_1: true,
+        ..Default::default()
+    };
+    let sink = start_or_skip!(Sink::start(sa("127.0.2.111:25"), legacy));
+    let t = transport(knot.addr(), &[]);
+
+    let mut j = job("h.test", &["r@h.test"], body("required", ""));
+    j.tls = TlsPolicy::Require;
+    let r = t.deliver(j).await;
+    match &r.results[0].1 {
+        RecipientResult::Error(AttemptError::Tls(why)) => assert!(!why.is_empty()),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+    assert!(sink.transcript().is_empty(), "{:?}", sink.transcript());
+
+    let r = t
+        .deliver(job("h.test", &["o@h.test"], body("optional", "")))
+        .await;
+    assert_eq!(code_of(&r.results[0].1), Some(250), "{:?}", r.results);
+    assert!(!r.tls);
+    let msgs = sink.wait_messages(1, Duration::from_secs(5));
+    assert_eq!(msgs[0].envelope["tls"], false);
+}

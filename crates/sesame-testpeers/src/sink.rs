@@ -23,6 +23,8 @@ pub struct SinkOptions {
     pub tls: bool,
     /// Announce and enforce `SIZE n` (default: aiosmtpd's 32 MiB).
     pub size: Option<u64>,
+    /// With `tls`: speak at most TLS 1.1, so a TLS ≥ 1.2 client's handshake fails.
+    pub tls_max_1_1: bool,
     /// Greet every connection with this line (`"421 4.3.2 busy"`) and refuse everything.
     pub refuse: Option<String>,
 }
@@ -60,6 +62,9 @@ impl Sink {
         if opts.tls {
             let c = TestCert::generate(d, &format!("sink-{}", addr.ip()))?;
             cmd.arg("--tls").arg(c.cert).arg(c.key);
+            if opts.tls_max_1_1 {
+                cmd.arg("--tls-max-1.1");
+            }
         }
         if let Some(n) = opts.size {
             cmd.arg("--size").arg(n.to_string());
