@@ -22,6 +22,8 @@
 //! and no other kind of bounce exists in capture mode).
 
 pub mod classify;
+pub mod outcome;
+pub mod retry;
 pub mod signing;
 
 use sesame_events::{
