@@ -358,6 +358,8 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             sandbox_max_send_rate: 1.0,
             production_max_24h_send: 50_000.0,
             production_max_send_rate: 14.0,
+            delivery_retry_base_seconds: 60,
+            delivery_retry_window_seconds: 50_400,
         },
     )
 }
