@@ -232,6 +232,17 @@ impl Store for MemStore {
         }
         Ok(out)
     }
+    async fn release_leases(&self, node: &str) -> Result<u64, StoreError> {
+        let mut q = self.queue.lock().unwrap();
+        let mut n = 0;
+        for (_, holder) in q.iter_mut() {
+            if holder.as_deref() == Some(node) {
+                *holder = None;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
     async fn finish_message(
         &self,
         node: &str,

@@ -6,6 +6,7 @@
 mod cli;
 mod delivery;
 mod instance;
+mod outbound;
 mod serve;
 mod smtp_backend;
 
