@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod cache;
 pub mod configuration_sets;
+pub mod dedicated_ips;
 pub mod deliver;
 pub mod error;
 pub mod identities;
@@ -43,6 +44,9 @@ pub struct Settings {
     pub sandbox_max_send_rate: f64,
     pub production_max_24h_send: f64,
     pub production_max_send_rate: f64,
+    /// The operator's outbound source addresses (`outbound_ips`): the instance's dedicated IPs
+    /// that pools group and warm-up caps limit ([`dedicated_ips`]). Empty: the OS picks.
+    pub outbound_ips: Vec<std::net::IpAddr>,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

@@ -118,6 +118,7 @@ pub async fn open(cfg: &Config, role: Role) -> anyhow::Result<Engine> {
         sandbox_max_send_rate: cfg.sandbox_max_send_rate,
         production_max_24h_send: cfg.production_max_24h_send,
         production_max_send_rate: cfg.production_max_send_rate,
+        outbound_ips: cfg.outbound_ips.clone(),
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {
