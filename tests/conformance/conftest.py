@@ -61,6 +61,8 @@ class Server:
         # a certificate `sesame serve` would refuse to start them.
         self.env.setdefault("SESAME_SUBMISSION_ADDR", "off")
         self.env.setdefault("SESAME_SUBMISSION_TLS_ADDR", "off")
+        # The instance's dedicated IPs (test_dedicated_ips.py); loopback, never bound by this suite.
+        self.env.setdefault("SESAME_OUTBOUND_IPS", "127.0.1.7,127.0.1.8,127.0.1.9")
         self.env["SESAME_DATA_DIR"] = str(data_dir)
         self.env.setdefault("SESAME_LOG", "info")
         self.env["NO_COLOR"] = "1"  # plain stderr logs for the failure dumps

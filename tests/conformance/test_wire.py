@@ -15,12 +15,12 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[
 
 def test_v2_not_implemented(v2):
     """Unimplemented v2 operation → NotImplementedException, HTTP 501, message naming the operation.
-    (CreateDedicatedIpPool: a resource group nobody is building in this round.)"""
+    (GetDeliverabilityDashboardOptions: the legacy deliverability dashboard is out of scope, F/Z-7.)"""
     with pytest.raises(ClientError) as ei:
-        v2.create_dedicated_ip_pool(PoolName=unique("pool"))
+        v2.get_deliverability_dashboard_options()
     code, status, msg = err(ei)
     assert (code, status) == ("NotImplementedException", 501)
-    assert "CreateDedicatedIpPool" in msg
+    assert "GetDeliverabilityDashboardOptions" in msg
 
 
 def test_v1_not_implemented(v1):

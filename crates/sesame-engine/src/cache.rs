@@ -243,6 +243,19 @@ impl Store for CachingStore {
     async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError> {
         self.inner.delete_captured(message_id).await
     }
+    async fn add_ip_sends(
+        &self,
+        scope: &Scope,
+        ip: &str,
+        day: i64,
+        count: u64,
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        self.inner.add_ip_sends(scope, ip, day, count, limit).await
+    }
+    async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError> {
+        self.inner.ip_sends(scope, ip, day).await
+    }
 }
 
 #[cfg(test)]

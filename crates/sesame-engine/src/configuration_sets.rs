@@ -574,12 +574,10 @@ impl Engine {
         Ok((names, next))
     }
 
-    /// E-129: a `SendingPoolName` must name an existing pool. Dedicated IP pools do not exist
-    /// yet, so every name is unknown.
-    pub async fn check_sending_pool(&self, _scope: &Scope, pool: &str) -> Result<(), EngineError> {
-        Err(EngineError::NotFound(format!(
-            "Dedicated IP pool {pool} does not exist."
-        )))
+    /// E-129: a `SendingPoolName` must name an existing dedicated IP pool of the account, or
+    /// one of the reserved pools (E-98; see `dedicated_ips`).
+    pub async fn check_sending_pool(&self, scope: &Scope, pool: &str) -> Result<(), EngineError> {
+        self.check_dedicated_ip_pool_exists(scope, pool).await
     }
 
     /// Q-232 / E-140: a custom redirect domain must be a domain, or a subdomain of a domain,

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod cache;
 pub mod configuration_sets;
+pub mod dedicated_ips;
 pub mod deliver;
 pub mod error;
 pub mod identities;
@@ -49,6 +50,9 @@ pub struct Settings {
     /// How long temporary failures are retried, from acceptance; a configuration set's
     /// `MaxDeliverySeconds` shortens it.
     pub delivery_retry_window_seconds: u64,
+    /// The operator's outbound source addresses (`outbound_ips`): the instance's dedicated IPs
+    /// that pools group and warm-up caps limit ([`dedicated_ips`]). Empty: the OS picks.
+    pub outbound_ips: Vec<std::net::IpAddr>,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

@@ -14,6 +14,9 @@ pub mod kind {
     pub const EVENT_DESTINATION: &str = "event-destination";
     pub const TEMPLATE: &str = "template";
     pub const SUPPRESSED_DESTINATION: &str = "suppressed-destination";
+    /// Per-account state of one outbound IP (`dedicated_ips::DedicatedIpRecord`), named by IP.
+    pub const DEDICATED_IP: &str = "dedicated-ip";
+    pub const DEDICATED_IP_POOL: &str = "dedicated-ip-pool";
 }
 
 /// A resource tag (Q-25: key 1–128, value 0–256, at most 50 per resource).

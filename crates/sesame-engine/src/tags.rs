@@ -62,6 +62,7 @@ impl Engine {
             }
             "configuration-set" => kind::CONFIGURATION_SET,
             "template" => kind::TEMPLATE,
+            "dedicated-ip-pool" => kind::DEDICATED_IP_POOL,
             _ => return Err(nf()),
         };
         Ok(ResourceKey::new(scope, k, name))

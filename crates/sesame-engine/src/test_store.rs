@@ -23,6 +23,8 @@ pub struct MemStore {
     pub queue: Mutex<Vec<(QueuedMessage, Option<String>)>>,
     pub events: Mutex<Vec<EventRecord>>,
     pub captured: Mutex<Vec<CapturedMessage>>,
+    /// Warm-up counters: (scope, ip, day) → messages.
+    pub ip_usage: Mutex<BTreeMap<(String, String, i64), u64>>,
 }
 
 /// In-memory spool.
@@ -58,6 +60,10 @@ fn key(k: &ResourceKey) -> Key {
         k.kind.clone(),
         k.name.clone(),
     )
+}
+
+fn mem_scope(s: &Scope) -> String {
+    format!("{}/{}", s.account.as_str(), s.region.as_str())
 }
 
 fn unsupported() -> StoreError {
@@ -333,6 +339,32 @@ impl Store for MemStore {
         c.retain(|m| message_id.is_some_and(|id| m.message_id != id));
         Ok((before - c.len()) as u64)
     }
+
+    async fn add_ip_sends(
+        &self,
+        scope: &Scope,
+        ip: &str,
+        day: i64,
+        count: u64,
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        let mut u = self.ip_usage.lock().unwrap();
+        let n = u
+            .entry((mem_scope(scope), ip.to_string(), day))
+            .or_default();
+        if n.saturating_add(count) > limit {
+            return Ok(false);
+        }
+        *n += count;
+        Ok(true)
+    }
+
+    async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError> {
+        let u = self.ip_usage.lock().unwrap();
+        Ok(u.get(&(mem_scope(scope), ip.to_string(), day))
+            .copied()
+            .unwrap_or(0))
+    }
 }
 
 pub fn scope_in(region: &str) -> Scope {
@@ -371,6 +403,7 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             production_max_send_rate: 14.0,
             delivery_retry_base_seconds: 60,
             delivery_retry_window_seconds: 50_400,
+            outbound_ips: vec![],
         },
     )
 }

@@ -241,6 +241,22 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes one captured message (`Some(id)`) or all of them (`None`), in every scope (the
     /// dev inbox is instance-wide, like LocalStack's `DELETE /_aws/ses`). Returns the count.
     async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError>;
+
+    // --- dedicated IPs: warm-up counters (spec F-20, SH-4, DECISIONS Q-132) ---
+    /// Adds `count` to the messages `scope` sent from source address `ip` on UTC day `day`
+    /// (days since the Unix epoch) if the day's total stays at most `limit`; returns whether it
+    /// did. Check and increment are one atomic statement, so nodes sharing a database never
+    /// together exceed `limit`. Counters of days long past may be pruned by any call.
+    async fn add_ip_sends(
+        &self,
+        scope: &Scope,
+        ip: &str,
+        day: i64,
+        count: u64,
+        limit: u64,
+    ) -> Result<bool, StoreError>;
+    /// Messages counted by [`Store::add_ip_sends`] for `(scope, ip, day)`; 0 when none.
+    async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError>;
 }
 
 /// Where message bodies live (the spool). `sesame-spool` implements it on local disk with

@@ -14,6 +14,7 @@
 //! - `sending`: the queue, events outbox, quotas, send statistics and dev inbox
 //!   (`accept_messages` and friends); `quota`: their arithmetic (windows, token bucket, what an
 //!   event adds to the statistics), pure and unit-tested.
+//! - `ip_usage`: the per-(scope, source IP, UTC day) counters of dedicated IP warm-up caps.
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
@@ -38,6 +39,7 @@ mod accounts;
 pub mod connect;
 mod error;
 mod group_commit;
+mod ip_usage;
 pub mod migrate;
 mod quota;
 mod resources;

@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_sending.sql"),
         postgres: include_str!("../migrations/postgres/0002_sending.sql"),
     },
+    Migration {
+        version: 3,
+        name: "ip_usage",
+        sqlite: include_str!("../migrations/sqlite/0003_ip_usage.sql"),
+        postgres: include_str!("../migrations/postgres/0003_ip_usage.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

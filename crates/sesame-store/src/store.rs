@@ -198,4 +198,19 @@ impl Store for SqlStore {
     async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError> {
         self.delete_captured_rows(message_id).await
     }
+
+    async fn add_ip_sends(
+        &self,
+        scope: &Scope,
+        ip: &str,
+        day: i64,
+        count: u64,
+        limit: u64,
+    ) -> Result<bool, StoreError> {
+        self.add_ip_sends_row(scope, ip, day, count, limit).await
+    }
+
+    async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError> {
+        self.ip_sends_row(scope, ip, day).await
+    }
 }

@@ -27,6 +27,10 @@ use sesame_store::SqlStore;
 mod sending;
 use sending::*;
 
+#[path = "store_suite/ip_usage.rs"]
+mod ip_usage;
+use ip_usage::*;
+
 const PG_URL_VAR: &str = "SESAME_TEST_DATABASE_URL";
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +233,10 @@ suite!(
     capture_lists_newest_first_and_filters,
     delete_captured_one_or_all,
     sending_state_survives_reopen,
+    ip_sends_stop_at_the_cap,
+    ip_sends_are_per_scope_ip_and_day,
+    ip_sends_prune_old_days,
+    concurrent_ip_sends_never_exceed_the_cap,
 );
 
 // ---------------------------------------------------------------------------------------------

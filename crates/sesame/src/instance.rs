@@ -120,6 +120,7 @@ pub async fn open(cfg: &Config, role: Role) -> anyhow::Result<Engine> {
         production_max_send_rate: cfg.production_max_send_rate,
         delivery_retry_base_seconds: cfg.delivery_retry_base_seconds,
         delivery_retry_window_seconds: cfg.delivery_retry_window_seconds,
+        outbound_ips: cfg.outbound_ips.clone(),
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {

@@ -4,6 +4,7 @@
 
 mod account;
 mod configuration_sets;
+mod dedicated_ips;
 mod identities;
 mod send;
 mod suppression;
@@ -342,5 +343,77 @@ impl SesV2Api for SesV2 {
         i: w::ListSuppressedDestinationsRequest,
     ) -> R<w::ListSuppressedDestinationsResponse> {
         suppression::list(self, c, i).await
+    }
+
+    // --- dedicated IPs, pools and warm-up (spec F-54..F-64, Q-130..Q-133) ---
+    async fn create_dedicated_ip_pool(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateDedicatedIpPoolRequest,
+    ) -> R<w::CreateDedicatedIpPoolResponse> {
+        dedicated_ips::create_pool(self, c, i).await
+    }
+    async fn get_dedicated_ip_pool(
+        &self,
+        c: &RequestCtx,
+        i: w::GetDedicatedIpPoolRequest,
+    ) -> R<w::GetDedicatedIpPoolResponse> {
+        dedicated_ips::get_pool(self, c, i).await
+    }
+    async fn list_dedicated_ip_pools(
+        &self,
+        c: &RequestCtx,
+        i: w::ListDedicatedIpPoolsRequest,
+    ) -> R<w::ListDedicatedIpPoolsResponse> {
+        dedicated_ips::list_pools(self, c, i).await
+    }
+    async fn delete_dedicated_ip_pool(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteDedicatedIpPoolRequest,
+    ) -> R<w::DeleteDedicatedIpPoolResponse> {
+        dedicated_ips::delete_pool(self, c, i).await
+    }
+    async fn put_dedicated_ip_pool_scaling_attributes(
+        &self,
+        c: &RequestCtx,
+        i: w::PutDedicatedIpPoolScalingAttributesRequest,
+    ) -> R<w::PutDedicatedIpPoolScalingAttributesResponse> {
+        dedicated_ips::put_pool_scaling(self, c, i).await
+    }
+    async fn get_dedicated_ip(
+        &self,
+        c: &RequestCtx,
+        i: w::GetDedicatedIpRequest,
+    ) -> R<w::GetDedicatedIpResponse> {
+        dedicated_ips::get_ip(self, c, i).await
+    }
+    async fn get_dedicated_ips(
+        &self,
+        c: &RequestCtx,
+        i: w::GetDedicatedIpsRequest,
+    ) -> R<w::GetDedicatedIpsResponse> {
+        dedicated_ips::get_ips(self, c, i).await
+    }
+    async fn put_dedicated_ip_in_pool(
+        &self,
+        c: &RequestCtx,
+        i: w::PutDedicatedIpInPoolRequest,
+    ) -> R<w::PutDedicatedIpInPoolResponse> {
+        dedicated_ips::put_ip_in_pool(self, c, i).await
+    }
+    async fn put_dedicated_ip_warmup_attributes(
+        &self,
+        c: &RequestCtx,
+        i: w::PutDedicatedIpWarmupAttributesRequest,
+    ) -> R<w::PutDedicatedIpWarmupAttributesResponse> {
+        dedicated_ips::put_ip_warmup(self, c, i).await
+    }
+    async fn put_account_dedicated_ip_warmup_attributes(
+        &self,
+        c: &RequestCtx,
+        i: w::PutAccountDedicatedIpWarmupAttributesRequest,
+    ) -> R<w::PutAccountDedicatedIpWarmupAttributesResponse> {
+        dedicated_ips::put_account_warmup(self, c, i).await
     }
 }
