@@ -470,3 +470,69 @@ fn tls_require_never_sends_in_clear() {
         sink.transcript()
     );
 }
+
+/// Issue 4 item 6, spec F / E-98: a configuration set's `SendingPoolName` makes its mail leave
+/// from (bind to) that pool's address, with that address's HELO name (Q-73); other mail leaves
+/// from the addresses in no pool.
+#[test]
+fn sending_pool_binds_the_source_address() {
+    let knot = start_or_skip!(Knot::start(
+        sa("127.0.3.13:53"),
+        &[
+            (
+                "pool.test",
+                &zone_text("pool.test", "@ MX 10 mx\nmx A 127.0.3.5")
+            ),
+            ("example.test", &zone_text("example.test", "@ A 127.0.3.1")),
+        ]
+    ));
+    let sink = start_or_skip!(Sink::start(sa("127.0.3.5:25"), SinkOptions::default()));
+    let env = start_sesame(&knot, &[("SESAME_OUTBOUND_IPS", "127.0.3.101,127.0.3.102")]);
+    let http = &env.server.http;
+    let (k, s) = (&env.creds.access_key_id, &env.creds.secret_access_key);
+    for (method, path, body) in [
+        (
+            "POST",
+            "/v2/email/dedicated-ip-pools",
+            r#"{"PoolName":"p1"}"#,
+        ),
+        (
+            "PUT",
+            "/v2/email/dedicated-ips/127.0.3.102/pool",
+            r#"{"DestinationPoolName":"p1"}"#,
+        ),
+        (
+            "POST",
+            "/v2/email/configuration-sets",
+            r#"{"ConfigurationSetName":"via-p1","DeliveryOptions":{"SendingPoolName":"p1"}}"#,
+        ),
+    ] {
+        let (status, resp) = call(http, k, s, method, path, body);
+        assert_eq!(status, 200, "{method} {path}: {resp}");
+    }
+
+    let pooled = send(&env, "erin@pool.test", Some("via-p1"));
+    let plain = send(&env, "frank@pool.test", None);
+    for id in [&pooled, &plain] {
+        wait_event(&env, id, "Delivery");
+    }
+    let msgs = sink.wait_messages(2, Duration::from_secs(30));
+    let by_rcpt = |r: &str| {
+        msgs.iter()
+            .find(|m| m.envelope["rcpt_tos"] == serde_json::json!([r]))
+            .unwrap_or_else(|| panic!("{r} not in the sink"))
+            .envelope
+            .clone()
+    };
+    let e = by_rcpt("erin@pool.test");
+    assert_eq!(e["peer"], "127.0.3.102", "{e}");
+    assert_eq!(e["helo"], "127-0-3-102.smtp-out.platform.test", "{e}");
+    let f = by_rcpt("frank@pool.test");
+    assert_eq!(f["peer"], "127.0.3.101", "the address in no pool: {f}");
+    // Q-156: the outgoing IP is tagged on the Delivery event.
+    let d = wait_event(&env, &pooled, "Delivery");
+    assert_eq!(
+        d["mail"]["tags"]["ses:outgoing-ip"],
+        serde_json::json!(["127.0.3.102"])
+    );
+}

@@ -29,7 +29,6 @@
 
 pub mod classify;
 pub mod outcome;
-pub mod pool;
 pub mod retry;
 pub mod signing;
 pub mod smtp;

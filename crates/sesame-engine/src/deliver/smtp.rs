@@ -45,6 +45,7 @@ use super::outcome::{self, Failure, Verdict};
 use super::retry::{Next, Schedule};
 use super::{random16, Prepared};
 use crate::configuration_sets::ConfigurationSetRecord;
+use crate::dedicated_ips::{seed_of, SourceChoice};
 use crate::send::events::record;
 use crate::suppression::{reason, SuppressionAttributes};
 use crate::{now_ms, Engine, EngineError};
@@ -136,6 +137,10 @@ impl Engine {
             .map(|(r, _)| r.clone())
             .collect();
         let mut jobs = Vec::new();
+        // Recipients every allowed source address of which is at its warm-up cap for today:
+        // not attempted, kept queued until the caps reset (no event: nothing was tried).
+        let mut warmup_deferred: Vec<String> = Vec::new();
+        let mut warmup_until: Option<i64> = None;
         if !to_send.is_empty() {
             let Some(body) = self.load_body(&msg).await? else {
                 return self.missing_body(node, &msg).await;
@@ -145,19 +150,34 @@ impl Engine {
                     .await?,
             );
             let tls = tls_policy(set.as_ref());
-            let source_ips = self.sending_pool_ips(scope, set.as_ref()).await?;
-            let planned: Vec<DeliveryJob> = group_by_domain(&to_send)
-                .into_iter()
-                .map(|(domain, recipients)| DeliveryJob {
+            let set_name = set.as_ref().map(|s| s.name.as_str());
+            let seed = seed_of(&msg.message_id);
+            let mut planned: Vec<DeliveryJob> = Vec::new();
+            for (domain, recipients) in group_by_domain(&to_send) {
+                // Spec F / E-98: the pool's address whose warm-up cap has room (charged now).
+                let source_ips = match self
+                    .choose_source_ip(scope, set_name, recipients.len() as u64, seed, now_ms())
+                    .await?
+                {
+                    SourceChoice::Ip(ip) => vec![ip],
+                    SourceChoice::Any => vec![],
+                    SourceChoice::Defer { until_ms } => {
+                        warmup_deferred.extend(recipients);
+                        warmup_until =
+                            Some(warmup_until.map_or(until_ms, |u: i64| u.min(until_ms)));
+                        continue;
+                    }
+                };
+                planned.push(DeliveryJob {
                     message_id: msg.message_id.clone(),
                     domain,
                     mail_from: msg.mail_from.clone(),
                     recipients,
                     body: body.clone(),
                     tls,
-                    source_ips: source_ips.clone(),
-                })
-                .collect();
+                    source_ips,
+                });
+            }
             let reports = join_all(planned.iter().cloned().map(|j| transport.deliver(j))).await;
             for (job, report) in planned.into_iter().zip(reports) {
                 let verdicts = job
@@ -216,6 +236,17 @@ impl Engine {
         }
 
         let id = &msg.message_id;
+        let next = match (warmup_until, next) {
+            (None, next) => next,
+            (Some(until), Next::RetryAt(at)) if !decided.remaining.is_empty() => {
+                decided.remaining.append(&mut warmup_deferred);
+                Next::RetryAt(at.min(until))
+            }
+            (Some(until), _) => {
+                decided.remaining.append(&mut warmup_deferred);
+                Next::RetryAt(until)
+            }
+        };
         match next {
             Next::RetryAt(at) if !decided.remaining.is_empty() => {
                 self.store
