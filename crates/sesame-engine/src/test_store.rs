@@ -23,6 +23,8 @@ pub struct MemStore {
     pub queue: Mutex<Vec<(QueuedMessage, Option<String>)>>,
     pub events: Mutex<Vec<EventRecord>>,
     pub captured: Mutex<Vec<CapturedMessage>>,
+    /// The sent-message log: finished queue rows with the time they left (`finish_message`).
+    pub message_log: Mutex<Vec<(QueuedMessage, i64)>>,
 }
 
 /// In-memory spool.
@@ -243,7 +245,8 @@ impl Store for MemStore {
             .iter()
             .position(|(m, h)| m.message_id == message_id && h.as_deref() == Some(node))
             .ok_or(StoreError::Conflict)?;
-        q.remove(i);
+        let (m, _) = q.remove(i);
+        self.message_log.lock().unwrap().push((m, crate::now_ms()));
         self.events.lock().unwrap().extend(events.iter().cloned());
         Ok(())
     }
@@ -321,6 +324,38 @@ impl Store for MemStore {
         let before = c.len();
         c.retain(|m| message_id.is_some_and(|id| m.message_id != id));
         Ok((before - c.len()) as u64)
+    }
+
+    async fn find_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(QueuedMessage, bool)>, StoreError> {
+        if let Some((m, _)) = self
+            .queue
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(m, _)| m.message_id == message_id)
+        {
+            return Ok(Some((m.clone(), true)));
+        }
+        Ok(self
+            .message_log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(m, _)| m.message_id == message_id)
+            .map(|(m, finished_at)| {
+                let mut m = m.clone();
+                m.next_attempt_at = *finished_at;
+                (m, false)
+            }))
+    }
+    async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        let mut log = self.message_log.lock().unwrap();
+        let before = log.len();
+        log.retain(|(_, finished_at)| *finished_at >= older_than_ms);
+        Ok((before - log.len()) as u64)
     }
 }
 

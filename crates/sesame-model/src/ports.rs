@@ -191,8 +191,9 @@ pub trait Store: Send + Sync + 'static {
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<QueuedMessage>, StoreError>;
-    /// Removes a finished message from the queue and appends its events, atomically.
-    /// Only the lease holder may finish (`Conflict` otherwise).
+    /// Removes a finished message from the queue, copies it into the sent-message log (see
+    /// [`Store::find_message`]) and appends its events, atomically. Only the lease holder may
+    /// finish (`Conflict` otherwise).
     async fn finish_message(
         &self,
         node: &str,
@@ -238,6 +239,20 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes one captured message (`Some(id)`) or all of them (`None`), in every scope (the
     /// dev inbox is instance-wide, like LocalStack's `DELETE /_aws/ses`). Returns the count.
     async fn delete_captured(&self, message_id: Option<&str>) -> Result<u64, StoreError>;
+
+    // --- sent-message log (asynchronous feedback, Q-67, Q-166) ---
+    /// A message by id wherever it is: the queue first (`true`: still queued, e.g. a DSN for
+    /// one recipient while others are retried), then the sent-message log that
+    /// `finish_message` fills (`false`). For a logged message, `recipients` are the queue row's
+    /// as it left, `next_attempt_at` is the time it left the queue and `attempts` its count
+    /// then. `None` when neither has it (never sent, or pruned).
+    async fn find_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(QueuedMessage, bool)>, StoreError>;
+    /// Deletes log entries of messages that left the queue before `older_than_ms`; returns
+    /// the count. Feedback for a pruned message is refused like an unknown one.
+    async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError>;
 }
 
 /// Where message bodies live (the spool). `sesame-spool` implements it on local disk with

@@ -14,6 +14,8 @@
 //! - `sending`: the queue, events outbox, quotas, send statistics and dev inbox
 //!   (`accept_messages` and friends); `quota`: their arithmetic (windows, token bucket, what an
 //!   event adds to the statistics), pure and unit-tested.
+//! - `message_log`: the sent-message log that `finish_message` fills, read by feedback
+//!   ingestion (`find_message`, `prune_message_log`).
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
@@ -38,6 +40,7 @@ mod accounts;
 pub mod connect;
 mod error;
 mod group_commit;
+mod message_log;
 pub mod migrate;
 mod quota;
 mod resources;

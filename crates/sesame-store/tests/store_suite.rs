@@ -26,6 +26,9 @@ use sesame_store::SqlStore;
 #[path = "store_suite/sending.rs"]
 mod sending;
 use sending::*;
+#[path = "store_suite/message_log.rs"]
+mod message_log;
+use message_log::*;
 
 const PG_URL_VAR: &str = "SESAME_TEST_DATABASE_URL";
 
@@ -229,6 +232,8 @@ suite!(
     capture_lists_newest_first_and_filters,
     delete_captured_one_or_all,
     sending_state_survives_reopen,
+    finished_message_is_found_in_the_log,
+    prune_message_log_by_age,
 );
 
 // ---------------------------------------------------------------------------------------------
