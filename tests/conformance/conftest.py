@@ -61,6 +61,8 @@ class Server:
         # a certificate `sesame serve` would refuse to start them.
         self.env.setdefault("SESAME_SUBMISSION_ADDR", "off")
         self.env.setdefault("SESAME_SUBMISSION_TLS_ADDR", "off")
+        # The feedback MX's default port (2525) would collide between parallel servers.
+        self.env.setdefault("SESAME_MX_ADDR", "off")
         self.env["SESAME_DATA_DIR"] = str(data_dir)
         self.env.setdefault("SESAME_LOG", "info")
         self.env["NO_COLOR"] = "1"  # plain stderr logs for the failure dumps
@@ -84,7 +86,7 @@ class Server:
             for raw in self.proc.stdout:
                 line = raw.decode("utf-8", "replace").strip()
                 if line.startswith("sesame ready http="):
-                    # `sesame ready http=ADDR submission=ADDR submission_tls=ADDR`
+                    # `sesame ready http=ADDR submission=ADDR submission_tls=ADDR mx=ADDR`
                     line_box["addr"] = line.split()[2].split("=", 1)[1]
                     break
             # keep draining stdout so the server never blocks on a full pipe

@@ -23,7 +23,8 @@
 //! | anything else | `Undetermined`/`Undetermined` (Q-166) | — |
 //!
 //! `bounce.timestamp` / `complaint.timestamp` is the report's `Date` (when the ISP sent it,
-//! G-42, G-45), kept between the message's acceptance and now. Statistics follow from the
+//! G-42, G-45), kept between the message's hand-over (its acceptance while still queued) and
+//! now. Statistics follow from the
 //! events: the store counts hard (`Permanent`, `Undetermined`) bounces and complaints as it
 //! appends them. Suppression entries are written before the events: a failure between
 //! the two leaves an idempotent upsert to be repeated when the sender retries, never an event
@@ -129,12 +130,16 @@ impl Engine {
             .any(|r| d == format!("{}.{sd}", r.as_str()))
     }
 
-    /// The message whose VERP address is exactly `address`, if any.
-    async fn message_for(&self, address: &str) -> Result<Option<QueuedMessage>, EngineError> {
+    /// The message whose VERP address is exactly `address`, if any, and whether it is still
+    /// queued (see `Store::find_message`).
+    async fn message_for(
+        &self,
+        address: &str,
+    ) -> Result<Option<(QueuedMessage, bool)>, EngineError> {
         let Some((id, domain)) = verp::parse(address) else {
             return Ok(None);
         };
-        let Some((msg, _queued)) = self.store.find_message(&id).await? else {
+        let Some((msg, queued)) = self.store.find_message(&id).await? else {
             return Ok(None);
         };
         let sent_from = domain_of(&msg.mail_from);
@@ -142,7 +147,8 @@ impl Engine {
             .mail_from
             .rsplit_once('@')
             .is_some_and(|(l, _)| l.eq_ignore_ascii_case(&id));
-        Ok((local_matches && sent_from.as_deref() == Some(domain.as_str())).then_some(msg))
+        let same_domain = sent_from.as_deref() == Some(domain.as_str());
+        Ok((local_matches && same_domain).then_some((msg, queued)))
     }
 
     /// The RCPT decision of the feedback MX (see the module docs). `Err` only when the store
@@ -151,7 +157,7 @@ impl Engine {
         &self,
         address: &str,
     ) -> Result<FeedbackRecipient, EngineError> {
-        if let Some(msg) = self.message_for(address).await? {
+        if let Some((msg, _)) = self.message_for(address).await? {
             return Ok(FeedbackRecipient::Known {
                 message_id: msg.message_id,
                 scope: msg.scope,
@@ -174,7 +180,7 @@ impl Engine {
         rcpt: &str,
         raw: &[u8],
     ) -> Result<FeedbackOutcome, EngineError> {
-        let msg = self.message_for(rcpt).await?.ok_or_else(|| unknown(rcpt))?;
+        let (msg, queued) = self.message_for(rcpt).await?.ok_or_else(|| unknown(rcpt))?;
         let scope = msg.scope.clone();
         let mail: MailInfo = serde_json::from_value(
             msg.meta.get("mail").cloned().unwrap_or_default(),
@@ -190,10 +196,19 @@ impl Engine {
         };
         let parsed = fb::parse(raw);
         let now = now_ms();
+        // A report cannot predate the hand-over it is about: a message that left the queue was
+        // handed over before it left (`next_attempt_at` of a logged row, see
+        // `Store::find_message`); this also keeps a `Date` truncated to the second from
+        // sorting a bounce before its `Delivery`.
+        let earliest = if queued {
+            msg.created_at
+        } else {
+            msg.next_attempt_at.max(msg.created_at)
+        };
         let at = parsed
             .date_ms
             .unwrap_or(now)
-            .clamp(msg.created_at, now.max(msg.created_at));
+            .clamp(earliest, now.max(earliest));
 
         let (kind, pending) = match &parsed.report {
             Report::Dsn(dsn) => ("dsn", self.dsn_events(&msg, &mail, &originals, dsn, at)),

@@ -270,19 +270,19 @@ async fn dsn_bounces_the_messages_recipients() {
     );
 }
 
-/// The bounce's timestamp is the report's Date (G-42), never before the send nor after now.
+/// The bounce's timestamp is the report's Date (G-42), never before the hand-over (for a
+/// message that left the queue: when it left) nor after now.
 #[tokio::test]
 async fn timestamp_is_the_reports_date_clamped() {
     let f = fixture().await;
     let (id, verp) = sent(&f, &["a@example.net"], None).await;
-    let created = f
-        .store
-        .find_message(&id)
-        .await
-        .unwrap()
-        .unwrap()
-        .0
-        .created_at;
+    // Accepted a second before it left the queue.
+    let left = {
+        let mut log = f.store.message_log.lock().unwrap();
+        let (m, finished_at) = log.iter_mut().find(|(m, _)| m.message_id == id).unwrap();
+        m.created_at = *finished_at - 1_000;
+        *finished_at
+    };
     let with_date =
         |date: &str| dsn_dated(&verp, &[("a@example.net", "failed", "5.1.1", "x")], date);
     let old = f
@@ -290,10 +290,10 @@ async fn timestamp_is_the_reports_date_clamped() {
         .ingest_feedback(&verp, &with_date("Tue, 14 Jan 2020 10:00:00 +0000"))
         .await
         .unwrap();
-    assert_eq!(old.events[0].timestamp, created);
+    assert_eq!(old.events[0].timestamp, left);
     assert_eq!(
         old.events[0].data["bounce"]["timestamp"],
-        sesame_events::iso_timestamp(created)
+        sesame_events::iso_timestamp(left)
     );
     let before = now_ms();
     let future = f
