@@ -63,6 +63,8 @@ class Server:
         self.env.setdefault("SESAME_SUBMISSION_TLS_ADDR", "off")
         # The instance's dedicated IPs (test_dedicated_ips.py); loopback, never bound by this suite.
         self.env.setdefault("SESAME_OUTBOUND_IPS", "127.0.1.7,127.0.1.8,127.0.1.9")
+        # The feedback MX's default port (2525) would collide between parallel servers.
+        self.env.setdefault("SESAME_MX_ADDR", "off")
         self.env["SESAME_DATA_DIR"] = str(data_dir)
         self.env.setdefault("SESAME_LOG", "info")
         self.env["NO_COLOR"] = "1"  # plain stderr logs for the failure dumps
@@ -86,7 +88,7 @@ class Server:
             for raw in self.proc.stdout:
                 line = raw.decode("utf-8", "replace").strip()
                 if line.startswith("sesame ready http="):
-                    # `sesame ready http=ADDR submission=ADDR submission_tls=ADDR`
+                    # `sesame ready http=ADDR submission=ADDR submission_tls=ADDR mx=ADDR`
                     line_box["addr"] = line.split()[2].split("=", 1)[1]
                     break
             # keep draining stdout so the server never blocks on a full pipe

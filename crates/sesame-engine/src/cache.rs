@@ -256,6 +256,18 @@ impl Store for CachingStore {
     async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError> {
         self.inner.ip_sends(scope, ip, day).await
     }
+
+
+    // --- sent-message log: never cached (a message moves from the queue to the log) ---
+    async fn find_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(QueuedMessage, bool)>, StoreError> {
+        self.inner.find_message(message_id).await
+    }
+    async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        self.inner.prune_message_log(older_than_ms).await
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! `sesame-engine`: the application services behind every surface (v1 and v2 API, SMTP, CLI,
 //! later the console). It owns the rules and the stored records of accounts, access keys,
 //! identities, configuration sets, templates, suppression entries and tags; the send pipeline
-//! ([`send`], the one way in) and delivery ([`deliver`]: the dev inbox, or SMTP through a
-//! `sesame_model::Transport`). It talks to storage only through the `sesame_model::Store` and
-//! `BodyStore` ports — so it compiles and unit-tests without a database or a runtime.
+//! ([`send`], the one way in), delivery ([`deliver`]: the dev inbox, or SMTP through a
+//! `sesame_model::Transport`) and asynchronous feedback ([`feedback`]: DSNs, ARF complaints and
+//! auto-replies for the VERP addresses of sent mail). It talks to storage only through the
+//! `sesame_model::Store` and `BodyStore` ports — so it compiles and unit-tests without a
+//! database or a runtime.
 //!
 //! Protocol details (wire shapes, error codes) live in `sesame-api`; this crate reports
 //! [`EngineError`] values that each edge maps to its own format.
@@ -14,6 +16,7 @@ pub mod configuration_sets;
 pub mod dedicated_ips;
 pub mod deliver;
 pub mod error;
+pub mod feedback;
 pub mod identities;
 pub mod pagination;
 pub mod records;

@@ -25,6 +25,8 @@ pub struct MemStore {
     pub captured: Mutex<Vec<CapturedMessage>>,
     /// Warm-up counters: (scope, ip, day) → messages.
     pub ip_usage: Mutex<BTreeMap<(String, String, i64), u64>>,
+    /// The sent-message log: finished queue rows with the time they left (`finish_message`).
+    pub message_log: Mutex<Vec<(QueuedMessage, i64)>>,
 }
 
 /// In-memory spool.
@@ -260,7 +262,8 @@ impl Store for MemStore {
             .iter()
             .position(|(m, h)| m.message_id == message_id && h.as_deref() == Some(node))
             .ok_or(StoreError::Conflict)?;
-        q.remove(i);
+        let (m, _) = q.remove(i);
+        self.message_log.lock().unwrap().push((m, crate::now_ms()));
         self.events.lock().unwrap().extend(events.iter().cloned());
         Ok(())
     }
@@ -364,6 +367,38 @@ impl Store for MemStore {
         Ok(u.get(&(mem_scope(scope), ip.to_string(), day))
             .copied()
             .unwrap_or(0))
+    }
+
+    async fn find_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(QueuedMessage, bool)>, StoreError> {
+        if let Some((m, _)) = self
+            .queue
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(m, _)| m.message_id == message_id)
+        {
+            return Ok(Some((m.clone(), true)));
+        }
+        Ok(self
+            .message_log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(m, _)| m.message_id == message_id)
+            .map(|(m, finished_at)| {
+                let mut m = m.clone();
+                m.next_attempt_at = *finished_at;
+                (m, false)
+            }))
+    }
+    async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        let mut log = self.message_log.lock().unwrap();
+        let before = log.len();
+        log.retain(|(_, finished_at)| *finished_at >= older_than_ms);
+        Ok((before - log.len()) as u64)
     }
 }
 

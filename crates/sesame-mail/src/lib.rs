@@ -7,7 +7,12 @@
 //!   (D-89, D-90, Q-96), proven against dkimpy in the tests.
 //!
 //! The send pipeline's order is: `inspect` → `validate_raw` → `finalize` → (tracking,
-//! list-unsubscribe) → `dkim::sign` last. VERP and DSN/ARF parsing arrive later.
+//! list-unsubscribe) → `dkim::sign` last.
+//! - [`verp`]: the VERP envelope sender `<message_id>@<mail_from_domain>` and its parsing.
+//! - [`feedback`]: what comes back to that address — DSNs (RFC 3464), ARF complaints
+//!   (RFC 5965), auto-replies (RFC 3834) — parsed into plain values.
 
 pub mod dkim;
+pub mod feedback;
 pub mod message;
+pub mod verp;

@@ -194,8 +194,9 @@ pub trait Store: Send + Sync + 'static {
     /// Releases every lease `node` holds (a restarted node's own leases from before a crash:
     /// its deliveries in flight died with it). Returns how many messages became claimable.
     async fn release_leases(&self, node: &str) -> Result<u64, StoreError>;
-    /// Removes a finished message from the queue and appends its events, atomically.
-    /// Only the lease holder may finish (`Conflict` otherwise).
+    /// Removes a finished message from the queue, copies it into the sent-message log (see
+    /// [`Store::find_message`]) and appends its events, atomically. Only the lease holder may
+    /// finish (`Conflict` otherwise).
     async fn finish_message(
         &self,
         node: &str,
@@ -257,6 +258,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Messages counted by [`Store::add_ip_sends`] for `(scope, ip, day)`; 0 when none.
     async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError>;
+
+    // --- sent-message log (asynchronous feedback, Q-67, Q-166) ---
+    /// A message by id wherever it is: the queue first (`true`: still queued, e.g. a DSN for
+    /// one recipient while others are retried), then the sent-message log that
+    /// `finish_message` fills (`false`). For a logged message, `recipients` are the queue row's
+    /// as it left, `next_attempt_at` is the time it left the queue and `attempts` its count
+    /// then. `None` when neither has it (never sent, or pruned).
+    async fn find_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(QueuedMessage, bool)>, StoreError>;
+    /// Deletes log entries of messages that left the queue before `older_than_ms`; returns
+    /// the count. Feedback for a pruned message is refused like an unknown one.
+    async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError>;
 }
 
 /// Where message bodies live (the spool). `sesame-spool` implements it on local disk with

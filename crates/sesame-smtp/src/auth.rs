@@ -58,6 +58,10 @@ fn parse_plain(decoded: &[u8]) -> Option<(String, String)> {
 impl Session {
     /// `AUTH <mechanism> [initial-response]`.
     pub(crate) async fn auth_start(&mut self, mechanism: u64, initial: &str) -> Step {
+        // The feedback MX offers no AUTH (RFC 4954 §4: not advertised).
+        if self.is_feedback() {
+            return Step::Reply(Reply::not_implemented());
+        }
         if !self.tls {
             return Step::Reply(Reply::starttls_first());
         }
@@ -117,7 +121,10 @@ impl Session {
 
     async fn verify(&mut self, user: &str, pass: &str) -> Step {
         let region = self.cfg.region.clone();
-        match self.backend.authenticate(user, pass, &region).await {
+        let crate::session::Service::Submission(backend) = &self.service else {
+            return Step::Reply(Reply::not_implemented());
+        };
+        match backend.authenticate(user, pass, &region).await {
             Ok(Some(principal)) => {
                 tracing::debug!(peer = %self.peer, key = %principal.access_key_id, "smtp auth ok");
                 self.principal = Some(principal);

@@ -43,6 +43,11 @@ pub struct SmtpConfig {
     pub tls_handshake_timeout: Duration,
 }
 
+/// Largest report the feedback MX accepts (a DSN or ARF report quotes the original message,
+/// whose own limit is 40 MB; 10 MB keeps memory bounded and covers quoted headers, which is
+/// what most generators return).
+pub const FEEDBACK_MAX_MESSAGE_BYTES: usize = 10 * 1024 * 1024;
+
 impl SmtpConfig {
     /// The decided defaults for a listener in `region` named `hostname`.
     pub fn new(region: impl Into<String>, hostname: impl Into<String>) -> Self {
@@ -60,5 +65,17 @@ impl SmtpConfig {
             enhanced_status_codes: false,
             tls_handshake_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// The feedback MX named `hostname` (`feedback-smtp.<region>.<sd>`, Q-68): the peers are
+    /// ordinary MTAs, so RFC 5321 timeouts from the first command (no AUTH phase),
+    /// [`FEEDBACK_MAX_MESSAGE_BYTES`], and RFC 3463 codes (they read them; no SES texts to keep
+    /// byte-exact here). `region` is unused (reports for every region arrive here).
+    pub fn feedback_mx(hostname: impl Into<String>) -> Self {
+        let mut cfg = SmtpConfig::new("", hostname);
+        cfg.max_message_bytes = FEEDBACK_MAX_MESSAGE_BYTES;
+        cfg.idle_timeout_before_auth = cfg.command_timeout;
+        cfg.enhanced_status_codes = true;
+        cfg
     }
 }

@@ -201,26 +201,37 @@ impl crate::session::Session {
 
     /// End of DATA: receiver errors map to 552/554; a clean message goes to the
     /// backend, which returns only once it is durable, and its id is sent as `250 Ok <id>`
-    /// (Q-136, H-24). When the connection has served its share, `421 … reconnect` follows the
-    /// transaction's reply and the connection closes.
+    /// (Q-136, H-24); on the feedback MX the report goes to the feedback backend and `250`
+    /// follows once it is recorded. When the connection has served its share, `421 … reconnect`
+    /// follows the transaction's reply and the connection closes.
     pub(crate) async fn finish_data(&mut self, outcome: DataOutcome) -> crate::session::Step {
         use crate::backend::Envelope;
-        use crate::session::Step;
+        use crate::session::{Service, Step};
         let tx = self.tx.take().unwrap_or_default();
         self.messages += 1;
-        let reply = match (outcome, &self.principal) {
-            (DataOutcome::Rejected(DataError::TooLarge), _) => Reply::too_long(),
-            (DataOutcome::Rejected(DataError::BareLineEnding), _) => Reply::bare_line_ending(),
-            (DataOutcome::Rejected(DataError::LineTooLong), _) => Reply::data_line_too_long(),
-            (DataOutcome::Message(_), None) => Reply::auth_required(),
-            (DataOutcome::Message(raw), Some(principal)) => {
-                let envelope = Envelope {
-                    mail_from: tx.mail_from,
-                    rcpt_to: tx.rcpt_to,
-                    peer: self.peer,
-                    tls: self.tls,
-                };
-                match self.backend.submit(principal, &envelope, raw).await {
+        let envelope = Envelope {
+            mail_from: tx.mail_from,
+            rcpt_to: tx.rcpt_to,
+            peer: self.peer,
+            tls: self.tls,
+        };
+        let reply = match (outcome, &self.service, &self.principal) {
+            (DataOutcome::Rejected(DataError::TooLarge), _, _) => Reply::too_long(),
+            (DataOutcome::Rejected(DataError::BareLineEnding), _, _) => Reply::bare_line_ending(),
+            (DataOutcome::Rejected(DataError::LineTooLong), _, _) => Reply::data_line_too_long(),
+            // Feedback MX: `250` only once the report is recorded (the sender then drops it).
+            (DataOutcome::Message(raw), Service::Feedback(backend), _) => {
+                match backend.ingest(&envelope, raw).await {
+                    Ok(()) => {
+                        tracing::info!(peer = %self.peer, rcpt = ?envelope.rcpt_to, "feedback accepted");
+                        Reply::feedback_recorded()
+                    }
+                    Err(reply) => reply,
+                }
+            }
+            (DataOutcome::Message(_), Service::Submission(_), None) => Reply::auth_required(),
+            (DataOutcome::Message(raw), Service::Submission(backend), Some(principal)) => {
+                match backend.submit(principal, &envelope, raw).await {
                     Ok(message_id) => {
                         tracing::info!(peer = %self.peer, %message_id, "smtp message accepted");
                         Reply::accepted(&message_id)

@@ -3,6 +3,8 @@
 //! Extension lists are fixed by Q-140: before TLS `STARTTLS PIPELINING 8BITMIME SIZE`; after TLS
 //! (or on implicit-TLS listeners) `AUTH PLAIN LOGIN PIPELINING 8BITMIME SIZE`, plus
 //! `ENHANCEDSTATUSCODES` when enabled. `SMTPUTF8`, `DSN` and `CHUNKING` are never offered.
+//! The feedback MX never lists AUTH, lists STARTTLS only when it has a certificate, and lists
+//! `ENHANCEDSTATUSCODES` before TLS too.
 
 use crate::reply::Reply;
 use crate::session::{Greeting, Session, Step};
@@ -13,15 +15,15 @@ impl Session {
         self.tx = None;
         self.greeting = Some(Greeting::Ehlo);
         let mut lines = vec![self.cfg.hostname.clone()];
-        if self.tls {
-            lines.push("AUTH PLAIN LOGIN".into());
-        } else {
+        if !self.tls && self.tls_available {
             lines.push("STARTTLS".into());
+        } else if self.tls && !self.is_feedback() {
+            lines.push("AUTH PLAIN LOGIN".into());
         }
         lines.push("PIPELINING".into());
         lines.push("8BITMIME".into());
         lines.push(format!("SIZE {}", self.cfg.max_message_bytes));
-        if self.tls && self.cfg.enhanced_status_codes {
+        if self.advertises_enhanced() {
             lines.push("ENHANCEDSTATUSCODES".into());
         }
         Step::Raw(multiline(250, &lines))
@@ -41,6 +43,8 @@ impl Session {
             Step::Reply(Reply::syntax_error())
         } else if self.tls {
             Step::Reply(Reply::bad_sequence())
+        } else if !self.tls_available {
+            Step::Reply(Reply::tls_not_available())
         } else {
             Step::StartTls
         }

@@ -5,7 +5,8 @@
 //! recycling (`421 … reconnect`, Q-141), then syntax: non-ASCII (553 5.6.7, Q-137), anything else
 //! malformed including a missing `<>` or the null path (`553 <address> Invalid email address`,
 //! Q-136), parameters we do not offer such as `SMTPUTF8` (555, Q-140), declared `SIZE=` over the
-//! limit (`552 Message is too long.`, Q-136).
+//! limit (`552 Message is too long.`, Q-136). The feedback MX has no TLS/AUTH gate and accepts
+//! the null reverse-path `<>`.
 
 use smtp_proto::{
     Error as ParseError, Request, MAIL_BODY_BINARYMIME, MAIL_REQUIRETLS, MAIL_SMTPUTF8,
@@ -38,8 +39,10 @@ impl Session {
             Err(ParseError::InvalidParameter { .. }) => return Step::Reply(Reply::syntax_error()),
             _ => return Step::Reply(Reply::invalid_sender(&shown)),
         };
-        // Null reverse-path: SES always needs a sender identity to check and charge.
-        if !valid_mailbox(&from.address) {
+        // Null reverse-path: SES always needs a sender identity to check and charge; DSNs and
+        // auto-replies to the feedback MX always use it (RFC 5321 §4.5.5, RFC 3834 §3.3).
+        let null_allowed = self.is_feedback() && from.address.is_empty();
+        if !null_allowed && !valid_mailbox(&from.address) {
             return Step::Reply(Reply::invalid_sender(&shown));
         }
         if from.flags & (MAIL_SMTPUTF8 | MAIL_REQUIRETLS | MAIL_BODY_BINARYMIME) != 0 {

@@ -263,6 +263,38 @@ impl Reply {
         )
     }
 
+    // ---- the feedback MX (no SES text exists: RFC 5321/3463 wording) ----
+
+    /// `550 5.1.1 <address> Recipient address rejected: unknown feedback address`: at one of
+    /// our feedback domains but the VERP address of no message of ours.
+    pub fn mailbox_unknown(address: &str) -> Self {
+        Self::new(
+            550,
+            Some((5, 1, 1)),
+            format!(
+                "<{}> Recipient address rejected: unknown feedback address",
+                printable(address)
+            ),
+        )
+    }
+    /// `550 5.7.1 <address> Relay access denied`: not an address of ours; the feedback MX
+    /// delivers nowhere else.
+    pub fn relay_denied(address: &str) -> Self {
+        Self::new(
+            550,
+            Some((5, 7, 1)),
+            format!("<{}> Relay access denied", printable(address)),
+        )
+    }
+    /// `250 2.0.0 Ok: feedback recorded`: the report's events are durable.
+    pub fn feedback_recorded() -> Self {
+        Self::new(250, Some((2, 0, 0)), "Ok: feedback recorded")
+    }
+    /// `454 4.7.0 TLS not available`: STARTTLS on a feedback MX without a certificate.
+    pub fn tls_not_available() -> Self {
+        Self::new(454, Some((4, 7, 0)), "TLS not available")
+    }
+
     // ---- plain positive replies (RFC 5321 texts) ----
 
     /// `250 Ok` for NOOP, RSET, MAIL, RCPT.
@@ -405,6 +437,26 @@ mod tests {
         for (reply, plain, enhanced) in table {
             assert_eq!(reply.to_wire(false), *plain);
             assert_eq!(reply.to_wire(true), *enhanced);
+        }
+    }
+
+    /// The feedback MX's own replies (RFC 3463 codes when negotiated).
+    #[test]
+    fn feedback_texts() {
+        let table: &[(Reply, &str)] = &[
+            (
+                Reply::mailbox_unknown("x@us-east-1.sesame.test"),
+                "550 5.1.1 <x@us-east-1.sesame.test> Recipient address rejected: unknown feedback address\r\n",
+            ),
+            (
+                Reply::relay_denied("a@example.com"),
+                "550 5.7.1 <a@example.com> Relay access denied\r\n",
+            ),
+            (Reply::feedback_recorded(), "250 2.0.0 Ok: feedback recorded\r\n"),
+            (Reply::tls_not_available(), "454 4.7.0 TLS not available\r\n"),
+        ];
+        for (reply, wire) in table {
+            assert_eq!(reply.to_wire(true), *wire);
         }
     }
 

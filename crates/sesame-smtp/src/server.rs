@@ -1,4 +1,5 @@
-//! The listener loop (`run(listener, shutdown)`, mini-redis style) and one task per connection.
+//! The listener loop (`run(listener, shutdown)`, mini-redis style) and one task per connection;
+//! [`run`] for submission and [`run_feedback`] for the feedback MX share it.
 //!
 //! Each connection is an error boundary: I/O and TLS errors are logged and the connection is
 //! closed; nothing propagates to the accept loop. On shutdown the loop stops accepting, idle
@@ -16,11 +17,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
-use crate::backend::SubmissionBackend;
+use crate::backend::{FeedbackBackend, SubmissionBackend};
 use crate::config::{ListenerMode, SmtpConfig};
 use crate::connection::{Connection, Line, ReadError};
 use crate::reply::Reply;
-use crate::session::{Session, Step};
+use crate::session::{Service, Session, Step};
 use crate::tls::TlsSetup;
 
 /// Serves SMTP submission on `listener` until `shutdown` completes.
@@ -32,11 +33,58 @@ pub async fn run(
     backend: Arc<dyn SubmissionBackend>,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    serve(
+        listener,
+        mode,
+        cfg,
+        Some(tls),
+        Service::Submission(backend),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves the feedback MX on `listener` until `shutdown` completes: plaintext greeting,
+/// STARTTLS offered when `tls` is given (never required), no AUTH (see the crate docs). `cfg`
+/// is normally [`SmtpConfig::feedback_mx`].
+pub async fn run_feedback(
+    listener: TcpListener,
+    cfg: Arc<SmtpConfig>,
+    tls: Option<Arc<TlsSetup>>,
+    backend: Arc<dyn FeedbackBackend>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    serve(
+        listener,
+        ListenerMode::StartTls,
+        cfg,
+        tls,
+        Service::Feedback(backend),
+        shutdown,
+    )
+    .await
+}
+
+/// The accept loop shared by both services.
+async fn serve(
+    listener: TcpListener,
+    mode: ListenerMode,
+    cfg: Arc<SmtpConfig>,
+    tls: Option<Arc<TlsSetup>>,
+    service: Service,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let (notify, _) = watch::channel(false);
     // Every connection task holds a clone; `recv` returns None once all have ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let limit = Arc::new(Semaphore::new(cfg.max_connections));
-    let acceptor = TlsAcceptor::from(tls.config.clone());
+    let acceptor = tls.map(|t| TlsAcceptor::from(t.config.clone()));
+    if mode == ListenerMode::ImplicitTls && acceptor.is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an implicit-TLS listener needs a certificate",
+        ));
+    }
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -56,7 +104,7 @@ pub async fn run(
             mode,
             cfg: cfg.clone(),
             acceptor: acceptor.clone(),
-            backend: backend.clone(),
+            service: service.clone(),
             shutdown: notify.subscribe(),
             peer,
         };
@@ -90,8 +138,9 @@ pub async fn run(
 struct ConnCtx {
     mode: ListenerMode,
     cfg: Arc<SmtpConfig>,
-    acceptor: TlsAcceptor,
-    backend: Arc<dyn SubmissionBackend>,
+    /// `None` on a feedback MX without a certificate (then STARTTLS is not offered).
+    acceptor: Option<TlsAcceptor>,
+    service: Service,
     shutdown: watch::Receiver<bool>,
     peer: SocketAddr,
 }
@@ -109,12 +158,7 @@ impl ConnCtx {
         match self.mode {
             ListenerMode::StartTls => Connection::new(stream).write_and_close(&reply).await,
             ListenerMode::ImplicitTls => {
-                let tls = tokio::time::timeout(
-                    self.cfg.tls_handshake_timeout,
-                    self.acceptor.accept(stream),
-                )
-                .await
-                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"))??;
+                let tls = self.handshake(stream).await?;
                 Connection::new(tls).write_and_close(&reply).await
             }
         }
@@ -124,14 +168,24 @@ impl ConnCtx {
         &self,
         stream: TcpStream,
     ) -> io::Result<tokio_rustls::server::TlsStream<TcpStream>> {
-        tokio::time::timeout(self.cfg.tls_handshake_timeout, self.acceptor.accept(stream))
+        // The session only asks for TLS when a certificate exists (`tls_available`).
+        let Some(acceptor) = &self.acceptor else {
+            return Err(io::Error::other("TLS requested without a certificate"));
+        };
+        tokio::time::timeout(self.cfg.tls_handshake_timeout, acceptor.accept(stream))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out"))?
     }
 
     async fn serve(mut self, stream: TcpStream) -> io::Result<()> {
         let implicit = self.mode == ListenerMode::ImplicitTls;
-        let mut session = Session::new(self.cfg.clone(), self.backend.clone(), self.peer, implicit);
+        let mut session = Session::new(
+            self.cfg.clone(),
+            self.service.clone(),
+            self.peer,
+            implicit,
+            self.acceptor.is_some(),
+        );
         if implicit {
             let tls = self.handshake(stream).await?;
             let mut conn = Connection::new(tls);

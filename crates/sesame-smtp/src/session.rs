@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use smtp_proto::{Error as ParseError, Request};
 
 use crate::auth::AuthProgress;
-use crate::backend::{Principal, SubmissionBackend};
+use crate::backend::{FeedbackBackend, Principal, SubmissionBackend};
 use crate::config::SmtpConfig;
 use crate::reply::Reply;
 
@@ -30,6 +30,16 @@ pub(crate) enum Step {
     Data,
     /// Send these replies and close the connection.
     Close(Vec<Reply>),
+}
+
+/// What a listener serves; the command rules differ only where the docs of each verb say.
+#[derive(Clone)]
+pub(crate) enum Service {
+    /// SES SMTP submission: TLS and AUTH before MAIL, SES reply texts.
+    Submission(Arc<dyn SubmissionBackend>),
+    /// The feedback MX: ordinary MTAs deliver DSNs and ARF reports to VERP addresses; no AUTH,
+    /// STARTTLS optional, null reverse-path allowed, RCPT checked by the backend.
+    Feedback(Arc<dyn FeedbackBackend>),
 }
 
 /// Which greeting the client used: HELO gets no extensions and no enhanced codes.
@@ -58,10 +68,14 @@ pub(crate) enum BadLine {
 /// State of one SMTP connection.
 pub(crate) struct Session {
     pub(crate) cfg: Arc<SmtpConfig>,
-    pub(crate) backend: Arc<dyn SubmissionBackend>,
+    pub(crate) service: Service,
     pub(crate) peer: SocketAddr,
-    /// True once TLS is up (implicit TLS: from the start). AUTH/MAIL/RCPT require it.
+    /// True once TLS is up (implicit TLS: from the start). On submission AUTH/MAIL/RCPT
+    /// require it.
     pub(crate) tls: bool,
+    /// Whether STARTTLS can be offered (a certificate is configured). Always true on submission
+    /// listeners; a feedback MX without a certificate serves plaintext only.
+    pub(crate) tls_available: bool,
     /// HELO/EHLO seen since the connection (or TLS) started; RFC 3207 §4.2 resets it.
     pub(crate) greeting: Option<Greeting>,
     /// Set by a successful AUTH; never cleared by RSET.
@@ -79,15 +93,17 @@ pub(crate) struct Session {
 impl Session {
     pub(crate) fn new(
         cfg: Arc<SmtpConfig>,
-        backend: Arc<dyn SubmissionBackend>,
+        service: Service,
         peer: SocketAddr,
         tls: bool,
+        tls_available: bool,
     ) -> Self {
         Session {
             cfg,
-            backend,
+            service,
             peer,
             tls,
+            tls_available,
             greeting: None,
             principal: None,
             auth: None,
@@ -115,15 +131,26 @@ impl Session {
         )
     }
 
-    /// Whether replies carry RFC 3463 codes: only when enabled, advertised (after TLS) and the
-    /// client used EHLO (RFC 2034 §3, Q-135).
-    pub(crate) fn enhanced(&self) -> bool {
-        self.cfg.enhanced_status_codes && self.tls && self.greeting == Some(Greeting::Ehlo)
+    pub(crate) fn is_feedback(&self) -> bool {
+        matches!(self.service, Service::Feedback(_))
     }
 
-    /// Idle limit for the next read: short before AUTH, RFC 5321 values after.
+    /// Whether EHLO lists `ENHANCEDSTATUSCODES`: when enabled, on submission only after TLS
+    /// on the feedback MX always.
+    pub(crate) fn advertises_enhanced(&self) -> bool {
+        self.cfg.enhanced_status_codes && (self.tls || self.is_feedback())
+    }
+
+    /// Whether replies carry RFC 3463 codes: only when advertised and the client used EHLO
+    /// (RFC 2034 §3, Q-135).
+    pub(crate) fn enhanced(&self) -> bool {
+        self.advertises_enhanced() && self.greeting == Some(Greeting::Ehlo)
+    }
+
+    /// Idle limit for the next read: short before AUTH, RFC 5321 values after; the
+    /// feedback MX has no AUTH phase (its peers are MTAs): RFC 5321 values throughout.
     pub(crate) fn read_timeout(&self) -> Duration {
-        if self.principal.is_some() {
+        if self.principal.is_some() || self.is_feedback() {
             self.cfg.command_timeout
         } else {
             self.cfg.idle_timeout_before_auth
@@ -168,7 +195,7 @@ impl Session {
         // MAIL and RCPT are dispatched on their verb so syntax errors get the SES 553 texts.
         match verb(line).as_deref() {
             Some("MAIL") => return self.mail(line),
-            Some("RCPT") => return self.rcpt(line),
+            Some("RCPT") => return self.rcpt(line).await,
             _ => {}
         }
         match Request::parse(&mut line.iter()) {
@@ -203,9 +230,12 @@ impl Session {
         }
     }
 
-    /// Common gate for MAIL/RCPT/DATA: TLS first, then AUTH.
+    /// Common gate for MAIL/RCPT/DATA: TLS first, then AUTH. The feedback MX
+    /// requires neither: DSNs come from any MTA, with or without TLS.
     pub(crate) fn require_tls_and_auth(&self) -> Option<Reply> {
-        if !self.tls {
+        if self.is_feedback() {
+            None
+        } else if !self.tls {
             Some(Reply::starttls_first())
         } else if self.principal.is_none() {
             Some(Reply::auth_required())
@@ -236,7 +266,7 @@ pub(crate) fn strip_crlf(line: &[u8]) -> &[u8] {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::backend::{Envelope, TempFailure};
+    use crate::backend::{Envelope, FeedbackBackend, TempFailure};
     use async_trait::async_trait;
     use base64::Engine;
     use std::sync::Mutex;
@@ -287,9 +317,10 @@ pub(crate) mod tests {
         cfg.max_messages_per_connection = 2;
         Session::new(
             Arc::new(cfg),
-            Arc::new(Fake::default()),
+            Service::Submission(Arc::new(Fake::default())),
             "127.0.0.1:1".parse().unwrap(),
             tls,
+            true,
         )
     }
 
@@ -525,6 +556,142 @@ pub(crate) mod tests {
         assert_eq!(
             s.bad_line(BadLine::BareLineEnding),
             Step::Reply(Reply::unrecognized())
+        );
+    }
+
+    /// Feedback MX backend: `*@fb.example` VERP addresses known when the local part starts
+    /// with `msg`, `temp@…` fails temporarily; everything else is not ours. Records reports.
+    #[derive(Default)]
+    pub(crate) struct FakeFeedback {
+        pub(crate) ingested: Mutex<Vec<(Envelope, Vec<u8>)>>,
+    }
+
+    #[async_trait]
+    impl FeedbackBackend for FakeFeedback {
+        async fn check_recipient(&self, address: &str) -> Result<(), Reply> {
+            match address.split_once('@') {
+                Some((l, "fb.example")) if l.starts_with("msg") => Ok(()),
+                Some(("temp", _)) => Err(Reply::local_error()),
+                Some((_, "fb.example")) => Err(Reply::mailbox_unknown(address)),
+                _ => Err(Reply::relay_denied(address)),
+            }
+        }
+        async fn ingest(&self, envelope: &Envelope, raw: Vec<u8>) -> Result<(), Reply> {
+            if raw.starts_with(b"FAIL") {
+                return Err(Reply::local_error());
+            }
+            self.ingested.lock().unwrap().push((envelope.clone(), raw));
+            Ok(())
+        }
+    }
+
+    fn feedback_session(tls_available: bool) -> (Session, Arc<FakeFeedback>) {
+        let backend = Arc::new(FakeFeedback::default());
+        let s = Session::new(
+            Arc::new(SmtpConfig::feedback_mx(
+                "feedback-smtp.us-east-1.sesame.test",
+            )),
+            Service::Feedback(backend.clone()),
+            "127.0.4.9:2000".parse().unwrap(),
+            false,
+            tls_available,
+        );
+        (s, backend)
+    }
+
+    /// Runs (line, exact wire reply) steps, formatting replies as the connection would.
+    async fn exact(s: &mut Session, steps: &[(&str, &str)]) {
+        for (line, expected) in steps {
+            let step = s.command(format!("{line}\r\n").as_bytes()).await;
+            let got = match &step {
+                Step::Reply(r) => r.to_wire(s.enhanced()),
+                Step::Raw(t) => t.clone(),
+                Step::StartTls => "STARTTLS".into(),
+                Step::Data => "DATA".into(),
+                Step::Close(r) => r.iter().map(|r| r.to_wire(s.enhanced())).collect(),
+            };
+            assert_eq!(got, *expected, "{line:?}");
+        }
+    }
+
+    /// the feedback MX takes DSNs from any MTA — no TLS or AUTH gate, `<>`
+    /// accepted, STARTTLS offered but optional, RCPT decided by the backend (no relay), RFC
+    /// 3463 codes, 250 only after the backend recorded the report.
+    #[tokio::test]
+    async fn feedback_mx_rules() {
+        let (mut s, backend) = feedback_session(true);
+        exact(
+            &mut s,
+            &[
+                ("EHLO mx.example.net", "250-feedback-smtp.us-east-1.sesame.test\r\n250-STARTTLS\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 10485760\r\n250 ENHANCEDSTATUSCODES\r\n"),
+                ("AUTH PLAIN AGFiAGM=", "502 5.5.1 Command not implemented\r\n"),
+                ("RCPT TO:<msg1@fb.example>", "503 5.5.1 Bad sequence of commands\r\n"),
+                ("MAIL FROM:<>", "250 2.0.0 Ok\r\n"),
+                ("RCPT TO:<someone@example.com>", "550 5.7.1 <someone@example.com> Relay access denied\r\n"),
+                ("RCPT TO:<nobody@fb.example>", "550 5.1.1 <nobody@fb.example> Recipient address rejected: unknown feedback address\r\n"),
+                ("RCPT TO:<temp@fb.example>", "451 4.3.0 Temporary service failure\r\n"),
+                ("DATA", "554 5.5.1 No valid recipients\r\n"),
+                ("RCPT TO:<msg1@fb.example>", "250 2.0.0 Ok\r\n"),
+                ("RCPT TO:<b@>", "553 5.1.3 <b@> address unknown\r\n"),
+                ("DATA", "DATA"),
+            ],
+        )
+        .await;
+        let step = s
+            .finish_data(crate::data::DataOutcome::Message(
+                b"Subject: DSN\r\n\r\nx\r\n".to_vec(),
+            ))
+            .await;
+        assert_eq!(step, Step::Reply(Reply::feedback_recorded()));
+        let got = backend.ingested.lock().unwrap().clone();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0.mail_from, "");
+        assert_eq!(got[0].0.rcpt_to, ["msg1@fb.example"]);
+        assert!(!got[0].0.tls);
+
+        // A backend failure is temporary: the sender keeps the report and retries.
+        exact(
+            &mut s,
+            &[
+                ("MAIL FROM:<postmaster@mx.example.net>", "250 2.0.0 Ok\r\n"),
+                ("RCPT TO:<msg2@fb.example>", "250 2.0.0 Ok\r\n"),
+                ("DATA", "DATA"),
+            ],
+        )
+        .await;
+        let step = s
+            .finish_data(crate::data::DataOutcome::Message(b"FAIL\r\n".to_vec()))
+            .await;
+        assert_eq!(step, Step::Reply(Reply::local_error()));
+        assert_eq!(backend.ingested.lock().unwrap().len(), 1);
+
+        // After STARTTLS: neither STARTTLS nor AUTH is listed.
+        exact(&mut s, &[("STARTTLS", "STARTTLS")]).await;
+        s.tls_started();
+        exact(
+            &mut s,
+            &[("EHLO mx.example.net", "250-feedback-smtp.us-east-1.sesame.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 10485760\r\n250 ENHANCEDSTATUSCODES\r\n")],
+        )
+        .await;
+    }
+
+    /// Without a certificate the feedback MX serves plaintext only and says so.
+    #[tokio::test]
+    async fn feedback_mx_without_certificate() {
+        let (mut s, _) = feedback_session(false);
+        exact(
+            &mut s,
+            &[
+                ("EHLO mx.example.net", "250-feedback-smtp.us-east-1.sesame.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 10485760\r\n250 ENHANCEDSTATUSCODES\r\n"),
+                ("STARTTLS", "454 4.7.0 TLS not available\r\n"),
+                ("MAIL FROM:<>", "250 2.0.0 Ok\r\n"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            s.read_timeout(),
+            s.cfg.command_timeout,
+            "no short pre-AUTH timeout"
         );
     }
 

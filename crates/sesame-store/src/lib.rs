@@ -15,6 +15,8 @@
 //!   (`accept_messages` and friends); `quota`: their arithmetic (windows, token bucket, what an
 //!   event adds to the statistics), pure and unit-tested.
 //! - `ip_usage`: the per-(scope, source IP, UTC day) counters of dedicated IP warm-up caps.
+//! - `message_log`: the sent-message log that `finish_message` fills, read by feedback
+//!   ingestion (`find_message`, `prune_message_log`).
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
@@ -40,6 +42,7 @@ pub mod connect;
 mod error;
 mod group_commit;
 mod ip_usage;
+mod message_log;
 pub mod migrate;
 mod quota;
 mod resources;

@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_ip_usage.sql"),
         postgres: include_str!("../migrations/postgres/0003_ip_usage.sql"),
     },
+    Migration {
+        version: 4,
+        name: "message_log",
+        sqlite: include_str!("../migrations/sqlite/0004_message_log.sql"),
+        postgres: include_str!("../migrations/postgres/0004_message_log.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

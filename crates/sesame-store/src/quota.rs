@@ -104,8 +104,10 @@ impl StatsDelta {
     }
 
     /// hard bounces count their bounced recipients, complaints their complained
-    /// recipients, rejects one each. Everything else (Send, Delivery, soft bounces…) adds
-    /// nothing; delivery attempts come from `accept_messages`, not from events.
+    /// recipients, rejects one each. Hard means `Permanent`, and `Undetermined`, which G-44
+    /// counts as hard (an unreadable report at a message's feedback address, Q-166).
+    /// Everything else (Send, Delivery, soft bounces and auto-replies…) adds nothing; delivery
+    /// attempts come from `accept_messages`, not from events.
     pub(crate) fn of_event(event: &EventRecord) -> StatsDelta {
         let count = |v: Option<&serde_json::Value>| {
             v.and_then(serde_json::Value::as_array)
@@ -113,10 +115,15 @@ impl StatsDelta {
         };
         let data = &event.data;
         match event.event_type.as_str() {
-            "Bounce" if data["bounce"]["bounceType"] == "Permanent" => StatsDelta {
-                bounces: count(data["bounce"].get("bouncedRecipients")),
-                ..StatsDelta::default()
-            },
+            "Bounce"
+                if data["bounce"]["bounceType"] == "Permanent"
+                    || data["bounce"]["bounceType"] == "Undetermined" =>
+            {
+                StatsDelta {
+                    bounces: count(data["bounce"].get("bouncedRecipients")),
+                    ..StatsDelta::default()
+                }
+            }
             "Complaint" => StatsDelta {
                 complaints: count(data["complaint"].get("complainedRecipients")),
                 ..StatsDelta::default()
@@ -255,6 +262,11 @@ mod tests {
                 "Bounce",
                 json!({"bounce": {"bounceType": "Transient", "bouncedRecipients": two}}),
                 (0, 0, 0, 0),
+            ),
+            (
+                "Bounce",
+                json!({"bounce": {"bounceType": "Undetermined", "bouncedRecipients": two}}),
+                (0, 2, 0, 0),
             ),
             ("Bounce", json!({}), (0, 0, 0, 0)),
             (

@@ -509,7 +509,19 @@ impl SqlStore {
         let events = event_rows(events)?;
         let mut stats = BTreeMap::new();
         add_event_stats(&mut stats, &events);
+        let finished_at = crate::connect::now_ms();
         write_tx!(self, tx, _pg => {
+            // The sent-message log keeps the row for feedback that arrives later; copied
+            // under the same lease condition as the DELETE, so both happen or neither.
+            (&mut *tx)
+                .execute(
+                    sqlx::query(crate::message_log::COPY_TO_LOG)
+                        .bind(message_id)
+                        .bind(node)
+                        .bind(finished_at),
+                )
+                .await
+                .map_err(map_err)?;
             let deleted = (&mut *tx)
                 .execute(
                     sqlx::query("DELETE FROM queue WHERE message_id = $1 AND lease_owner = $2")

@@ -213,4 +213,15 @@ impl Store for SqlStore {
     async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError> {
         self.ip_sends_row(scope, ip, day).await
     }
+
+    async fn find_message(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(QueuedMessage, bool)>, StoreError> {
+        self.find_message_row(message_id).await
+    }
+
+    async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError> {
+        self.prune_message_log_rows(older_than_ms).await
+    }
 }

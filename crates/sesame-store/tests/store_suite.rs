@@ -26,6 +26,9 @@ use sesame_store::SqlStore;
 #[path = "store_suite/sending.rs"]
 mod sending;
 use sending::*;
+#[path = "store_suite/message_log.rs"]
+mod message_log;
+use message_log::*;
 
 #[path = "store_suite/ip_usage.rs"]
 mod ip_usage;
@@ -237,6 +240,8 @@ suite!(
     ip_sends_are_per_scope_ip_and_day,
     ip_sends_prune_old_days,
     concurrent_ip_sends_never_exceed_the_cap,
+    finished_message_is_found_in_the_log,
+    prune_message_log_by_age,
 );
 
 // ---------------------------------------------------------------------------------------------

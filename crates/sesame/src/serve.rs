@@ -41,6 +41,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
     let smtp = bind_smtp(&cfg, dev).await?;
+    let mx = crate::feedback_backend::bind(&cfg, dev).await?;
 
     if dev {
         print_dev_banner(&engine, &cfg, &endpoint, &smtp).await?;
@@ -115,11 +116,32 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             )));
         }
     }
+    // The feedback MX (DSNs and complaints for VERP addresses) and the pruning of the
+    // sent-message log it reads.
+    let ready_mx = mx
+        .as_ref()
+        .map_or_else(|| "off".to_string(), |m| m.addr.to_string());
+    if let Some(mx) = mx {
+        let backend: Arc<dyn sesame_smtp::FeedbackBackend> =
+            Arc::new(crate::feedback_backend::FeedbackIngest::new(engine.clone()));
+        smtp_tasks.push(tokio::spawn(sesame_smtp::run_feedback(
+            mx.listener,
+            mx.cfg,
+            mx.tls,
+            backend,
+            stopped(),
+        )));
+    }
+    let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
+        engine.clone(),
+        stop_rx.clone(),
+    ));
     let state = ApiState::new(engine).with_dev_inbox(mode == DeliveryMode::Capture || dev);
     // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
-    // `submission=ADDR submission_tls=ADDR` (`off` when disabled).
+    // `submission=ADDR submission_tls=ADDR`, then `mx=ADDR` (`off` when disabled); keys may be
+    // added at the end, never in between.
     println!(
-        "sesame ready http={addr} submission={ready_submission} submission_tls={ready_submission_tls}"
+        "sesame ready http={addr} submission={ready_submission} submission_tls={ready_submission_tls} mx={ready_mx}"
     );
     let server = tokio::spawn(sesame_api::run(listener, state, stopped()));
     server.await.context("API task")?.context("API server")?;
@@ -129,6 +151,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     if let Some(d) = delivery {
         d.await.context("delivery task")?;
     }
+    pruning.await.context("message log pruning task")?;
     tracing::info!("sesame stopped");
     Ok(())
 }

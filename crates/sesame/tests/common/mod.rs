@@ -13,6 +13,8 @@ pub fn sesame(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sesame"));
     c.env("SESAME_DATA_DIR", dir)
         .env("SESAME_LOG", "warn")
+        // Listeners with fixed default ports are off unless a test turns them on (port 0).
+        .env("SESAME_MX_ADDR", "off")
         .env_remove("SESAME_DATABASE_URL")
         .env_remove("SESAME_MASTER_KEY")
         .env_remove("SESAME_REGIONS")
@@ -61,6 +63,8 @@ pub struct Server {
     /// `off` when the listener is disabled.
     pub submission: String,
     pub submission_tls: String,
+    /// The feedback MX; `off` unless the test sets `SESAME_MX_ADDR`.
+    pub mx: String,
 }
 
 impl Drop for Server {
@@ -77,9 +81,9 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
 }
 
 impl Server {
-    /// Starts `sesame serve [extra args]` with the API on port 0 and the SMTP listeners off
-    /// unless `env` says otherwise; waits for the ready line (the contract `sesame ready
-    /// http=ADDR submission=ADDR submission_tls=ADDR`).
+    /// Starts `sesame serve [extra args]` with the API on port 0 and the SMTP listeners (and
+    /// the feedback MX) off unless `env` says otherwise; waits for the ready line (the contract
+    /// `sesame ready http=ADDR submission=ADDR submission_tls=ADDR mx=ADDR`).
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = sesame(dir);
         cmd.arg("serve")
@@ -108,6 +112,7 @@ impl Server {
             http: field(&line, "http").to_string(),
             submission: field(&line, "submission").to_string(),
             submission_tls: field(&line, "submission_tls").to_string(),
+            mx: field(&line, "mx").to_string(),
             child,
         }
     }
