@@ -257,7 +257,6 @@ impl Store for CachingStore {
         self.inner.ip_sends(scope, ip, day).await
     }
 
-
     // --- sent-message log: never cached (a message moves from the queue to the log) ---
     async fn find_message(
         &self,

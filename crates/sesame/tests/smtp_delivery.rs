@@ -392,28 +392,19 @@ MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status
 Final-Recipient: rfc822; carol@rcpt2.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\
 Diagnostic-Code: smtp; 550 5.1.1 carol: mailbox unavailable\r\n\r\n--B--\r\n"
     );
+    let dsn_file = env.dir.path().join("dsn.eml");
+    std::fs::write(&dsn_file, &dsn).unwrap();
     let out = Command::new("swaks")
         .args([
             "--server",
             "127.0.3.20:2525",
-            "--from",
-            "",
-            "--to",
-            &verp,
-            "--data",
-            "-",
             "--local-interface",
             "127.0.3.3",
         ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(dsn.as_bytes())?;
-            c.wait_with_output()
-        })
+        .args(["--ehlo", "mx.rcpt2.test", "--from", "<>", "--to", &verp])
+        .args(["--data", &format!("@{}", dsn_file.display())])
+        .args(["--timeout", "20"])
+        .output()
         .unwrap();
     assert!(
         out.status.success(),
