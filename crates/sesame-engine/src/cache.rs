@@ -16,6 +16,7 @@ use sesame_model::{
     AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, EventRecord,
     QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope, SendStatsBucket, Store, StoreError,
 };
+use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
 /// How long a cached read may be served (Q-24: at most 1 s).
 pub const TTL: Duration = Duration::from_secs(1);
@@ -208,6 +209,46 @@ impl Store for CachingStore {
     }
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         self.inner.queue_depth().await
+    }
+    // --- queue operations: pass-through (operator views must never be stale) ---
+    async fn list_queue(
+        &self,
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
+        self.inner.list_queue(filter, after, limit).await
+    }
+    async fn get_queued(&self, message_id: &str) -> Result<Option<QueueEntry>, StoreError> {
+        self.inner.get_queued(message_id).await
+    }
+    async fn retry_queued_now(
+        &self,
+        message_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.inner.retry_queued_now(message_id, now_ms).await
+    }
+    async fn delete_queued(
+        &self,
+        message_id: &str,
+        force: bool,
+        now_ms: i64,
+    ) -> Result<QueueEntry, StoreError> {
+        self.inner.delete_queued(message_id, force, now_ms).await
+    }
+    async fn queue_tombstones(
+        &self,
+        created_before: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.queue_tombstones(created_before, limit).await
+    }
+    async fn clear_queue_tombstones(&self, message_ids: &[String]) -> Result<u64, StoreError> {
+        self.inner.clear_queue_tombstones(message_ids).await
+    }
+    async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError> {
+        self.inner.queue_stats(now_ms).await
     }
     async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {
         self.inner.append_events(events).await

@@ -39,6 +39,7 @@ pub mod connect;
 mod error;
 mod group_commit;
 pub mod migrate;
+mod queue_ops;
 mod quota;
 mod resources;
 mod rows;

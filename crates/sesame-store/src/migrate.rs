@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_sending.sql"),
         postgres: include_str!("../migrations/postgres/0002_sending.sql"),
     },
+    Migration {
+        version: 3,
+        name: "queue_tombstones",
+        sqlite: include_str!("../migrations/sqlite/0003_queue_tombstones.sql"),
+        postgres: include_str!("../migrations/postgres/0003_queue_tombstones.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

@@ -26,6 +26,9 @@ use sesame_store::SqlStore;
 #[path = "store_suite/sending.rs"]
 mod sending;
 use sending::*;
+#[path = "store_suite/queue_ops.rs"]
+mod queue_ops;
+use queue_ops::*;
 
 const PG_URL_VAR: &str = "SESAME_TEST_DATABASE_URL";
 
@@ -229,6 +232,11 @@ suite!(
     capture_lists_newest_first_and_filters,
     delete_captured_one_or_all,
     sending_state_survives_reopen,
+    queue_list_filters_orders_and_pages,
+    queue_get_shows_the_lease,
+    queue_retry_now_spares_live_leases,
+    queue_delete_respects_leases_and_leaves_tombstones,
+    queue_stats_counts,
 );
 
 // ---------------------------------------------------------------------------------------------
