@@ -14,6 +14,8 @@
 //! - `sending`: the queue, events outbox, quotas, send statistics and dev inbox
 //!   (`accept_messages` and friends); `quota`: their arithmetic (windows, token bucket, what an
 //!   event adds to the statistics), pure and unit-tested.
+//! - `queue_ops`: the operator's queue queries (`sesame queue`, `/metrics` gauges) and the
+//!   tombstones that let the server remove a deleted message's body from its spool.
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
