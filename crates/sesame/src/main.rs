@@ -6,6 +6,8 @@
 mod cli;
 mod delivery;
 mod instance;
+mod queue_cmd;
+mod queue_sweep;
 mod serve;
 mod smtp_backend;
 

@@ -63,6 +63,16 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         }
     };
 
+    // One registry per process: the API renders it at GET /metrics; the delivery runtime and
+    // the feedback listener record outcomes into it (`Metrics::delivery_outcome`).
+    let metrics = Arc::new(sesame_metrics::Metrics::default());
+    // Removes the spool bodies of messages deleted with `sesame queue delete`.
+    let sweep = tokio::spawn(crate::queue_sweep::run(
+        engine.store.clone(),
+        engine.bodies.clone(),
+        stop_rx.clone(),
+    ));
+
     let delivery = match mode {
         DeliveryMode::Capture => {
             let node = format!("serve-{}", std::process::id());
@@ -101,7 +111,9 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             )));
         }
     }
-    let state = ApiState::new(engine).with_dev_inbox(mode == DeliveryMode::Capture || dev);
+    let state = ApiState::new(engine)
+        .with_dev_inbox(mode == DeliveryMode::Capture || dev)
+        .with_metrics(metrics);
     // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
     // `submission=ADDR submission_tls=ADDR` (`off` when disabled).
     println!(
@@ -115,6 +127,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     if let Some(d) = delivery {
         d.await.context("delivery task")?;
     }
+    sweep.await.context("queue sweep task")?;
     tracing::info!("sesame stopped");
     Ok(())
 }
