@@ -206,7 +206,9 @@ pub async fn run(engine: &Engine, cmd: QueueCmd) -> anyhow::Result<()> {
                 fmt_ms(m.created_at),
                 duration(now - m.created_at)
             );
-            if let Some(s) = m.meta["mail"]["commonHeaders"]["subject"].as_str() {
+            // `meta.mail` is the engine's `MailInfo` (sesame-events), serialised with its
+            // Rust field names.
+            if let Some(s) = m.meta["mail"]["common"]["subject"].as_str() {
                 println!("Subject:       {s}");
             }
             if let Some(from) = m.meta["mail"]["source"].as_str() {
