@@ -458,7 +458,7 @@ mod tests {
             json!({"deliveryDelay": {"delayType": "MailboxFull", "delayedRecipients": [{}]}}),
         );
         let send = ev("Send", json!({}));
-        assert_eq!(last_error(&[send.clone()]), None);
+        assert_eq!(last_error(std::slice::from_ref(&send)), None);
         assert_eq!(
             last_error(&[send.clone(), first.clone()]).as_deref(),
             Some("smtp; 451 4.7.1 later")
