@@ -11,8 +11,10 @@
 #
 # Environment: PF_ADDR (default 127.0.0.30, next free 127.0.0.x if busy), PF_PORT (2587),
 # PF_SINK=defer (default: the queue manager picks each message up and defers it, as when the
-# next hop is down; every flow-control default stays) or hold (HOLD at end of data: the message
-# sits in the hold queue, the queue manager never sees it; in_flow_delay=0, see below).
+# next hop is down; every flow-control default stays), relay (real delivery of everything to
+# PF_RELAYHOST=ip (PF_RELAYPORT, 25), with PF_MAIN_EXTRA appended to main.cf: bench/delivery.sh) or hold
+# (HOLD at end of data: the message sits in the hold queue, the queue manager never sees it;
+# in_flow_delay=0, see below).
 set -euo pipefail
 
 PF_USER=${PF_USER:-bench}
@@ -79,7 +81,12 @@ EOF
   chmod 640 "$D/sasl/sasldb2"
 
   local sink
-  if [ "$PF_SINK" = hold ]; then
+  if [ "$PF_SINK" = relay ]; then
+    # Real delivery: every message is relayed to PF_RELAYHOST (bracketed: no MX lookup), with
+    # PF_MAIN_EXTRA appended to main.cf (bench/delivery.sh adds the OpenDKIM milter there).
+    sink="relayhost = [${PF_RELAYHOST:?PF_RELAYHOST=ip is required with PF_SINK=relay}]:${PF_RELAYPORT:-25}
+${PF_MAIN_EXTRA:-}"
+  elif [ "$PF_SINK" = hold ]; then
     # HOLD at end of data: cleanup writes (and fsyncs) the queue file, then files it in
     # the hold queue; the queue manager never sees it. Flow control is fed by the queue
     # manager, so with nothing leaving the queue it would throttle every smtpd to about one

@@ -4,7 +4,7 @@
 # reads and waits (kill it to stop; its data dir is removed on exit):
 #   SESAME_SMTP=host:port SESAME_SMTP_USER=AKIA… SESAME_SMTP_PASS=… SESAME_API=host:port
 #   SESAME_KEY=AKIA… SESAME_SECRET=… SESAME_FROM=bench@example.test
-# Delivery is left at `smtp` mode so accepted mail stays queued: the benchmark measures durable
+# Delivery is `hold` mode so accepted mail stays queued: the benchmark measures durable
 # acceptance, and the queue (and memory) grows with the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT INT TERM
 export SESAME_DATA_DIR=$D SESAME_HTTP_ADDR=127.0.0.1:0 SESAME_SUBMISSION_ADDR=127.0.0.1:0 \
-  SESAME_SUBMISSION_TLS_ADDR=off SESAME_DELIVERY_MODE=smtp SESAME_LOG=${SESAME_LOG:-warn}
+  SESAME_SUBMISSION_TLS_ADDR=off SESAME_DELIVERY_MODE=hold SESAME_LOG=${SESAME_LOG:-warn}
 json=$("$BIN" account create --name bench --json)
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$json" "$1"; }
 ACCT=$(field account_id); KEY=$(field access_key_id); SECRET=$(field secret_access_key); PASS=$(field smtp_password)

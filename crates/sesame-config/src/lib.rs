@@ -143,7 +143,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "delivery_mode",
         env: "SESAME_DELIVERY_MODE",
         default: "capture with serve --dev, otherwise smtp",
-        doc: "What happens to accepted mail. `capture`: nothing leaves the machine; every message is DKIM-signed and stored in the dev inbox (`GET /_aws/ses` on the API listener, `sesame inbox list`), and Delivery/Bounce/Complaint events are produced as if it had been sent (mailbox simulator included). `smtp`: real delivery by the outbound MTA to each recipient domain's MX hosts (port `delivery_port`).",
+        doc: "What happens to accepted mail. `capture`: nothing leaves the machine; every message is DKIM-signed and stored in the dev inbox (`GET /_aws/ses` on the API listener, `sesame inbox list`), and Delivery/Bounce/Complaint events are produced as if it had been sent (mailbox simulator included). `smtp`: real delivery by the outbound MTA to each recipient domain's MX hosts (port `delivery_port`). `hold`: accepted mail stays queued and nothing is delivered (maintenance, benchmarks of acceptance); switch back and restart to release it.",
     },
     Setting {
         key: "resolver",
@@ -269,6 +269,8 @@ pub enum DeliveryMode {
     Capture,
     /// Deliver with the outbound MTA.
     Smtp,
+    /// Keep everything queued.
+    Hold,
 }
 
 impl DeliveryMode {
@@ -276,6 +278,7 @@ impl DeliveryMode {
         match self {
             DeliveryMode::Capture => "capture",
             DeliveryMode::Smtp => "smtp",
+            DeliveryMode::Hold => "hold",
         }
     }
 }
@@ -492,10 +495,11 @@ impl Config {
                 None => None,
                 Some("capture") => Some(DeliveryMode::Capture),
                 Some("smtp") => Some(DeliveryMode::Smtp),
+                Some("hold") => Some(DeliveryMode::Hold),
                 Some(other) => {
                     return Err(invalid(
                         "SESAME_DELIVERY_MODE",
-                        &format!("{other:?} is not a delivery mode (capture or smtp)"),
+                        &format!("{other:?} is not a delivery mode (capture, smtp or hold)"),
                     ))
                 }
             },

@@ -187,6 +187,9 @@ impl Store for CachingStore {
             .claim_messages(node, now_ms, lease_ms, limit)
             .await
     }
+    async fn release_leases(&self, node: &str) -> Result<u64, StoreError> {
+        self.inner.release_leases(node).await
+    }
     async fn finish_message(
         &self,
         node: &str,

@@ -1,9 +1,9 @@
 //! `sesame-engine`: the application services behind every surface (v1 and v2 API, SMTP, CLI,
 //! later the console). It owns the rules and the stored records of accounts, access keys,
 //! identities, configuration sets, templates, suppression entries and tags; the send pipeline
-//! ([`send`], the one way in) and capture delivery ([`deliver`]). It talks to storage only
-//! through the `sesame_model::Store` and `BodyStore` ports — so it compiles and unit-tests
-//! without a database or a runtime.
+//! ([`send`], the one way in) and delivery ([`deliver`]: the dev inbox, or SMTP through a
+//! `sesame_model::Transport`). It talks to storage only through the `sesame_model::Store` and
+//! `BodyStore` ports — so it compiles and unit-tests without a database or a runtime.
 //!
 //! Protocol details (wire shapes, error codes) live in `sesame-api`; this crate reports
 //! [`EngineError`] values that each edge maps to its own format.
@@ -43,6 +43,12 @@ pub struct Settings {
     pub sandbox_max_send_rate: f64,
     pub production_max_24h_send: f64,
     pub production_max_send_rate: f64,
+    /// First retry delay after a temporary delivery failure; doubles per attempt up to one
+    /// hour (Q-110, [`deliver::retry`]).
+    pub delivery_retry_base_seconds: u64,
+    /// How long temporary failures are retried, from acceptance; a configuration set's
+    /// `MaxDeliverySeconds` shortens it.
+    pub delivery_retry_window_seconds: u64,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

@@ -243,6 +243,17 @@ impl Store for MemStore {
         }
         Ok(out)
     }
+    async fn release_leases(&self, node: &str) -> Result<u64, StoreError> {
+        let mut q = self.queue.lock().unwrap();
+        let mut n = 0;
+        for (_, holder) in q.iter_mut() {
+            if holder.as_deref() == Some(node) {
+                *holder = None;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
     async fn finish_message(
         &self,
         node: &str,
@@ -480,6 +491,8 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             sandbox_max_send_rate: 1.0,
             production_max_24h_send: 50_000.0,
             production_max_send_rate: 14.0,
+            delivery_retry_base_seconds: 60,
+            delivery_retry_window_seconds: 50_400,
         },
     )
 }

@@ -192,6 +192,9 @@ pub trait Store: Send + Sync + 'static {
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<QueuedMessage>, StoreError>;
+    /// Releases every lease `node` holds (a restarted node's own leases from before a crash:
+    /// its deliveries in flight died with it). Returns how many messages became claimable.
+    async fn release_leases(&self, node: &str) -> Result<u64, StoreError>;
     /// Removes a finished message from the queue and appends its events, atomically.
     /// Only the lease holder may finish (`Conflict` otherwise).
     async fn finish_message(

@@ -481,6 +481,25 @@ impl SqlStore {
         Ok(claimed)
     }
 
+    pub(crate) async fn release_lease_rows(&self, node: &str) -> Result<u64, StoreError> {
+        let sql = "UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1";
+        let n = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(sql)
+                .bind(node)
+                .execute(pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected(),
+            Pool::Postgres(pool) => sqlx::query(sql)
+                .bind(node)
+                .execute(pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected(),
+        };
+        Ok(n)
+    }
+
     pub(crate) async fn finish_row(
         &self,
         node: &str,

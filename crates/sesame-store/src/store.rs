@@ -134,6 +134,10 @@ impl Store for SqlStore {
         self.claim_rows(node, now_ms, lease_ms, limit).await
     }
 
+    async fn release_leases(&self, node: &str) -> Result<u64, StoreError> {
+        self.release_lease_rows(node).await
+    }
+
     async fn finish_message(
         &self,
         node: &str,

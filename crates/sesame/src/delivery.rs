@@ -1,47 +1,110 @@
-//! The delivery role's runtime loop in capture mode: claim ready messages in batches, deliver
-//! each with [`Engine::deliver_claimed`] with bounded concurrency, sleep when idle (woken early
-//! by the send pipeline's queue waker), stop on shutdown.
+//! The delivery role's runtime loop: claim ready messages in batches, deliver each with bounded
+//! concurrency, sleep when idle (woken early by the send pipeline's queue waker), stop on
+//! shutdown. Two hand-offs share it:
 //!
-//! Bounded (STYLE principle 3): at most [`BATCH`] messages are claimed at a time and at most
-//! [`CONCURRENCY`] are in flight, so memory does not grow with the backlog. A message whose
-//! delivery fails is left leased; the lease ([`LEASE_MS`]) expires and it is claimed again.
+//! - **capture** (`delivery_mode = capture`, `serve --dev`): [`Engine::deliver_claimed`] signs
+//!   and stores the message in the dev inbox;
+//! - **smtp**: [`Engine::deliver_smtp`] signs it and hands one job per recipient domain to the
+//!   outbound MTA (`sesame-mta`), then records Delivery/DeliveryDelay/Bounce events and
+//!   reschedules what is left.
+//!
+//! Bounded (STYLE principle 3): at most `batch` messages are claimed at a time and at most
+//! `concurrency` are in flight, so memory does not grow with the backlog. A message whose
+//! delivery fails without a result is left leased; the lease expires and it is claimed again.
+//! On start, the leases this node held before a crash are released at once (the node id is kept
+//! in the data directory), so a restarted node does not wait for its own old leases.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sesame_engine::Engine;
+use sesame_model::{QueuedMessage, Transport};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-/// Messages claimed per round.
-pub const BATCH: usize = 32;
-/// Messages delivered at the same time.
-pub const CONCURRENCY: usize = 8;
-/// Lease of a claimed message: long enough for a capture, short enough to recover a crash.
-pub const LEASE_MS: i64 = 60_000;
 /// Longest sleep while idle (the notifier normally wakes the loop first).
 pub const IDLE_POLL: Duration = Duration::from_millis(500);
 
+/// Where claimed messages go.
+#[derive(Clone)]
+pub enum Handoff {
+    /// The dev inbox.
+    Capture,
+    /// The outbound MTA.
+    Smtp(Arc<dyn Transport>),
+}
+
+impl Handoff {
+    fn name(&self) -> &'static str {
+        match self {
+            Handoff::Capture => "capture mode: messages go to the dev inbox",
+            Handoff::Smtp(_) => "smtp mode: messages go to the recipients' mail servers",
+        }
+    }
+
+    /// Lease of a claimed message. Capture is quick; an SMTP attempt may legitimately take
+    /// the RFC 5321 §4.5.3.2 timeouts (up to 10 minutes for the end of DATA), and a lease that
+    /// ran out mid-transaction would let another node deliver the message a second time.
+    fn lease_ms(&self) -> i64 {
+        match self {
+            Handoff::Capture => 60_000,
+            Handoff::Smtp(_) => 20 * 60_000,
+        }
+    }
+
+    async fn deliver(&self, engine: &Engine, node: &str, msg: QueuedMessage) -> anyhow::Result<()> {
+        match self {
+            Handoff::Capture => engine.deliver_claimed(node, msg).await?,
+            Handoff::Smtp(t) => engine.deliver_smtp(node, msg, t.as_ref()).await?,
+        }
+        Ok(())
+    }
+}
+
+/// Tuning of the loop.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Messages claimed per round.
+    pub batch: usize,
+    /// Messages delivered at the same time.
+    pub concurrency: usize,
+}
+
 /// Runs until `shutdown` turns `true`; in-flight deliveries finish first.
-pub async fn run_capture_delivery(
+pub async fn run_delivery(
     engine: Engine,
     node: String,
+    handoff: Handoff,
+    limits: Limits,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    tracing::info!(%node, "delivery started (capture mode: messages go to the dev inbox)");
+    tracing::info!(%node, concurrency = limits.concurrency, "delivery started ({})", handoff.name());
+    match engine.store.release_leases(&node).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(%node, released = n, "released the leases this node held before it stopped")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not release this node's old leases; they expire on their own")
+        }
+    }
+    let lease_ms = handoff.lease_ms();
     let mut in_flight: JoinSet<()> = JoinSet::new();
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let room = CONCURRENCY.saturating_sub(in_flight.len()).min(BATCH);
+        let room = limits
+            .concurrency
+            .saturating_sub(in_flight.len())
+            .min(limits.batch);
         let claimed = if room == 0 {
             vec![]
         } else {
             match engine
                 .store
-                .claim_messages(&node, sesame_engine::now_ms(), LEASE_MS, room)
+                .claim_messages(&node, sesame_engine::now_ms(), lease_ms, room)
                 .await
             {
                 Ok(c) => c,
@@ -55,10 +118,11 @@ pub async fn run_capture_delivery(
         for msg in claimed {
             let engine = engine.clone();
             let node = node.clone();
+            let handoff = handoff.clone();
             in_flight.spawn(async move {
                 let id = msg.message_id.clone();
-                match engine.deliver_claimed(&node, msg).await {
-                    Ok(()) => tracing::debug!(message_id = %id, "delivered (captured)"),
+                match handoff.deliver(&engine, &node, msg).await {
+                    Ok(()) => tracing::debug!(message_id = %id, "delivery attempt finished"),
                     Err(e) => {
                         tracing::warn!(message_id = %id, error = %e, "delivery failed; retried when the lease expires")
                     }
@@ -67,7 +131,7 @@ pub async fn run_capture_delivery(
         }
         if got == room && room > 0 {
             // Possibly more ready: claim again as soon as a slot frees up.
-            if in_flight.len() >= CONCURRENCY {
+            if in_flight.len() >= limits.concurrency {
                 in_flight.join_next().await;
             }
             continue;
@@ -81,4 +145,20 @@ pub async fn run_capture_delivery(
     }
     while in_flight.join_next().await.is_some() {}
     tracing::info!("delivery stopped");
+}
+
+/// This node's stable id: `<data_dir>/node-id`, created on first start. Leases carry it, so a
+/// restarted node recognises (and releases) its own.
+pub fn node_id(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        _ => {
+            let id = format!("node-{}", uuid::Uuid::new_v4().simple());
+            let tmp = data_dir.join("node-id.tmp");
+            std::fs::write(&tmp, format!("{id}\n"))?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(id)
+        }
+    }
 }

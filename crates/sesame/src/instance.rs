@@ -118,6 +118,8 @@ pub async fn open(cfg: &Config, role: Role) -> anyhow::Result<Engine> {
         sandbox_max_send_rate: cfg.sandbox_max_send_rate,
         production_max_24h_send: cfg.production_max_24h_send,
         production_max_send_rate: cfg.production_max_send_rate,
+        delivery_retry_base_seconds: cfg.delivery_retry_base_seconds,
+        delivery_retry_window_seconds: cfg.delivery_retry_window_seconds,
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {

@@ -6,6 +6,7 @@
 mod cli;
 mod delivery;
 mod instance;
+mod outbound;
 mod queue_cmd;
 mod queue_sweep;
 mod serve;

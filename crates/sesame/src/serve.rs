@@ -73,23 +73,37 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
 
-    let delivery = match mode {
-        DeliveryMode::Capture => {
-            let node = format!("serve-{}", std::process::id());
-            Some(tokio::spawn(crate::delivery::run_capture_delivery(
-                engine.clone(),
-                node,
-                wake,
-                stop_rx.clone(),
-            )))
-        }
-        DeliveryMode::Smtp => {
+    let handoff = match mode {
+        DeliveryMode::Capture => Some(crate::delivery::Handoff::Capture),
+        DeliveryMode::Smtp => Some(crate::delivery::Handoff::Smtp(crate::outbound::transport(
+            &cfg,
+        )?)),
+        DeliveryMode::Hold => {
             tracing::warn!(
-                "delivery_mode = smtp, but the outbound SMTP MTA is not built yet: accepted messages stay queued and nothing is delivered. Set SESAME_DELIVERY_MODE=capture to deliver into the dev inbox (GET /_aws/ses)."
+                "delivery_mode = hold: accepted messages stay queued and nothing is delivered"
             );
             None
         }
     };
+    let node = crate::delivery::node_id(&cfg.data_dir)
+        .with_context(|| format!("reading or creating {}/node-id", cfg.data_dir.display()))?;
+    let limits = crate::delivery::Limits {
+        batch: 64,
+        concurrency: match mode {
+            DeliveryMode::Capture => 8,
+            _ => cfg.delivery_concurrency,
+        },
+    };
+    let delivery = handoff.map(|handoff| {
+        tokio::spawn(crate::delivery::run_delivery(
+            engine.clone(),
+            node,
+            handoff,
+            limits,
+            wake,
+            stop_rx.clone(),
+        ))
+    });
 
     let (ready_submission, ready_submission_tls) =
         (shown(smtp.starttls.as_ref()), shown(smtp.implicit.as_ref()));

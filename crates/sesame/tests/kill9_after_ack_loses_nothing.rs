@@ -74,7 +74,7 @@ fn kill9_after_1000_acknowledged_sends_loses_none() {
         ],
     );
 
-    let mut server = Server::start(dir.path(), &[], &[("SESAME_DELIVERY_MODE", "smtp")]);
+    let mut server = Server::start(dir.path(), &[], &[("SESAME_DELIVERY_MODE", "hold")]);
     let addr = server.http.clone();
     // A verified sender: created through the API, verified by the operator override.
     let (status, body) = call(

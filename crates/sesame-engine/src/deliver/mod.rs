@@ -1,5 +1,11 @@
 //! Delivery of claimed messages (the engine half; the runtime loop that claims and calls
-//! [`Engine::deliver_claimed`] lives in the binary, `crates/sesame/src/delivery.rs`).
+//! [`Engine::deliver_claimed`] (capture) or [`Engine::deliver_smtp`] lives in the binary,
+//! `crates/sesame/src/delivery.rs`).
+//!
+//! Map: [`classify`] (simulator and suppression, Q-189), [`signing`] (which DKIM key, Q-89),
+//! [`smtp`] (real delivery through a `Transport`: jobs per domain, events, retries,
+//! suppression), [`outcome`] (SMTP result → Delivered / DeliveryDelay / Bounce, G-44, G-53),
+//! [`retry`] (backoff and window, Q-110), [`pool`] (source addresses, E-98).
 //!
 //! Per recipient, in the order of DECISIONS Q-189 ([`classify`]): mailbox simulator (E-78..E-86,
 //! Q-125), account/configuration-set suppression (F-134, Q-188), then hand-off. In **capture
@@ -22,7 +28,13 @@
 //! and no other kind of bounce exists in capture mode).
 
 pub mod classify;
+pub mod outcome;
+pub mod pool;
+pub mod retry;
 pub mod signing;
+pub mod smtp;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 use sesame_events::{
     complaint_feedback_types, event_types, BounceInfo, BouncedRecipient, ComplaintInfo,
@@ -32,6 +44,7 @@ use sesame_mail::message::to_crlf;
 use sesame_model::{CapturedMessage, EventRecord, QueuedMessage, Scope};
 use sesame_policy::{identity, simulator};
 
+use crate::configuration_sets::ConfigurationSetRecord;
 use crate::records::IdentityRecord;
 use crate::send::events::record;
 use crate::{now_ms, Engine, EngineError};
@@ -51,6 +64,17 @@ struct Meta {
     configuration_set: Option<String>,
     /// Where feedback goes: Return-Path, else the envelope source.
     feedback_address: Option<String>,
+}
+
+/// What [`Engine::prepare`] works out before any hand-off.
+struct Prepared {
+    meta: Meta,
+    /// The message's configuration set, when it has one that still exists.
+    set: Option<ConfigurationSetRecord>,
+    /// Effective suppression reasons (F-162, Q-188).
+    reasons: Vec<String>,
+    /// One per queued recipient, in order.
+    outcomes: Vec<(String, Outcome)>,
 }
 
 fn parse_meta(msg: &QueuedMessage) -> Result<Meta, EngineError> {
@@ -131,23 +155,21 @@ impl Engine {
         format!("capture.{}", self.settings.service_domain)
     }
 
-    /// Delivers one claimed message in capture mode and finishes it (see the module docs).
-    /// On `Err` nothing was finished: the lease expires and the message is claimed again.
-    pub async fn deliver_claimed(&self, node: &str, msg: QueuedMessage) -> Result<(), EngineError> {
-        let meta = parse_meta(&msg)?;
+    /// The part of delivery that is the same in every mode: the queue row's meta, the
+    /// configuration set, the effective suppression reasons (F-162, Q-188) and each
+    /// recipient's [`Outcome`] in the order of Q-189 ([`classify`]).
+    async fn prepare(&self, msg: &QueuedMessage) -> Result<Prepared, EngineError> {
+        let meta = parse_meta(msg)?;
         let scope = &msg.scope;
-
-        // Effective suppression reasons (F-162, Q-188).
         let account = self.account_settings(scope).await?;
-        let set_options = match &meta.configuration_set {
-            Some(name) => self
-                .get_configuration_set(scope, name)
-                .await?
-                .and_then(|s| s.suppression_options),
+        let set = match &meta.configuration_set {
+            Some(name) => self.get_configuration_set(scope, name).await?,
             None => None,
         };
-        let reasons =
-            classify::effective_reasons(&account.suppressed_reasons, set_options.as_ref());
+        let reasons = classify::effective_reasons(
+            &account.suppressed_reasons,
+            set.as_ref().and_then(|s| s.suppression_options.as_ref()),
+        );
 
         let mut outcomes = Vec::with_capacity(msg.recipients.len());
         for r in &msg.recipients {
@@ -162,6 +184,51 @@ impl Engine {
                 classify::classify(scenario, listed.as_deref(), &reasons),
             ));
         }
+        Ok(Prepared {
+            meta,
+            set,
+            reasons,
+            outcomes,
+        })
+    }
+
+    /// The spooled body; `None` when it is not (yet) there (see [`Self::missing_body`]).
+    async fn load_body(&self, msg: &QueuedMessage) -> Result<Option<Vec<u8>>, EngineError> {
+        match self.bodies.read_body(&msg.message_id).await {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(EngineError::Internal(format!(
+                "reading body of {}: {e}",
+                msg.message_id
+            ))),
+        }
+    }
+
+    /// E-79: `ooto@` answers with an RFC 3834 auto-reply to the Return-Path (else the sender),
+    /// kept in the dev inbox.
+    async fn answer_out_of_office(
+        &self,
+        scope: &Scope,
+        meta: &Meta,
+        outcomes: &[(String, Outcome)],
+    ) -> Result<(), EngineError> {
+        for (r, _) in outcomes {
+            if simulator::classify(r, None) == Some(simulator::Scenario::OutOfOffice) {
+                if let Some(to) = meta.feedback_address.as_deref() {
+                    self.store
+                        .capture_message(&out_of_office_reply(scope, r, to, &meta.mail, now_ms()))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers one claimed message in capture mode and finishes it (see the module docs).
+    /// On `Err` nothing was finished: the lease expires and the message is claimed again.
+    pub async fn deliver_claimed(&self, node: &str, msg: QueuedMessage) -> Result<(), EngineError> {
+        let Prepared { meta, outcomes, .. } = self.prepare(&msg).await?;
+        let scope = &msg.scope;
 
         let captured: Vec<String> = outcomes
             .iter()
@@ -169,17 +236,8 @@ impl Engine {
             .map(|(r, _)| r.clone())
             .collect();
         if !captured.is_empty() {
-            let body = match self.bodies.read_body(&msg.message_id).await {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return self.missing_body(node, &msg).await;
-                }
-                Err(e) => {
-                    return Err(EngineError::Internal(format!(
-                        "reading body of {}: {e}",
-                        msg.message_id
-                    )))
-                }
+            let Some(body) = self.load_body(&msg).await? else {
+                return self.missing_body(node, &msg).await;
             };
             let raw = self
                 .sign_for_delivery(scope, &meta, &body, now_ms())
@@ -195,28 +253,29 @@ impl Engine {
                 })
                 .await?;
         }
+        self.answer_out_of_office(scope, &meta, &outcomes).await?;
 
-        // E-79: ooto@ answers with an RFC 3834 auto-reply to the Return-Path (else the sender).
-        for (r, _) in &outcomes {
-            if simulator::classify(r, None) == Some(simulator::Scenario::OutOfOffice) {
-                if let Some(to) = meta.feedback_address.as_deref() {
-                    self.store
-                        .capture_message(&out_of_office_reply(scope, r, to, &meta.mail, now_ms()))
-                        .await?;
-                }
-            }
-        }
-
-        let events = self.delivery_events(scope, &msg, &meta.mail, &outcomes, now_ms());
+        let events = self.synthesized_events(
+            scope,
+            &msg,
+            &meta.mail,
+            &outcomes,
+            &self.capture_host(),
+            now_ms(),
+        );
         self.store
             .finish_message(node, &msg.message_id, &events)
             .await?;
-        // The queue row is gone; the body is no longer needed (idempotent, best effort: a
-        // leftover file is harmless and recovery can sweep it).
-        if let Err(e) = self.bodies.remove_body(&msg.message_id).await {
-            tracing::warn!(message_id = %msg.message_id, error = %e, "could not remove a delivered body from the spool");
-        }
+        self.drop_body(&msg.message_id).await;
         Ok(())
+    }
+
+    /// The queue row is gone; the body is no longer needed (idempotent, best effort: a
+    /// leftover file is harmless and recovery can sweep it).
+    async fn drop_body(&self, message_id: &str) {
+        if let Err(e) = self.bodies.remove_body(message_id).await {
+            tracing::warn!(message_id = %message_id, error = %e, "could not remove a delivered body from the spool");
+        }
     }
 
     /// The spool write and the queue row commit concurrently (see `send::pipeline`), so a
@@ -305,15 +364,19 @@ impl Engine {
         Ok(out)
     }
 
-    fn delivery_events(
+    /// The events of outcomes decided without the network (capture hand-offs, simulator,
+    /// suppression): one `Delivery` for every [`Outcome::Deliver`] and simulated delivery, one
+    /// `Bounce` per reason, one `Complaint` (see the module docs). `host` is the
+    /// `reportingMTA` (`dns; <host>` in bounces, Q-165).
+    fn synthesized_events(
         &self,
         scope: &Scope,
         msg: &QueuedMessage,
         mail: &MailInfo,
         outcomes: &[(String, Outcome)],
+        host: &str,
         now: i64,
     ) -> Vec<EventRecord> {
-        let host = self.capture_host();
         let mut events = Vec::new();
         let delivered: Vec<String> = outcomes
             .iter()
@@ -331,7 +394,7 @@ impl Engine {
                 processing_time_ms: (now - msg.created_at).max(0),
                 recipients: delivered,
                 smtp_response: CAPTURE_SMTP_RESPONSE.into(),
-                reporting_mta: host.clone(),
+                reporting_mta: host.to_string(),
                 remote_mta_ip: None,
             };
             events.push(record(
@@ -417,113 +480,13 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use sesame_mail::dkim::KeyLength;
-    use sesame_mail::message::Text;
     use sesame_model::Store;
 
+    use super::testkit::*;
     use super::*;
     use crate::records::DkimState;
-    use crate::send::{Content, Destination, SendRequest, SimpleContent, Surface};
     use crate::suppression::SuppressionAttributes;
-    use crate::test_store::{engine_with, scope, MemBodies, MemStore};
-
-    struct Fixture {
-        engine: Engine,
-        store: Arc<MemStore>,
-        bodies: Arc<MemBodies>,
-    }
-
-    /// An engine with the verified domain `example.test` (Easy DKIM, 1024-bit keys to keep
-    /// the test fast) and, optionally, extra identities.
-    async fn fixture() -> Fixture {
-        let store = Arc::new(MemStore::default());
-        let bodies = Arc::new(MemBodies::default());
-        let engine = engine_with(store.clone(), bodies.clone());
-        let sc = scope();
-        let mut rec = Engine::new_identity("example.test");
-        rec.dkim = Some(
-            engine
-                .generate_easy_dkim(&sc, "example.test", KeyLength::Rsa1024)
-                .unwrap(),
-        );
-        engine.insert_identity(&sc, rec).await.unwrap();
-        engine
-            .force_verify_identity(&sc, "example.test")
-            .await
-            .unwrap();
-        Fixture {
-            engine,
-            store,
-            bodies,
-        }
-    }
-
-    async fn send(f: &Fixture, from: &str, to: &[&str], set: Option<&str>) -> String {
-        let req = SendRequest {
-            surface: Surface::V2,
-            operation: "SendEmail",
-            from: Some(from.into()),
-            destination: Some(Destination {
-                to: to.iter().map(|s| s.to_string()).collect(),
-                ..Default::default()
-            }),
-            reply_to: vec![],
-            feedback_address: None,
-            configuration_set: set.map(str::to_string),
-            tags: vec![],
-            content: Content::Simple(SimpleContent {
-                subject: Text::new("Hello"),
-                text: Some(Text::new("Body text")),
-                ..Default::default()
-            }),
-            source_ip: None,
-            caller_identity: None,
-        };
-        f.engine.send(&scope(), req).await.unwrap().message_id
-    }
-
-    /// Claims everything and delivers it.
-    async fn deliver_all(f: &Fixture) {
-        let claimed = f
-            .store
-            .claim_messages("node-a", now_ms(), 60_000, 100)
-            .await
-            .unwrap();
-        assert!(!claimed.is_empty());
-        for m in claimed {
-            f.engine.deliver_claimed("node-a", m).await.unwrap();
-        }
-        assert_eq!(f.store.queue_depth().await.unwrap(), 0);
-    }
-
-    async fn events(f: &Fixture, id: &str) -> Vec<(String, serde_json::Value)> {
-        f.store
-            .message_events(&scope(), id)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.event_type, e.data))
-            .collect()
-    }
-
-    fn sorted(v: &serde_json::Value) -> Vec<String> {
-        let mut out: Vec<String> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| x["emailAddress"].as_str().unwrap().to_string())
-            })
-            .collect();
-        out.sort();
-        out
-    }
-
-    const SIM: &str = "simulator.amazonses.com";
+    use crate::test_store::scope;
 
     /// E-79, E-80, E-84, Q-125: one request, every simulator scenario plus a real recipient.
     #[tokio::test]

@@ -1,0 +1,114 @@
+//! Test helpers shared by the delivery tests: an engine over the in-memory store with a
+//! verified, DKIM-signing domain, a send helper and event readers.
+
+use std::sync::Arc;
+
+use sesame_mail::dkim::KeyLength;
+use sesame_mail::message::Text;
+use sesame_model::Store;
+
+use crate::send::{Content, Destination, SendRequest, SimpleContent, Surface};
+use crate::test_store::{engine_with, scope, MemBodies, MemStore};
+use crate::{now_ms, Engine, Settings};
+
+pub(crate) struct Fixture {
+    pub engine: Engine,
+    pub store: Arc<MemStore>,
+    pub bodies: Arc<MemBodies>,
+}
+
+/// An engine with the verified domain `example.test` (Easy DKIM, 1024-bit keys to keep
+/// the test fast).
+pub(crate) async fn fixture() -> Fixture {
+    fixture_with(|_| {}).await
+}
+
+/// [`fixture`] with changed instance settings (retry timings…).
+pub(crate) async fn fixture_with(tweak: impl FnOnce(&mut Settings)) -> Fixture {
+    let store = Arc::new(MemStore::default());
+    let bodies = Arc::new(MemBodies::default());
+    let mut engine = engine_with(store.clone(), bodies.clone());
+    tweak(Arc::make_mut(&mut engine.settings));
+    let sc = scope();
+    let mut rec = Engine::new_identity("example.test");
+    rec.dkim = Some(
+        engine
+            .generate_easy_dkim(&sc, "example.test", KeyLength::Rsa1024)
+            .unwrap(),
+    );
+    engine.insert_identity(&sc, rec).await.unwrap();
+    engine
+        .force_verify_identity(&sc, "example.test")
+        .await
+        .unwrap();
+    Fixture {
+        engine,
+        store,
+        bodies,
+    }
+}
+
+pub(crate) async fn send(f: &Fixture, from: &str, to: &[&str], set: Option<&str>) -> String {
+    let req = SendRequest {
+        surface: Surface::V2,
+        operation: "SendEmail",
+        from: Some(from.into()),
+        destination: Some(Destination {
+            to: to.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }),
+        reply_to: vec![],
+        feedback_address: None,
+        configuration_set: set.map(str::to_string),
+        tags: vec![],
+        content: Content::Simple(SimpleContent {
+            subject: Text::new("Hello"),
+            text: Some(Text::new("Body text")),
+            ..Default::default()
+        }),
+        source_ip: None,
+        caller_identity: None,
+    };
+    f.engine.send(&scope(), req).await.unwrap().message_id
+}
+
+/// Claims everything and delivers it.
+pub(crate) async fn deliver_all(f: &Fixture) {
+    let claimed = f
+        .store
+        .claim_messages("node-a", now_ms(), 60_000, 100)
+        .await
+        .unwrap();
+    assert!(!claimed.is_empty());
+    for m in claimed {
+        f.engine.deliver_claimed("node-a", m).await.unwrap();
+    }
+    assert_eq!(f.store.queue_depth().await.unwrap(), 0);
+}
+
+pub(crate) async fn events(f: &Fixture, id: &str) -> Vec<(String, serde_json::Value)> {
+    f.store
+        .message_events(&scope(), id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event_type, e.data))
+        .collect()
+}
+
+pub(crate) fn sorted(v: &serde_json::Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x["emailAddress"].as_str().unwrap().to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub(crate) const SIM: &str = "simulator.amazonses.com";
