@@ -8,7 +8,7 @@
 //!
 //! | metric | type | labels | meaning |
 //! |---|---|---|---|
-//! | `sesame_deliveries_total` | counter | `destination` | recipients accepted by the receiving MTA (2xx; a `Delivery` event) |
+//! | `sesame_deliveries_total` | counter | `destination` | recipients accepted by the receiving MTA (2xx; listed in a `Delivery` event) |
 //! | `sesame_deferrals_total` | counter | `destination` | recipients that failed temporarily and wait for a retry (a `DeliveryDelay` event) |
 //! | `sesame_bounces_total` | counter | `destination`, `type` | bounced recipients by SES `bounceType` (`Permanent`, `Transient`, `Undetermined`), synchronous or from a DSN |
 //! | `sesame_complaints_total` | counter | `destination` | complaints (ARF reports) |
@@ -24,7 +24,11 @@
 //! capped in number ([`destinations`]): the only per-tenant data the endpoint reveals, which is
 //! why it needs no SigV4 and should still not be exposed beyond the operator's network.
 //!
-//! Recording is one call: `metrics.delivery_outcome("example.com", Outcome::Delivered)`.
+//! Recording is one call: `metrics.delivery_outcome("example.com", Outcome::Delivered)`, or
+//! [`Metrics::record_events`] with the SES events just committed — which is how `sesame serve`
+//! feeds it: its store front (`sesame_engine::cache::CachingStore`) reports every committed
+//! event, so whatever records a Delivery, DeliveryDelay, Bounce or Complaint event (delivery,
+//! the feedback listener, capture mode) is counted without calling anything.
 
 pub mod destinations;
 
@@ -36,7 +40,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
-use sesame_model::{QueueStats, Store, StoreError};
+use sesame_model::{EventRecord, QueueStats, Store, StoreError};
 
 use destinations::Destinations;
 
@@ -221,6 +225,40 @@ impl Metrics {
         };
     }
 
+    /// Counts the delivery outcomes recorded in `events` — the SES event JSON (spec G) the
+    /// engine commits: one `Delivered` per `delivery.recipients` entry, one `Deferred` per
+    /// `deliveryDelay.delayedRecipients`, one `Bounced(bounceType)` per
+    /// `bounce.bouncedRecipients`, one `Complained` per `complaint.complainedRecipients`, each at
+    /// the recipient's domain. Other event types are ignored. `sesame serve` feeds it every
+    /// event its store commits, so the counters agree with the events by construction.
+    pub fn record_events(&self, events: &[EventRecord]) {
+        for e in events {
+            let d = &e.data;
+            let (outcome, recipients) = match e.event_type.as_str() {
+                "Delivery" => (Outcome::Delivered, &d["delivery"]["recipients"]),
+                "DeliveryDelay" => (Outcome::Deferred, &d["deliveryDelay"]["delayedRecipients"]),
+                "Bounce" => (
+                    Outcome::Bounced(
+                        d["bounce"]["bounceType"]
+                            .as_str()
+                            .and_then(BounceType::from_ses)
+                            .unwrap_or(BounceType::Undetermined),
+                    ),
+                    &d["bounce"]["bouncedRecipients"],
+                ),
+                "Complaint" => (Outcome::Complained, &d["complaint"]["complainedRecipients"]),
+                _ => continue,
+            };
+            for r in recipients.as_array().into_iter().flatten() {
+                // `delivery.recipients` holds addresses; the other lists hold objects.
+                let address = r.as_str().or_else(|| r["emailAddress"].as_str());
+                if let Some(address) = address {
+                    self.delivery_outcome(domain_of(address), outcome);
+                }
+            }
+        }
+    }
+
     /// Whether the queue gauges are older than [`QUEUE_STATS_TTL_MS`] at `now_ms` (or were
     /// never read, or the clock went back).
     pub fn queue_stats_stale(&self, now_ms: i64) -> bool {
@@ -262,6 +300,13 @@ impl Metrics {
         }
         Ok(self.encode())
     }
+}
+
+/// The domain of an address (`"Name" <local@Example.COM>` → `Example.COM`); empty if none.
+fn domain_of(address: &str) -> &str {
+    address
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d.trim_end_matches('>'))
 }
 
 #[cfg(test)]
@@ -416,6 +461,71 @@ mod tests {
             .encode()
             .lines()
             .any(|l| l == "sesame_queue_oldest_age_seconds 0.0"));
+    }
+
+    /// The event shapes of spec G as `sesame-events` writes them.
+    #[test]
+    fn record_events_counts_recipients_of_outcome_events() {
+        let ev = |kind: &str, data: serde_json::Value| EventRecord {
+            event_id: "e".into(),
+            scope: sesame_model::Scope::new(
+                "111122223333".parse().unwrap(),
+                "us-east-1".parse().unwrap(),
+            ),
+            message_id: "m".into(),
+            event_type: kind.into(),
+            timestamp: 0,
+            data,
+        };
+        let m = Metrics::default();
+        m.record_events(&[
+            ev(
+                "Send",
+                serde_json::json!({"mail": {"destination": ["a@one.example"]}}),
+            ),
+            ev(
+                "Delivery",
+                serde_json::json!({"delivery": {"recipients": ["a@One.example", "b@two.example"]}}),
+            ),
+            ev(
+                "DeliveryDelay",
+                serde_json::json!({"deliveryDelay": {"delayType": "TransientCommunicationFailure",
+                    "delayedRecipients": [{"emailAddress": "c@two.example"}]}}),
+            ),
+            ev(
+                "Bounce",
+                serde_json::json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+                    "bouncedRecipients": [{"emailAddress": "d@two.example"},
+                                          {"emailAddress": "e@two.example"}]}}),
+            ),
+            ev(
+                "Bounce",
+                serde_json::json!({"bounce": {"bounceType": "Odd",
+                    "bouncedRecipients": [{"emailAddress": "nodomain"}]}}),
+            ),
+            ev(
+                "Complaint",
+                serde_json::json!({"complaint": {"complainedRecipients":
+                    [{"emailAddress": "\"F\" <f@three.example>"}]}}),
+            ),
+            ev("Delivery", serde_json::json!({"delivery": {}})),
+        ]);
+        let mut got: Vec<_> = samples(&m.encode())
+            .into_iter()
+            .filter(|l| !l.starts_with("sesame_queue_"))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                r#"sesame_bounces_total{destination="two.example",type="Permanent"} 2"#,
+                r#"sesame_bounces_total{destination="unknown",type="Undetermined"} 1"#,
+                r#"sesame_complaints_total{destination="three.example"} 1"#,
+                r#"sesame_deferrals_total{destination="two.example"} 1"#,
+                r#"sesame_deliveries_total{destination="one.example"} 1"#,
+                r#"sesame_deliveries_total{destination="two.example"} 1"#,
+            ]
+        );
     }
 
     #[test]

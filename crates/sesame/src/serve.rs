@@ -23,7 +23,15 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let mut engine = instance::open(&cfg, instance::Role::Server).await?;
+    // One registry per process: the API renders it at GET /metrics. Delivery outcomes are
+    // counted from the events the store commits (Delivery, DeliveryDelay, Bounce, Complaint),
+    // whichever role records them; `Metrics::delivery_outcome` is there for anything else.
+    let metrics = Arc::new(sesame_metrics::Metrics::default());
+    let observer: sesame_engine::cache::EventObserver = {
+        let metrics = metrics.clone();
+        Arc::new(move |events| metrics.record_events(events))
+    };
+    let mut engine = instance::open_with(&cfg, instance::Role::Server, Some(observer)).await?;
     let mode = cfg.delivery_mode(dev);
     let wake = Arc::new(tokio::sync::Notify::new());
     {
@@ -63,9 +71,6 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         }
     };
 
-    // One registry per process: the API renders it at GET /metrics; the delivery runtime and
-    // the feedback listener record outcomes into it (`Metrics::delivery_outcome`).
-    let metrics = Arc::new(sesame_metrics::Metrics::default());
     // Removes the spool bodies of messages deleted with `sesame queue delete`.
     let sweep = tokio::spawn(crate::queue_sweep::run(
         engine.store.clone(),

@@ -1,13 +1,12 @@
 //! `sesame queue list/show/retry/delete` and `GET /metrics` against a running `sesame serve`
 //! (issue 4 item 7), on the real binary with its SQLite store.
 //!
-//! The server runs with `SESAME_DELIVERY_MODE=smtp`, in which nothing is delivered yet (the MTA
-//! is another issue), so accepted messages stay queued. To put messages in the states a delivery
-//! leaves them in, the test plays a delivery node itself through the same `Store` port a real
-//! one uses: it claims one message and defers it with a `DeliveryDelay` event (attempted, retry
-//! in an hour), and claims another and keeps the lease (in delivery right now). As a safety net
-//! for when the MTA lands, DNS points at a dead loopback port and the first retry is an hour
-//! away, so no traffic can leave the loopback interface.
+//! The queue test runs the server with `SESAME_DELIVERY_MODE=hold` (accepted mail stays queued),
+//! and plays a delivery node itself through the same `Store` port a real one uses to put
+//! messages in the states delivery leaves them in: it claims one message and defers it with a
+//! `DeliveryDelay` event (attempted, retry in an hour), and claims another and keeps the lease
+//! (in delivery right now). The metrics test runs in capture mode, where the mailbox simulator
+//! produces Delivery, Bounce and Complaint events, and checks the per-destination counters.
 
 mod common;
 
@@ -118,15 +117,7 @@ fn queue_commands_and_metrics_on_a_running_server() {
     let key = created["access_key_id"].as_str().unwrap().to_string();
     let secret = created["secret_access_key"].as_str().unwrap().to_string();
     cli_ok(d, &["account", "production", "--account", &acct]);
-    let server = Server::start(
-        d,
-        &[],
-        &[
-            ("SESAME_DELIVERY_MODE", "smtp"),
-            ("SESAME_RESOLVER", "127.0.0.1:9"),
-            ("SESAME_DELIVERY_RETRY_BASE_SECONDS", "3600"),
-        ],
-    );
+    let server = Server::start(d, &[], &[("SESAME_DELIVERY_MODE", "hold")]);
     let addr = server.http.clone();
     let (status, body) = call(
         &addr,
@@ -394,8 +385,10 @@ fn queue_commands_and_metrics_on_a_running_server() {
     let age = samples["sesame_queue_oldest_age_seconds"];
     assert!((0.0..600.0).contains(&age), "{age}");
     assert!(text.contains("# TYPE sesame_queue_depth gauge\n"), "{text}");
-    // Nothing was delivered, deferred or bounced by the server: no per-destination series yet.
+    // The test's own DeliveryDelay went straight to the database, not through the server:
+    // nothing was delivered, deferred or bounced by it, so no per-destination series yet.
     assert!(!text.contains("sesame_deliveries_total"), "{text}");
+    assert!(!text.contains("sesame_deferrals_total"), "{text}");
     // Only GET is the metrics endpoint; other methods get the SES answer to an unsigned call.
     let (status, _) = http(
         &addr,
@@ -403,5 +396,85 @@ fn queue_commands_and_metrics_on_a_running_server() {
         "",
     );
     assert_eq!(status, 403);
+    drop(server);
+}
+
+/// The outcome counters follow the events the server records (spec G; E-80, Q-125): one
+/// message to a real recipient and to the simulator's success, bounce and complaint addresses,
+/// delivered in capture mode.
+#[test]
+fn metrics_count_delivery_outcomes_per_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let created = json(d, &["account", "create", "--json"]);
+    let acct = created["account_id"].as_str().unwrap().to_string();
+    let key = created["access_key_id"].as_str().unwrap().to_string();
+    let secret = created["secret_access_key"].as_str().unwrap().to_string();
+    cli_ok(d, &["account", "production", "--account", &acct]);
+    let server = Server::start(d, &[], &[("SESAME_DELIVERY_MODE", "capture")]);
+    let addr = server.http.clone();
+    let (status, body) = call(
+        &addr,
+        &key,
+        &secret,
+        "POST",
+        "/v2/email/identities",
+        r#"{"EmailIdentity":"example.test"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    cli_ok(
+        d,
+        &[
+            "identity",
+            "verify",
+            "--force",
+            "--account",
+            &acct,
+            "example.test",
+        ],
+    );
+    let id = send(
+        &addr,
+        &key,
+        &secret,
+        &[
+            "someone@Example.NET",
+            "success@simulator.amazonses.com",
+            "bounce@simulator.amazonses.com",
+            "complaint@simulator.amazonses.com",
+        ],
+    );
+    // Delivered (and so counted) once the message has left the queue.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while cli_ok(d, &["queue", "list", "--json"]).contains(&id) {
+        assert!(std::time::Instant::now() < deadline, "still queued");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, _, text) = scrape(&addr);
+    assert_eq!(status, 200, "{text}");
+    let mut outcomes: Vec<(String, f64)> = parse_exposition(&text)
+        .into_iter()
+        .filter(|(series, _)| !series.starts_with("sesame_queue_"))
+        .collect();
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    let want: Vec<(String, f64)> = [
+        (
+            r#"sesame_bounces_total{destination="simulator.amazonses.com",type="Permanent"}"#,
+            1.0,
+        ),
+        (
+            r#"sesame_complaints_total{destination="simulator.amazonses.com"}"#,
+            1.0,
+        ),
+        (r#"sesame_deliveries_total{destination="example.net"}"#, 1.0),
+        (
+            r#"sesame_deliveries_total{destination="simulator.amazonses.com"}"#,
+            2.0,
+        ),
+    ]
+    .into_iter()
+    .map(|(s, v)| (s.to_string(), v))
+    .collect();
+    assert_eq!(outcomes, want, "{text}");
     drop(server);
 }
