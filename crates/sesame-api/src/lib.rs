@@ -3,11 +3,13 @@
 //! authenticated with SigV4 ([`auth`]) and scoped to `(account, region)` from the credential
 //! scope. Decoding, validation and encoding are generated from the botocore models
 //! (`sesame-awsproto`); the handlers in [`v2`] and [`v1`] are thin translations between wire
-//! shapes and `sesame-engine` calls.
+//! shapes and `sesame-engine` calls. Besides SES: the dev inbox ([`dev_inbox`]) and the
+//! Prometheus endpoint `GET /metrics` ([`metrics`]), both without SigV4.
 
 pub mod auth;
 pub mod dev_inbox;
 pub mod error;
+pub mod metrics;
 pub mod send;
 pub mod server;
 pub mod v1;

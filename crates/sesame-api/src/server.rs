@@ -31,6 +31,9 @@ pub struct ApiState {
     pub v1: Arc<crate::v1::SesV1>,
     /// Serve the dev inbox (`/_aws/ses`, [`crate::dev_inbox`]): capture mode or `--dev` only.
     pub dev_inbox: bool,
+    /// The process's metrics registry, rendered at `GET /metrics` ([`crate::metrics`]); shared
+    /// with the roles that record into it.
+    pub metrics: Arc<sesame_metrics::Metrics>,
 }
 
 impl ApiState {
@@ -44,7 +47,14 @@ impl ApiState {
             }),
             engine,
             dev_inbox: false,
+            metrics: Arc::new(sesame_metrics::Metrics::default()),
         }
+    }
+
+    /// Serves `metrics` (the registry the other roles record into) at `GET /metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<sesame_metrics::Metrics>) -> ApiState {
+        self.metrics = metrics;
+        self
     }
 
     /// Turns the dev inbox endpoint on or off.
@@ -55,14 +65,18 @@ impl ApiState {
 }
 
 pub fn router(state: ApiState) -> Router {
-    // The dev inbox is matched before the SES fallback; other methods on its path still reach
-    // the fallback (and get the usual SES error).
+    // The dev inbox and /metrics are matched before the SES fallback; other methods on their
+    // paths still reach the fallback (and get the usual SES error).
     Router::new()
         .route(
             "/_aws/ses",
             axum::routing::get(crate::dev_inbox::get)
                 .delete(crate::dev_inbox::delete)
                 .fallback(handle),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(crate::metrics::get).fallback(handle),
         )
         .fallback(handle)
         .with_state(state)

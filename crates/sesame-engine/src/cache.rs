@@ -6,6 +6,10 @@
 //! visible within [`TTL`]. Identities, settings and configuration sets are deliberately *not*
 //! cached: an operator command such as `sesame identity verify --force` must apply to the very
 //! next send. Everything else is passed through.
+//!
+//! Being the server's front of the store, it can also tell an [`EventObserver`] about every
+//! event a write commits (`sesame serve` counts delivery outcomes for `/metrics` this way, so
+//! the counters agree with the recorded events and no delivery path has to remember to count).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +20,7 @@ use sesame_model::{
     AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, EventRecord,
     QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope, SendStatsBucket, Store, StoreError,
 };
+use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
 /// How long a cached read may be served (Q-24: at most 1 s).
 pub const TTL: Duration = Duration::from_secs(1);
@@ -31,10 +36,15 @@ struct Maps {
     accounts: HashMap<String, Entry<AccountRecord>>,
 }
 
+/// Called after a write commits, with the events it recorded (accepted sends, finished and
+/// retried messages, appended events). Runs on the writer's task: keep it cheap.
+pub type EventObserver = Arc<dyn Fn(&[EventRecord]) + Send + Sync>;
+
 /// Wraps any [`Store`]; see the module docs.
 pub struct CachingStore {
     inner: Arc<dyn Store>,
     maps: Mutex<Maps>,
+    observer: Option<EventObserver>,
 }
 
 fn fresh<T: Clone>(e: Option<&Entry<T>>) -> Option<Option<T>> {
@@ -47,6 +57,19 @@ impl CachingStore {
         CachingStore {
             inner,
             maps: Mutex::new(Maps::default()),
+            observer: None,
+        }
+    }
+
+    /// Reports every committed event to `observer` (see [`EventObserver`]).
+    pub fn with_event_observer(mut self, observer: EventObserver) -> CachingStore {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn observe(&self, events: &[EventRecord]) {
+        if let (Some(f), false) = (&self.observer, events.is_empty()) {
+            f(events);
         }
     }
 
@@ -170,7 +193,15 @@ impl Store for CachingStore {
         batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
         now_ms: i64,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
-        self.inner.accept_messages(batch, now_ms).await
+        let outcomes = self.inner.accept_messages(batch, now_ms).await?;
+        if self.observer.is_some() {
+            for ((_, _, events), outcome) in batch.iter().zip(&outcomes) {
+                if *outcome == AcceptOutcome::Accepted {
+                    self.observe(events);
+                }
+            }
+        }
+        Ok(outcomes)
     }
     async fn sent_last_24h(&self, scope: &Scope, now_ms: i64) -> Result<f64, StoreError> {
         self.inner.sent_last_24h(scope, now_ms).await
@@ -195,7 +226,9 @@ impl Store for CachingStore {
         id: &str,
         events: &[EventRecord],
     ) -> Result<(), StoreError> {
-        self.inner.finish_message(node, id, events).await
+        self.inner.finish_message(node, id, events).await?;
+        self.observe(events);
+        Ok(())
     }
     async fn retry_message(
         &self,
@@ -207,13 +240,57 @@ impl Store for CachingStore {
     ) -> Result<(), StoreError> {
         self.inner
             .retry_message(node, id, recipients, next_attempt_at, events)
-            .await
+            .await?;
+        self.observe(events);
+        Ok(())
     }
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         self.inner.queue_depth().await
     }
+    // --- queue operations: pass-through (operator views must never be stale) ---
+    async fn list_queue(
+        &self,
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
+        self.inner.list_queue(filter, after, limit).await
+    }
+    async fn get_queued(&self, message_id: &str) -> Result<Option<QueueEntry>, StoreError> {
+        self.inner.get_queued(message_id).await
+    }
+    async fn retry_queued_now(
+        &self,
+        message_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.inner.retry_queued_now(message_id, now_ms).await
+    }
+    async fn delete_queued(
+        &self,
+        message_id: &str,
+        force: bool,
+        now_ms: i64,
+    ) -> Result<QueueEntry, StoreError> {
+        self.inner.delete_queued(message_id, force, now_ms).await
+    }
+    async fn queue_tombstones(
+        &self,
+        created_before: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.queue_tombstones(created_before, limit).await
+    }
+    async fn clear_queue_tombstones(&self, message_ids: &[String]) -> Result<u64, StoreError> {
+        self.inner.clear_queue_tombstones(message_ids).await
+    }
+    async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError> {
+        self.inner.queue_stats(now_ms).await
+    }
     async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {
-        self.inner.append_events(events).await
+        self.inner.append_events(events).await?;
+        self.observe(events);
+        Ok(())
     }
     async fn message_events(
         &self,
@@ -330,5 +407,94 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+    }
+
+    /// The observer sees exactly the events of committed writes, once, in order; refused
+    /// writes and quota-refused sends report nothing.
+    #[tokio::test]
+    async fn observer_sees_the_events_of_committed_writes_only() {
+        let store = sesame_store::SqlStore::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = seen.clone();
+        let cache = CachingStore::new(Arc::new(store)).with_event_observer(Arc::new(
+            move |events: &[EventRecord]| {
+                log.lock()
+                    .unwrap()
+                    .extend(events.iter().map(|e| e.event_id.clone()));
+            },
+        ));
+        let scope = Scope::new(
+            "123456789012".parse().unwrap(),
+            "us-east-1".parse().unwrap(),
+        );
+        let ev = |id: &str, msg: &str| EventRecord {
+            event_id: id.into(),
+            scope: scope.clone(),
+            message_id: msg.into(),
+            event_type: "Send".into(),
+            timestamp: 0,
+            data: serde_json::json!({}),
+        };
+        let msg = |id: &str| QueuedMessage {
+            message_id: id.into(),
+            scope: scope.clone(),
+            mail_from: String::new(),
+            recipients: vec!["r@example.net".into()],
+            meta: serde_json::json!({}),
+            created_at: 0,
+            next_attempt_at: 0,
+            attempts: 0,
+        };
+        let quota = |max_24h_send: f64| QuotaCheck {
+            counted_recipients: 1,
+            rate_tokens: 1,
+            max_24h_send,
+            max_send_rate: 1e9,
+            burst: 1e9,
+        };
+        let out = cache
+            .accept_messages(
+                &[
+                    (msg("m1"), quota(-1.0), vec![ev("send-1", "m1")]),
+                    (msg("m2"), quota(0.0), vec![ev("send-2", "m2")]),
+                ],
+                0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out,
+            vec![AcceptOutcome::Accepted, AcceptOutcome::DailyQuotaExceeded]
+        );
+        cache.claim_messages("n", 0, 60_000, 1).await.unwrap();
+        cache
+            .retry_message(
+                "n",
+                "m1",
+                &["r@example.net".into()],
+                0,
+                &[ev("delay", "m1")],
+            )
+            .await
+            .unwrap();
+        cache.claim_messages("n", 0, 60_000, 1).await.unwrap();
+        assert_eq!(
+            cache
+                .finish_message("other", "m1", &[ev("refused", "m1")])
+                .await,
+            Err(StoreError::Conflict)
+        );
+        cache
+            .finish_message("n", "m1", &[ev("delivery", "m1")])
+            .await
+            .unwrap();
+        cache.append_events(&[ev("late", "m1")]).await.unwrap();
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec!["send-1", "delay", "delivery", "late"]
+        );
     }
 }

@@ -11,6 +11,7 @@ use sesame_model::{
     EventRecord, QueuedMessage, QuotaCheck, Region, Resource, ResourceKey, Scope, SendStatsBucket,
     Store, StoreError,
 };
+use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
 use crate::{Engine, Settings};
 
@@ -27,6 +28,8 @@ pub struct MemStore {
     pub ip_usage: Mutex<BTreeMap<(String, String, i64), u64>>,
     /// The sent-message log: finished queue rows with the time they left (`finish_message`).
     pub message_log: Mutex<Vec<(QueuedMessage, i64)>>,
+    /// Deleted messages' ids and creation times (`delete_queued`).
+    pub tombstones: Mutex<Vec<(String, i64)>>,
 }
 
 /// In-memory spool.
@@ -66,6 +69,14 @@ fn key(k: &ResourceKey) -> Key {
 
 fn mem_scope(s: &Scope) -> String {
     format!("{}/{}", s.account.as_str(), s.region.as_str())
+}
+
+fn mem_entry((m, holder): &(QueuedMessage, Option<String>)) -> QueueEntry {
+    QueueEntry {
+        message: m.clone(),
+        lease_owner: holder.clone(),
+        lease_until: None,
+    }
 }
 
 fn unsupported() -> StoreError {
@@ -289,6 +300,117 @@ impl Store for MemStore {
     }
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         Ok(self.queue.lock().unwrap().len() as u64)
+    }
+    // --- queue operations. Leases here never expire (`lease_until` is `None`). ---
+    async fn list_queue(
+        &self,
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
+        let mut found: Vec<QueueEntry> = self
+            .queue
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| filter.matches(m) && after.is_none_or(|c| c.precedes(m)))
+            .map(mem_entry)
+            .collect();
+        found.sort_by(|a, b| {
+            (a.message.next_attempt_at, &a.message.message_id)
+                .cmp(&(b.message.next_attempt_at, &b.message.message_id))
+        });
+        found.truncate(limit);
+        Ok(found)
+    }
+    async fn get_queued(&self, message_id: &str) -> Result<Option<QueueEntry>, StoreError> {
+        let q = self.queue.lock().unwrap();
+        Ok(q.iter()
+            .find(|(m, _)| m.message_id == message_id)
+            .map(mem_entry))
+    }
+    async fn retry_queued_now(
+        &self,
+        message_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut q = self.queue.lock().unwrap();
+        if let Some(id) = message_id {
+            let (m, holder) = q
+                .iter_mut()
+                .find(|(m, _)| m.message_id == id)
+                .ok_or(StoreError::NotFound)?;
+            if holder.is_some() {
+                return Err(StoreError::Conflict);
+            }
+            if m.next_attempt_at <= now_ms {
+                return Ok(0);
+            }
+            m.next_attempt_at = now_ms;
+            return Ok(1);
+        }
+        let mut moved = 0;
+        for (m, holder) in q.iter_mut() {
+            if holder.is_none() && m.next_attempt_at > now_ms {
+                m.next_attempt_at = now_ms;
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+    async fn delete_queued(
+        &self,
+        message_id: &str,
+        force: bool,
+        now_ms: i64,
+    ) -> Result<QueueEntry, StoreError> {
+        let mut q = self.queue.lock().unwrap();
+        let i = q
+            .iter()
+            .position(|(m, _)| m.message_id == message_id)
+            .ok_or(StoreError::NotFound)?;
+        let entry = mem_entry(&q[i]);
+        if entry.in_delivery(now_ms) && !force {
+            return Err(StoreError::Conflict);
+        }
+        q.remove(i);
+        self.tombstones
+            .lock()
+            .unwrap()
+            .push((message_id.to_string(), entry.message.created_at));
+        Ok(entry)
+    }
+    async fn queue_tombstones(
+        &self,
+        created_before: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut t: Vec<_> = self
+            .tombstones
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, at)| *at < created_before)
+            .cloned()
+            .collect();
+        t.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        Ok(t.into_iter().take(limit).map(|(id, _)| id).collect())
+    }
+    async fn clear_queue_tombstones(&self, message_ids: &[String]) -> Result<u64, StoreError> {
+        let mut t = self.tombstones.lock().unwrap();
+        let before = t.len();
+        t.retain(|(id, _)| !message_ids.contains(id));
+        Ok((before - t.len()) as u64)
+    }
+    async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError> {
+        let q = self.queue.lock().unwrap();
+        let entries: Vec<_> = q.iter().map(mem_entry).collect();
+        Ok(QueueStats {
+            depth: entries.len() as u64,
+            deferred: entries.iter().filter(|e| e.message.attempts > 0).count() as u64,
+            in_delivery: entries.iter().filter(|e| e.in_delivery(now_ms)).count() as u64,
+            oldest_created_at: entries.iter().map(|e| e.message.created_at).min(),
+        })
     }
     async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {
         self.events.lock().unwrap().extend(events.iter().cloned());

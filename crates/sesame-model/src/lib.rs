@@ -6,11 +6,13 @@
 //!   It is async but names no runtime, so this crate stays pure (no tokio, sqlx, hyper).
 //! - [`delivery`]: the outbound transport port (facts of an SMTP attempt) the MTA implements.
 //! - [`mail`]: records of the sending path (queue, events outbox, quotas, captured mail).
+//! - [`queue`]: operator views of the queue (entries with their lease, filter, cursor, stats).
 
 pub mod delivery;
 pub mod ids;
 pub mod mail;
 pub mod ports;
+pub mod queue;
 
 pub use delivery::{
     AttemptError, DeliveryJob, JobReport, RecipientResult, SmtpReply, TlsPolicy, Transport,
@@ -22,3 +24,4 @@ pub use mail::{
 pub use ports::{
     AccessKeyRecord, AccountRecord, BodyStore, Resource, ResourceKey, Store, StoreError,
 };
+pub use queue::{QueueCursor, QueueEntry, QueueFilter, QueueStats};

@@ -14,6 +14,7 @@ use crate::ids::{AccountId, Scope};
 use crate::mail::{
     AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
 };
+use crate::queue::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -215,6 +216,49 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Number of queued messages (for metrics and tests).
     async fn queue_depth(&self) -> Result<u64, StoreError>;
+
+    // --- queue operations (`sesame queue`, `/metrics`; issue 4 item 7) ---
+    /// Queued messages matching `filter`, ordered by `(next_attempt_at, message_id)`, strictly
+    /// after `after`, at most `limit`.
+    async fn list_queue(
+        &self,
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError>;
+    /// One queued message with its lease, if it is still queued.
+    async fn get_queued(&self, message_id: &str) -> Result<Option<QueueEntry>, StoreError>;
+    /// Makes queued messages due at `now_ms` (one, or all when `message_id` is `None`) without
+    /// touching a live lease: a message in delivery keeps its lease and its schedule. Returns
+    /// how many messages moved their next attempt to `now_ms` (already-due ones do not count).
+    /// For one message: `NotFound` if it is not queued, `Conflict` if it is in delivery.
+    async fn retry_queued_now(
+        &self,
+        message_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+    /// Removes a message from the queue and leaves a tombstone (see `queue_tombstones`), in one
+    /// transaction; records no event. `NotFound` if it is not queued; `Conflict` if it is in
+    /// delivery at `now_ms` and `force` is false (with `force` the lease holder's
+    /// `finish_message`/`retry_message` then fails with `NotFound`). Returns the removed entry.
+    async fn delete_queued(
+        &self,
+        message_id: &str,
+        force: bool,
+        now_ms: i64,
+    ) -> Result<QueueEntry, StoreError>;
+    /// Ids of deleted messages whose body may still be in the spool, for messages created
+    /// before `created_before` (so a body still being written by a concurrent accept is never
+    /// raced), oldest first, at most `limit`.
+    async fn queue_tombstones(
+        &self,
+        created_before: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Forgets tombstones once their bodies are gone. Returns the count removed.
+    async fn clear_queue_tombstones(&self, message_ids: &[String]) -> Result<u64, StoreError>;
+    /// Depth, deferred, in-delivery and oldest-message counts at `now_ms` (one cheap query).
+    async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError>;
     /// Appends events (outbox), e.g. `Reject` for a refused send.
     async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError>;
     /// Events of one message in `scope`, ordered by timestamp then insertion.

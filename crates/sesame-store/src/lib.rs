@@ -17,6 +17,8 @@
 //! - `ip_usage`: the per-(scope, source IP, UTC day) counters of dedicated IP warm-up caps.
 //! - `message_log`: the sent-message log that `finish_message` fills, read by feedback
 //!   ingestion (`find_message`, `prune_message_log`).
+//! - `queue_ops`: the operator's queue queries (`sesame queue`, `/metrics` gauges) and the
+//!   tombstones that let the server remove a deleted message's body from its spool.
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
@@ -44,6 +46,7 @@ mod group_commit;
 mod ip_usage;
 mod message_log;
 pub mod migrate;
+mod queue_ops;
 mod quota;
 mod resources;
 mod rows;

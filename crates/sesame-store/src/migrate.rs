@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_message_log.sql"),
         postgres: include_str!("../migrations/postgres/0004_message_log.sql"),
     },
+    Migration {
+        version: 5,
+        name: "queue_tombstones",
+        sqlite: include_str!("../migrations/sqlite/0005_queue_tombstones.sql"),
+        postgres: include_str!("../migrations/postgres/0005_queue_tombstones.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

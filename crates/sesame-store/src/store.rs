@@ -5,6 +5,7 @@ use sesame_model::{
     AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, EventRecord,
     QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope, SendStatsBucket, Store, StoreError,
 };
+use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
 use crate::SqlStore;
 
@@ -160,6 +161,53 @@ impl Store for SqlStore {
 
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         self.queue_depth_rows().await
+    }
+
+    // --- queue operations (queue_ops.rs) ---
+    async fn list_queue(
+        &self,
+        filter: &QueueFilter,
+        after: Option<&QueueCursor>,
+        limit: usize,
+    ) -> Result<Vec<QueueEntry>, StoreError> {
+        self.list_queue_rows(filter, after, limit).await
+    }
+
+    async fn get_queued(&self, message_id: &str) -> Result<Option<QueueEntry>, StoreError> {
+        self.get_queued_row(message_id).await
+    }
+
+    async fn retry_queued_now(
+        &self,
+        message_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.retry_queued_now_rows(message_id, now_ms).await
+    }
+
+    async fn delete_queued(
+        &self,
+        message_id: &str,
+        force: bool,
+        now_ms: i64,
+    ) -> Result<QueueEntry, StoreError> {
+        self.delete_queued_row(message_id, force, now_ms).await
+    }
+
+    async fn queue_tombstones(
+        &self,
+        created_before: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        self.queue_tombstone_rows(created_before, limit).await
+    }
+
+    async fn clear_queue_tombstones(&self, message_ids: &[String]) -> Result<u64, StoreError> {
+        self.clear_queue_tombstone_rows(message_ids).await
+    }
+
+    async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError> {
+        self.queue_stats_rows(now_ms).await
     }
 
     async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {

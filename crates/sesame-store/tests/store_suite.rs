@@ -34,6 +34,10 @@ use message_log::*;
 mod ip_usage;
 use ip_usage::*;
 
+#[path = "store_suite/queue_ops.rs"]
+mod queue_ops;
+use queue_ops::*;
+
 const PG_URL_VAR: &str = "SESAME_TEST_DATABASE_URL";
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +246,11 @@ suite!(
     concurrent_ip_sends_never_exceed_the_cap,
     finished_message_is_found_in_the_log,
     prune_message_log_by_age,
+    queue_list_filters_orders_and_pages,
+    queue_get_shows_the_lease,
+    queue_retry_now_spares_live_leases,
+    queue_delete_respects_leases_and_leaves_tombstones,
+    queue_stats_counts,
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -56,6 +56,9 @@ pub enum Command {
     /// The dev inbox: messages captured instead of sent (`delivery_mode = capture`).
     #[command(subcommand)]
     Inbox(InboxCmd),
+    /// The delivery queue: list, show, retry now, delete (docs/queue.md).
+    #[command(subcommand)]
+    Queue(crate::queue_cmd::QueueCmd),
     /// Events recorded for a message (Send, Delivery, Bounce, Complaint, …).
     Events {
         /// The SES MessageId.
@@ -211,7 +214,7 @@ pub enum ConfigCmd {
     Validate,
 }
 
-fn account_id(s: &str) -> anyhow::Result<AccountId> {
+pub(crate) fn account_id(s: &str) -> anyhow::Result<AccountId> {
     s.parse::<AccountId>().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -225,7 +228,7 @@ fn imported(id: Option<String>, secret: Option<String>) -> Option<ImportedKey> {
     }
 }
 
-fn fmt_ms(ms: i64) -> String {
+pub(crate) fn fmt_ms(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|t| {
@@ -411,6 +414,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Queue(cmd) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            crate::queue_cmd::run(&engine, cmd).await
         }
         Command::Inbox(cmd) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;

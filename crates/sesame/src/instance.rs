@@ -95,6 +95,16 @@ pub enum Role {
 
 /// Creates the data dir, opens and migrates the store, and builds the engine.
 pub async fn open(cfg: &Config, role: Role) -> anyhow::Result<Engine> {
+    open_with(cfg, role, None).await
+}
+
+/// [`open`], and for the server: report every event the store commits to `observer` (the
+/// `/metrics` outcome counters; `sesame_engine::cache::EventObserver`).
+pub async fn open_with(
+    cfg: &Config,
+    role: Role,
+    observer: Option<sesame_engine::cache::EventObserver>,
+) -> anyhow::Result<Engine> {
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
     let key = master_key(cfg)?;
@@ -134,7 +144,13 @@ pub async fn open(cfg: &Config, role: Role) -> anyhow::Result<Engine> {
     // Every send reads identities, account settings and keys: serve them from a 1 s cache
     // so the database only sees writes and queue traffic.
     let store: Arc<dyn sesame_model::Store> = match role {
-        Role::Server => Arc::new(sesame_engine::cache::CachingStore::new(Arc::new(store))),
+        Role::Server => {
+            let cache = sesame_engine::cache::CachingStore::new(Arc::new(store));
+            Arc::new(match observer {
+                Some(f) => cache.with_event_observer(f),
+                None => cache,
+            })
+        }
         Role::Cli => Arc::new(store),
     };
     Ok(Engine::new(store, bodies, key, settings))

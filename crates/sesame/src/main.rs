@@ -8,6 +8,8 @@ mod delivery;
 mod feedback_backend;
 mod instance;
 mod outbound;
+mod queue_cmd;
+mod queue_sweep;
 mod serve;
 mod smtp_backend;
 

@@ -23,7 +23,15 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let mut engine = instance::open(&cfg, instance::Role::Server).await?;
+    // One registry per process: the API renders it at GET /metrics. Delivery outcomes are
+    // counted from the events the store commits (Delivery, DeliveryDelay, Bounce, Complaint),
+    // whichever role records them; `Metrics::delivery_outcome` is there for anything else.
+    let metrics = Arc::new(sesame_metrics::Metrics::default());
+    let observer: sesame_engine::cache::EventObserver = {
+        let metrics = metrics.clone();
+        Arc::new(move |events| metrics.record_events(events))
+    };
+    let mut engine = instance::open_with(&cfg, instance::Role::Server, Some(observer)).await?;
     let mode = cfg.delivery_mode(dev);
     let wake = Arc::new(tokio::sync::Notify::new());
     {
@@ -63,6 +71,13 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             }
         }
     };
+
+    // Removes the spool bodies of messages deleted with `sesame queue delete`.
+    let sweep = tokio::spawn(crate::queue_sweep::run(
+        engine.store.clone(),
+        engine.bodies.clone(),
+        stop_rx.clone(),
+    ));
 
     let handoff = match mode {
         DeliveryMode::Capture => Some(crate::delivery::Handoff::Capture),
@@ -136,7 +151,9 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         engine.clone(),
         stop_rx.clone(),
     ));
-    let state = ApiState::new(engine).with_dev_inbox(mode == DeliveryMode::Capture || dev);
+    let state = ApiState::new(engine)
+        .with_dev_inbox(mode == DeliveryMode::Capture || dev)
+        .with_metrics(metrics);
     // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
     // `submission=ADDR submission_tls=ADDR`, then `mx=ADDR` (`off` when disabled); keys may be
     // added at the end, never in between.
@@ -152,6 +169,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         d.await.context("delivery task")?;
     }
     pruning.await.context("message log pruning task")?;
+    sweep.await.context("queue sweep task")?;
     tracing::info!("sesame stopped");
     Ok(())
 }
