@@ -23,15 +23,13 @@
 //! `"system": "feedback-forward"`, which delivery recognises (`deliver::system`). It still
 //! lives in the account's scope, so queue tools and the dev inbox show it with the account.
 
+use serde_json::Value;
 use sesame_events::MailInfo;
-use sesame_mail::feedback::notice::{
-    self, BounceRecipient, BounceReport, ComplaintReport, Notice,
-};
+use sesame_mail::feedback::notice::{self, BounceRecipient, BounceReport, ComplaintReport, Notice};
 use sesame_mail::message as msg;
 use sesame_model::{AcceptOutcome, EventRecord, QueuedMessage, QuotaCheck, Scope};
 use sesame_policy::forwarding::{destination_covers, should_forward, FeedbackKind};
 use sesame_policy::identity;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::records::kind;
@@ -62,7 +60,12 @@ pub fn notice_id(original: &QueuedMessage, occurrence: &str, event: &EventRecord
     }
     let body = event_body(event).cloned().unwrap_or_default();
     for key in ["bounceType", "bounceSubType", "complaintFeedbackType"] {
-        h.update(body.get(key).and_then(Value::as_str).unwrap_or("").as_bytes());
+        h.update(
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .as_bytes(),
+        );
         h.update([0]);
     }
     for r in recipients(&body) {
@@ -102,7 +105,8 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// An ISO 8601 timestamp of an event (`arrivalDate`) as an RFC 5322 date.
 fn rfc5322_of_iso(iso: &str) -> Option<String> {
-    let t = time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339).ok()?;
+    let t =
+        time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339).ok()?;
     Some(crate::templates::rfc5322_date(
         (t.unix_timestamp_nanos() / 1_000_000) as i64,
     ))
@@ -213,9 +217,8 @@ impl Engine {
             return Ok(0);
         };
         let to = identity::bare_address(to).to_string();
-        let mail: MailInfo =
-            serde_json::from_value(meta.get("mail").cloned().unwrap_or_default())
-                .unwrap_or_default();
+        let mail: MailInfo = serde_json::from_value(meta.get("mail").cloned().unwrap_or_default())
+            .unwrap_or_default();
         let scope = &original.scope;
         let channels = self
             .channels(

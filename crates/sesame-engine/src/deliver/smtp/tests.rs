@@ -444,7 +444,11 @@ async fn window_end_bounces_transient() {
     );
     assert_eq!(b["reportingMTA"], format!("dns; {HELO}"));
     assert_eq!(customer_depth(&f), 0);
-    assert_eq!(queued_notices(&f).len(), 1, "transient bounces are forwarded too");
+    assert_eq!(
+        queued_notices(&f).len(),
+        1,
+        "transient bounces are forwarded too"
+    );
     assert!(suppressed(&f, "a@example.net").await.is_none(), "Q-191");
 }
 
