@@ -93,7 +93,6 @@ impl Env {
             .cloned()
             .collect()
     }
-
 }
 
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -144,7 +143,9 @@ fn start() -> Env {
 /// Waits until `id` has exactly the events `want`. A notification is queued before the events
 /// it is about are committed, so from then on it is in the queue or already in the dev inbox.
 fn settle(env: &Env, id: &str, want: &[&str]) {
-    wait_for("the message's events", || (env.events(id) == want).then_some(()));
+    wait_for("the message's events", || {
+        (env.events(id) == want).then_some(())
+    });
 }
 
 /// The original message id each dev-inbox notification to `to` quotes, oldest first.
@@ -176,8 +177,14 @@ fn bounces_and_complaints_are_mailed_to_the_sender() {
     assert_eq!(notice["Subject"], "Delivery Status Notification (Failure)");
     assert!(env.inbox_for("replies@example.test").is_empty());
     let raw = notice["RawData"].as_str().unwrap();
-    assert!(raw.contains("\r\nAuto-Submitted: auto-replied\r\n"), "{raw}");
-    assert!(!raw.starts_with("DKIM-Signature"), "not signed with the customer's key");
+    assert!(
+        raw.contains("\r\nAuto-Submitted: auto-replied\r\n"),
+        "{raw}"
+    );
+    assert!(
+        !raw.starts_with("DKIM-Signature"),
+        "not signed with the customer's key"
+    );
     let fb = parse(raw.as_bytes());
     assert_eq!(
         fb.original_message_id,
@@ -203,7 +210,11 @@ fn bounces_and_complaints_are_mailed_to_the_sender() {
     let notice_id = notice["Id"].as_str().unwrap();
     assert!(env.events(notice_id).is_empty(), "no events of its own");
     let account = env.call("GET", "/v2/email/account", "");
-    assert_eq!(account["SendQuota"]["SentLast24Hours"], json!(0.0), "{account}");
+    assert_eq!(
+        account["SendQuota"]["SentLast24Hours"],
+        json!(0.0),
+        "{account}"
+    );
 
     // 2. Forwarding disabled (v2: always allowed, Q-162) and a set whose enabled destination
     // publishes BOUNCE: the bounce is not mailed.
@@ -235,7 +246,11 @@ fn bounces_and_complaints_are_mailed_to_the_sender() {
     let notice = wait_for("the complaint notification", || {
         env.inbox_for(sender).into_iter().nth(1)
     });
-    assert_eq!(notice["Source"], format!("complaints@us-east-1.{SD}"), "Q-75");
+    assert_eq!(
+        notice["Source"],
+        format!("complaints@us-east-1.{SD}"),
+        "Q-75"
+    );
     let fb = parse(notice["RawData"].as_str().unwrap().as_bytes());
     assert_eq!(fb.original_message_id, Some(format!("{id}@email.{SD}")));
     let Report::Arf(arf) = fb.report else {
