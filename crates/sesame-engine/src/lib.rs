@@ -3,7 +3,8 @@
 //! identities, configuration sets, templates, suppression entries and tags; the send pipeline
 //! ([`send`], the one way in), delivery ([`deliver`]: the dev inbox, or SMTP through a
 //! `sesame_model::Transport`) and asynchronous feedback ([`feedback`]: DSNs, ARF complaints and
-//! auto-replies for the VERP addresses of sent mail). It talks to storage only through the
+//! auto-replies for the VERP addresses of sent mail) and email feedback forwarding
+//! ([`forwarding`]: bounces and complaints mailed to the sender). It talks to storage only through the
 //! `sesame_model::Store` and `BodyStore` ports — so it compiles and unit-tests without a
 //! database or a runtime.
 //!
@@ -17,6 +18,7 @@ pub mod dedicated_ips;
 pub mod deliver;
 pub mod error;
 pub mod feedback;
+pub mod forwarding;
 pub mod identities;
 pub mod pagination;
 pub mod records;

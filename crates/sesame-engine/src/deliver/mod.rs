@@ -22,6 +22,11 @@
 //!   `bounce` object), `reportingMTA` `dns; capture.<sd>`;
 //! - one `Complaint` (`abuse`, E-80) listing the `complaint@` recipients.
 //!
+//! Bounces and complaints are also mailed to the message's feedback address when forwarding
+//! applies ([`crate::forwarding`], Q-162), before the events are committed. Queue rows of the
+//! service's own mail (`meta.system`, e.g. those notifications) are delivered by `system`:
+//! no simulator, suppression, events or DKIM.
+//!
 //! `ooto@` also answers with an RFC 3834 auto-reply to the Return-Path (else the sender),
 //! captured like any other message (E-79). Bounces and complaints are never added to the
 //! suppression list here (simulator and `OnAccountSuppressionList` bounces must not be, Q-191,
@@ -32,6 +37,7 @@ pub mod outcome;
 pub mod retry;
 pub mod signing;
 pub mod smtp;
+mod system;
 #[cfg(test)]
 pub(crate) mod testkit;
 
@@ -226,6 +232,9 @@ impl Engine {
     /// Delivers one claimed message in capture mode and finishes it (see the module docs).
     /// On `Err` nothing was finished: the lease expires and the message is claimed again.
     pub async fn deliver_claimed(&self, node: &str, msg: QueuedMessage) -> Result<(), EngineError> {
+        if crate::forwarding::system_kind(&msg).is_some() {
+            return self.deliver_system_captured(node, msg).await;
+        }
         let Prepared { meta, outcomes, .. } = self.prepare(&msg).await?;
         let scope = &msg.scope;
 
@@ -262,11 +271,27 @@ impl Engine {
             &self.capture_host(),
             now_ms(),
         );
+        self.forward_attempt_feedback(&msg, &events).await;
         self.store
             .finish_message(node, &msg.message_id, &events)
             .await?;
         self.drop_body(&msg.message_id).await;
         Ok(())
+    }
+
+    /// Feedback forwarding for the events of one delivery attempt, before they are committed
+    /// ([`crate::forwarding`]: a repeated attempt finds its notifications already queued).
+    /// A failure is logged, not returned: failing the attempt would deliver the message again
+    /// (a duplicate for every recipient) to save one notification.
+    pub(crate) async fn forward_attempt_feedback(
+        &self,
+        msg: &QueuedMessage,
+        events: &[EventRecord],
+    ) {
+        let occurrence = format!("attempt-{}", msg.attempts);
+        if let Err(e) = self.forward_feedback(msg, events, &occurrence, None).await {
+            tracing::error!(message_id = %msg.message_id, error = %e, "could not queue the forwarded feedback of a delivery attempt");
+        }
     }
 
     /// The queue row is gone; the body is no longer needed (idempotent, best effort: a
@@ -556,9 +581,25 @@ mod tests {
             [format!("complaint@{SIM}")]
         );
 
+        // Each Bounce and the Complaint were mailed to the sender (Q-162: forwarding is on by
+        // default), with a null sender (`forwarding` tests check their content).
+        let notices = captured_notices(&f);
+        assert_eq!(notices.len(), 3);
+        assert!(notices
+            .iter()
+            .all(|n| n.recipients == ["sender@example.test"] && n.mail_from.is_empty()));
+
         // The real recipient was captured, and ooto@ answered the sender with an RFC 3834
         // auto-reply (E-79); simulator bounces suppress nothing.
-        let captured = f.store.captured.lock().unwrap().clone();
+        let captured: Vec<CapturedMessage> = f
+            .store
+            .captured
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| !notices.iter().any(|n| n.message_id == c.message_id))
+            .cloned()
+            .collect();
         assert_eq!(captured.len(), 2);
         let (real, reply): (Vec<_>, Vec<_>) = captured.iter().partition(|c| c.message_id == id);
         assert_eq!(real[0].recipients, ["someone@example.net"]);
@@ -672,11 +713,13 @@ mod tests {
             sorted(&ev[2].1["bounce"]["bouncedRecipients"]),
             ["gone@example.net"]
         );
-        let captured = f.store.captured.lock().unwrap().clone();
+        let captured = f.store.captured_messages(None, Some(&id), 1).await.unwrap();
         assert_eq!(
-            captured.last().unwrap().recipients,
+            captured[0].recipients,
             ["angry@example.net", "fine@example.net"]
         );
+        // suppression-list bounces are notified like any other (forwarded to the sender).
+        assert_eq!(captured_notices(&f).len(), 2);
     }
 
     fn dkim_tags(raw: &[u8]) -> Option<(String, String)> {

@@ -27,6 +27,10 @@
 //!    while adding first would make a retried attempt bounce with `OnAccountSuppressionList`
 //!    for a bounce whose own event was never recorded.
 //!
+//! 6. Before that commit, bounces are mailed to the feedback address when forwarding applies
+//!    ([`crate::forwarding`], Q-162). Queue rows of the service's own mail (`meta.system`) are
+//!    delivered by `deliver::system` instead of all of the above.
+//!
 //! `GetSendStatistics` needs nothing more from here: delivery attempts are counted once per
 //! recipient at acceptance, and the store counts `Permanent` bounces from the events
 //! it appends; retries, delays and transient bounces count nothing.
@@ -123,6 +127,9 @@ impl Engine {
         msg: QueuedMessage,
         transport: &dyn Transport,
     ) -> Result<(), EngineError> {
+        if crate::forwarding::system_kind(&msg).is_some() {
+            return self.deliver_system_smtp(node, msg, transport).await;
+        }
         let Prepared {
             meta,
             set,
@@ -234,6 +241,9 @@ impl Engine {
                 &mut decided,
             );
         }
+
+        // Feedback forwarding, before the events are committed.
+        self.forward_attempt_feedback(&msg, &decided.events).await;
 
         let id = &msg.message_id;
         let next = match (warmup_until, next) {

@@ -72,18 +72,44 @@ pub(crate) async fn send(f: &Fixture, from: &str, to: &[&str], set: Option<&str>
     f.engine.send(&scope(), req).await.unwrap().message_id
 }
 
-/// Claims everything and delivers it.
+/// Claims everything and delivers it (capture mode), then whatever that queued (forwarded
+/// feedback, `crate::forwarding`), until the queue is empty.
 pub(crate) async fn deliver_all(f: &Fixture) {
-    let claimed = f
-        .store
-        .claim_messages("node-a", now_ms(), 60_000, 100)
-        .await
-        .unwrap();
-    assert!(!claimed.is_empty());
-    for m in claimed {
-        f.engine.deliver_claimed("node-a", m).await.unwrap();
+    let mut rounds = 0;
+    loop {
+        let claimed = f
+            .store
+            .claim_messages("node-a", now_ms(), 60_000, 100)
+            .await
+            .unwrap();
+        if claimed.is_empty() {
+            break;
+        }
+        for m in claimed {
+            f.engine.deliver_claimed("node-a", m).await.unwrap();
+        }
+        rounds += 1;
+        assert!(rounds < 10, "delivery keeps producing mail");
     }
+    assert!(rounds > 0, "nothing was queued");
     assert_eq!(f.store.queue_depth().await.unwrap(), 0);
+}
+
+/// Captured notifications of forwarded feedback (null envelope sender, system meta).
+pub(crate) fn captured_notices(f: &Fixture) -> Vec<sesame_model::CapturedMessage> {
+    let log = f.store.message_log.lock().unwrap();
+    f.store
+        .captured
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            log.iter().any(|(m, _)| {
+                m.message_id == c.message_id && crate::forwarding::system_kind(m).is_some()
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 pub(crate) async fn events(f: &Fixture, id: &str) -> Vec<(String, serde_json::Value)> {

@@ -22,6 +22,9 @@
 //! | auto-reply | `Transient`/`General` (not counted, G-44) | — |
 //! | anything else | `Undetermined`/`Undetermined` (Q-166) | — |
 //!
+//! Every `Bounce`/`Complaint` recorded here is also mailed to the message's feedback address
+//! when forwarding applies, with the received report attached ([`crate::forwarding`]).
+//!
 //! `bounce.timestamp` / `complaint.timestamp` is the report's `Date` (when the ISP sent it,
 //! G-42, G-45), kept between the message's hand-over (its acceptance while still queued) and
 //! now. Statistics follow from the
@@ -261,6 +264,10 @@ impl Engine {
             .into_iter()
             .map(|p| record(&scope, &msg.message_id, p.event_type, at, p.data))
             .collect();
+        // Feedback forwarding (Q-162, Q-75: the ISP's report attached unmodified), before the
+        // events: a failure answers 451 and the ISP's retry finds the notification queued.
+        self.forward_feedback(&msg, &events, &report_occurrence(raw), Some(raw))
+            .await?;
         self.store.append_events(&events).await?;
         Ok(FeedbackOutcome {
             message_id: msg.message_id,
@@ -485,6 +492,15 @@ impl Engine {
             suppress,
         }
     }
+}
+
+/// What identifies one received report for `forwarding::notice_id`: its content, so the
+/// sender's retry of the same report maps to the same notification.
+fn report_occurrence(raw: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(raw);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("report-{hex}")
 }
 
 /// Recipients without DSN fields (auto-replies, unreadable reports, NoEmail).

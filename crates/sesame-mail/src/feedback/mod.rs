@@ -17,12 +17,15 @@
 //! message a report quotes can never be mistaken for the report.
 //!
 //! Map: `fields` (the RFC 3464/5965 field syntax), `dsn`, `arf`, `auto_reply`; golden
-//! fixtures in `testdata/feedback/NNN-*.eml` with the expected `NNN-*.json`.
+//! fixtures in `testdata/feedback/NNN-*.eml` with the expected `NNN-*.json`. The other
+//! direction — the DSNs and ARF reports that email feedback forwarding mails to senders
+//! — is [`notice`], tested by parsing its output back with [`parse`].
 
 mod arf;
 mod auto_reply;
 mod dsn;
 mod fields;
+pub mod notice;
 
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use serde::Serialize;

@@ -119,7 +119,7 @@ pub fn build_simple(m: &SimpleMessage) -> Vec<u8> {
     out
 }
 
-fn write_field(out: &mut Vec<u8>, name: &str, value: &impl Header) {
+pub(crate) fn write_field(out: &mut Vec<u8>, name: &str, value: &impl Header) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     value.write_header(out, name.len() + 2);
@@ -127,7 +127,7 @@ fn write_field(out: &mut Vec<u8>, name: &str, value: &impl Header) {
 
 /// Parses `Name <addr>` / `addr` with mail-parser (which also decodes an encoded-word name),
 /// so mail-builder can re-encode the name correctly.
-fn address_list(list: &[String]) -> Address<'static> {
+pub(crate) fn address_list(list: &[String]) -> Address<'static> {
     let items = list
         .iter()
         .map(|a| {

@@ -2,7 +2,7 @@
 //! signing (spec B-40..B-68; DECISIONS ..Q-116, Q-128,
 //!
 
-mod build;
+pub(crate) mod build;
 mod finalize;
 mod inspect;
 mod reject;

@@ -25,11 +25,13 @@ const LOCAL_IP: &str = "127.0.0.3";
 const REMOTE_IP: &str = "127.0.0.2";
 
 /// Answers each domain's attempts from its list of plans (the last one repeats) and records
-/// every job it was given.
+/// every job it was given. Jobs with a null envelope sender (forwarded bounces to the sender,
+/// `crate::forwarding`) are accepted with `250` and kept apart in `notices`.
 struct Scripted {
     plans: HashMap<String, Vec<Plan>>,
     calls: Mutex<HashMap<String, usize>>,
     jobs: Mutex<Vec<DeliveryJob>>,
+    notices: Mutex<Vec<DeliveryJob>>,
 }
 
 impl Scripted {
@@ -38,7 +40,12 @@ impl Scripted {
             plans: plans.into_iter().map(|(d, p)| (d.to_string(), p)).collect(),
             calls: Mutex::default(),
             jobs: Mutex::default(),
+            notices: Mutex::default(),
         }
+    }
+
+    fn notices(&self) -> Vec<DeliveryJob> {
+        self.notices.lock().unwrap().clone()
     }
 
     fn jobs(&self) -> Vec<DeliveryJob> {
@@ -49,6 +56,27 @@ impl Scripted {
 #[async_trait]
 impl Transport for Scripted {
     async fn deliver(&self, job: DeliveryJob) -> JobReport {
+        if job.mail_from.is_empty() {
+            let ok = SmtpReply {
+                code: 250,
+                status: Some("2.0.0".into()),
+                text: "Ok".into(),
+            };
+            let results = job
+                .recipients
+                .iter()
+                .map(|r| (r.clone(), RecipientResult::Reply(ok.clone())))
+                .collect();
+            self.notices.lock().unwrap().push(job);
+            return JobReport {
+                results,
+                remote_host: Some("mx.example.test".into()),
+                remote_ip: None,
+                local_ip: None,
+                helo: HELO.into(),
+                tls: true,
+            };
+        }
         let n = {
             let mut calls = self.calls.lock().unwrap();
             let n = calls.entry(job.domain.clone()).or_default();
@@ -115,6 +143,29 @@ async fn attempt_with(
         f.engine.deliver_smtp("node-a", m, t).await.unwrap();
     }
     n
+}
+
+/// Queued rows of customer mail (forwarded-feedback notifications left out).
+fn customer_depth(f: &Fixture) -> usize {
+    f.store
+        .queue
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _)| crate::forwarding::system_kind(m).is_none())
+        .count()
+}
+
+/// Queued forwarded-feedback notifications: (recipients, envelope sender).
+fn queued_notices(f: &Fixture) -> Vec<(Vec<String>, String)> {
+    f.store
+        .queue
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(m, _)| crate::forwarding::system_kind(m).is_some())
+        .map(|(m, _)| (m.recipients.clone(), m.mail_from.clone()))
+        .collect()
 }
 
 /// The queue row of `id`.
@@ -259,7 +310,12 @@ async fn user_unknown_bounces_permanent_and_suppresses() {
     let attrs = entry.attributes.unwrap();
     assert_eq!(attrs.message_id.as_deref(), Some(id.as_str()));
     assert_eq!(attrs.feedback_id.as_deref(), b["feedbackId"].as_str());
-    assert_eq!(f.store.queue_depth().await.unwrap(), 0);
+    assert_eq!(customer_depth(&f), 0);
+    // the bounce is also mailed to the sender, with a null envelope sender.
+    assert_eq!(
+        queued_notices(&f),
+        [(vec!["sender@example.test".to_string()], String::new())]
+    );
 
     // A set that suppresses only complaints: the bounce is reported, nothing is added.
     f.engine
@@ -284,6 +340,13 @@ async fn user_unknown_bounces_permanent_and_suppresses() {
     attempt_at(&f, &t, now_ms()).await;
     assert_eq!(types(&events(&f, &id).await), ["Send", "Bounce"]);
     assert!(suppressed(&f, "other@example.net").await.is_none());
+    // That attempt also delivered the first notification: unsigned, null sender, no events.
+    let notices = t.notices();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].recipients, ["sender@example.test"]);
+    assert_eq!(notices[0].tls, TlsPolicy::Optional);
+    assert!(!notices[0].body.starts_with(b"DKIM-Signature:"));
+    assert!(events(&f, &notices[0].message_id).await.is_empty());
 }
 
 /// G-53, Q-110, Q-149: a 4xx is a `DeliveryDelay`; the message waits for its backoff and the
@@ -380,7 +443,12 @@ async fn window_end_bounces_transient() {
         }])
     );
     assert_eq!(b["reportingMTA"], format!("dns; {HELO}"));
-    assert_eq!(f.store.queue_depth().await.unwrap(), 0);
+    assert_eq!(customer_depth(&f), 0);
+    assert_eq!(
+        queued_notices(&f).len(),
+        1,
+        "transient bounces are forwarded too"
+    );
     assert!(suppressed(&f, "a@example.net").await.is_none(), "Q-191");
 }
 
@@ -477,7 +545,7 @@ async fn tls_required_delays_then_bounces() {
     );
     assert_eq!(t.jobs().len(), 2);
     assert!(t.jobs().iter().all(|j| j.tls == TlsPolicy::Require));
-    assert_eq!(f.store.queue_depth().await.unwrap(), 0);
+    assert_eq!(customer_depth(&f), 0);
     assert!(suppressed(&f, "a@example.net").await.is_none(), "Q-191");
 }
 
