@@ -49,7 +49,14 @@ pub(crate) async fn fixture_with(tweak: impl FnOnce(&mut Settings)) -> Fixture {
 }
 
 pub(crate) async fn send(f: &Fixture, from: &str, to: &[&str], set: Option<&str>) -> String {
-    let req = SendRequest {
+    let req = simple_request(from, to, set);
+    f.engine.send(&scope(), req).await.unwrap().message_id
+}
+
+/// A v2 `SendEmail` with a fixed Simple body (shared by the engine's delivery and feedback
+/// tests).
+pub(crate) fn simple_request(from: &str, to: &[&str], set: Option<&str>) -> SendRequest {
+    SendRequest {
         surface: Surface::V2,
         operation: "SendEmail",
         from: Some(from.into()),
@@ -68,8 +75,7 @@ pub(crate) async fn send(f: &Fixture, from: &str, to: &[&str], set: Option<&str>
         }),
         source_ip: None,
         caller_identity: None,
-    };
-    f.engine.send(&scope(), req).await.unwrap().message_id
+    }
 }
 
 /// Claims everything and delivers it (capture mode), then whatever that queued (forwarded

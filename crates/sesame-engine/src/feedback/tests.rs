@@ -34,26 +34,7 @@ async fn fixture() -> Fixture {
 
 /// Sends to `to` and delivers (capture): returns the message id and its VERP address.
 async fn sent(f: &Fixture, to: &[&str], set: Option<&str>) -> (String, String) {
-    let req = SendRequest {
-        surface: Surface::V2,
-        operation: "SendEmail",
-        from: Some("sender@example.test".into()),
-        destination: Some(Destination {
-            to: to.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }),
-        reply_to: vec![],
-        feedback_address: None,
-        configuration_set: set.map(str::to_string),
-        tags: vec![],
-        content: Content::Simple(SimpleContent {
-            subject: Text::new("Hello"),
-            text: Some(Text::new("Body text")),
-            ..Default::default()
-        }),
-        source_ip: None,
-        caller_identity: None,
-    };
+    let req = crate::deliver::testkit::simple_request("sender@example.test", to, set);
     let id = f.engine.send(&scope(), req).await.unwrap().message_id;
     for m in f
         .store
