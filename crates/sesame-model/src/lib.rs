@@ -4,11 +4,13 @@
 //!   (DECISIONS.md ).
 //! - [`ports`]: the storage trait that adapters (`sesame-store`) implement and the engine uses.
 //!   It is async but names no runtime, so this crate stays pure (no tokio, sqlx, hyper).
+//! - [`dns`]: the DNS lookup port (verification, DNS doctor) with Q-85's error classes.
 //! - [`delivery`]: the outbound transport port (facts of an SMTP attempt) the MTA implements.
 //! - [`mail`]: records of the sending path (queue, events outbox, quotas, captured mail).
 //! - [`queue`]: operator views of the queue (entries with their lease, filter, cursor, stats).
 
 pub mod delivery;
+pub mod dns;
 pub mod ids;
 pub mod mail;
 pub mod ports;
