@@ -134,6 +134,29 @@ impl Engine {
         String::from_utf8(plain).map_err(|e| EngineError::Internal(e.to_string()))
     }
 
+    /// The parsed signing key of `key`, opened and parsed once per process: the delivery path
+    /// signs every message, and unsealing plus parsing a 2048-bit key costs as much as the
+    /// signature itself. Keyed by the sealed value, which is unique to a key (a rotated or
+    /// replaced key has a new sealed value, so a stale entry is never used).
+    pub fn dkim_signing_key(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        key: &DkimKeyRecord,
+    ) -> Result<std::sync::Arc<dkim::SigningKey>, EngineError> {
+        if let Some(k) = self.dkim_keys.get(&key.private_key_sealed) {
+            return Ok(k);
+        }
+        let private = self.open_dkim(scope, identity, key)?;
+        let parsed = std::sync::Arc::new(
+            dkim::SigningKey::from_base64(&private)
+                .map_err(|e| EngineError::Internal(format!("DKIM key of {identity}: {e}")))?,
+        );
+        self.dkim_keys
+            .insert(key.private_key_sealed.clone(), parsed.clone());
+        Ok(parsed)
+    }
+
     /// Generates Easy DKIM state: three tokens, each with its own key. CPU-heavy
     /// (RSA key generation): callers on an async runtime run it on a blocking thread.
     pub fn generate_easy_dkim(

@@ -77,6 +77,32 @@ pub struct Engine {
     queue_waker: Option<Arc<dyn Fn() + Send + Sync>>,
     /// The send path's ≤ 1 s cache of settings and verified identities (`send::hot`).
     pub(crate) hot: Arc<send::hot::HotCache>,
+    /// Parsed DKIM private keys by sealed value (`Engine::dkim_signing_key`).
+    pub(crate) dkim_keys: Arc<KeyCache>,
+}
+
+/// A bounded map of parsed DKIM keys; cleared whole when full (keys are re-parsed on demand).
+#[derive(Default)]
+pub(crate) struct KeyCache {
+    map: std::sync::Mutex<std::collections::HashMap<String, Arc<sesame_mail::dkim::SigningKey>>>,
+}
+
+impl KeyCache {
+    /// Entries beyond which the cache starts again empty.
+    const MAX: usize = 4096;
+
+    pub(crate) fn get(&self, sealed: &str) -> Option<Arc<sesame_mail::dkim::SigningKey>> {
+        self.map.lock().ok()?.get(sealed).cloned()
+    }
+
+    pub(crate) fn insert(&self, sealed: String, key: Arc<sesame_mail::dkim::SigningKey>) {
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() >= Self::MAX {
+                m.clear();
+            }
+            m.insert(sealed, key);
+        }
+    }
 }
 
 impl Engine {
@@ -94,6 +120,7 @@ impl Engine {
             settings: Arc::new(settings),
             queue_waker: None,
             hot: Arc::default(),
+            dkim_keys: Arc::default(),
         }
     }
 

@@ -21,6 +21,7 @@ use sqlx::{Executor, Row};
 
 use crate::connect::Pool;
 use crate::error::{corrupt, map_err};
+use crate::group_commit::FinishItem;
 use crate::quota::{
     daily_allows, floor_to, quota_cutoff, rate_limited, StatsDelta, TokenBucket, MINUTE_MS,
     STATS_BUCKET_MS,
@@ -546,6 +547,65 @@ impl SqlStore {
             upsert_stats!(tx, stats);
             tx.commit().await.map_err(map_err)?;
             Ok(())
+        })
+    }
+
+    /// Several `finish_row`s in one transaction (group commit, `group_commit.rs`): one result
+    /// per item, in order. A message whose lease is gone gets its own `Conflict`/`NotFound`
+    /// and leaves no trace (its log copy and delete are conditioned on the lease, its events
+    /// are not written); the others commit together. `Err` only when the transaction fails.
+    pub(crate) async fn finish_rows(
+        &self,
+        items: &[FinishItem],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let finished_at = crate::connect::now_ms();
+        let mut prepared = Vec::with_capacity(items.len());
+        for it in items {
+            prepared.push(event_rows(&it.events)?);
+        }
+        write_tx!(self, tx, _pg => {
+            let mut results = Vec::with_capacity(items.len());
+            let mut all_events = Vec::new();
+            let mut stats = BTreeMap::new();
+            for (it, events) in items.iter().zip(prepared) {
+                (&mut *tx)
+                    .execute(
+                        sqlx::query(crate::message_log::COPY_TO_LOG)
+                            .bind(it.message_id.as_str())
+                            .bind(it.node.as_str())
+                            .bind(finished_at),
+                    )
+                    .await
+                    .map_err(map_err)?;
+                let deleted = (&mut *tx)
+                    .execute(
+                        sqlx::query("DELETE FROM queue WHERE message_id = $1 AND lease_owner = $2")
+                            .bind(it.message_id.as_str())
+                            .bind(it.node.as_str()),
+                    )
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                if deleted == 0 {
+                    let exists = (&mut *tx)
+                        .fetch_optional(
+                            sqlx::query("SELECT attempts FROM queue WHERE message_id = $1")
+                                .bind(it.message_id.as_str()),
+                        )
+                        .await
+                        .map_err(map_err)?
+                        .is_some();
+                    results.push(Err(if exists { StoreError::Conflict } else { StoreError::NotFound }));
+                    continue;
+                }
+                add_event_stats(&mut stats, &events);
+                all_events.extend(events);
+                results.push(Ok(()));
+            }
+            insert_events!(tx, all_events);
+            upsert_stats!(tx, stats);
+            tx.commit().await.map_err(map_err)?;
+            Ok(results)
         })
     }
 

@@ -144,7 +144,7 @@ impl Store for SqlStore {
         message_id: &str,
         events: &[EventRecord],
     ) -> Result<(), StoreError> {
-        self.finish_row(node, message_id, events).await
+        self.finish_grouped(node, message_id, events).await
     }
 
     async fn retry_message(

@@ -228,6 +228,7 @@ suite!(
     claims_oldest_due_first_up_to_limit,
     expired_lease_is_reclaimable,
     only_the_lease_holder_finishes,
+    concurrent_finishes_commit_together_and_fail_alone,
     retry_keeps_remaining_recipients,
     concurrent_claims_never_share_a_message,
     daily_quota_is_all_or_nothing,

@@ -356,12 +356,12 @@ impl Engine {
         let Some(signer) = signing::choose(&governing, &domains) else {
             return Ok(body);
         };
-        let private = self.open_dkim(scope, signer.owner, signer.key)?;
-        let field = sesame_mail::dkim::sign(
+        let key = self.dkim_signing_key(scope, signer.owner, signer.key)?;
+        let field = sesame_mail::dkim::sign_with(
+            &key,
             &body,
             &signer.domain,
             &signer.key.selector,
-            &private,
             (now / 1000) as u64,
         )
         .map_err(|e| EngineError::Internal(format!("DKIM signing failed: {e}")))?;

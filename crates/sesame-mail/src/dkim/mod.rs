@@ -10,4 +10,4 @@ pub use keygen::{
     easy_dkim_token, generate_key, public_key_from_private_base64, txt_record, DkimKey, KeyError,
     KeyLength,
 };
-pub use sign::{sign, SignError, SIGNED_HEADERS};
+pub use sign::{sign, sign_with, SignError, SigningKey, SIGNED_HEADERS};

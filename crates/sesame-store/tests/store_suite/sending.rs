@@ -249,6 +249,63 @@ pub(crate) async fn expired_lease_is_reclaimable(ctx: Ctx) {
     assert_eq!(s.queue_depth().await.unwrap(), 0);
 }
 
+/// Concurrent `finish_message` calls share group-committed transactions: each caller still gets
+/// its own result, a stale lease in the same round fails alone (no log row, no events), and
+/// every other message leaves the queue with its events.
+pub(crate) async fn concurrent_finishes_commit_together_and_fail_alone(ctx: Ctx) {
+    let s = &ctx.store;
+    let sc = scope(1, "us-east-1");
+    let specs: Vec<String> = (0..40).map(|i| format!("f{i}")).collect();
+    let spec_refs: Vec<(&str, &Scope, QuotaCheck)> = specs
+        .iter()
+        .map(|id| (id.as_str(), &sc, unlimited(1)))
+        .collect();
+    assert_eq!(accept(s, &spec_refs, T0).await, vec![Accepted; 40]);
+    assert_eq!(
+        s.claim_messages("a", T0, 60_000, 40).await.unwrap().len(),
+        40
+    );
+    let mut calls = tokio::task::JoinSet::new();
+    for id in &specs {
+        // f7 is finished by a node that does not hold its lease.
+        let node = if id == "f7" { "b" } else { "a" };
+        let ev = event(&format!("d-{id}"), &sc, id, "Delivery", T0 + 1);
+        let (store, id) = (s.clone(), id.clone());
+        calls.spawn(async move {
+            let r = store.finish_message(node, &id, &[ev]).await;
+            (id, r)
+        });
+    }
+    let results = calls.join_all().await;
+    assert_eq!(results.len(), 40);
+    for (id, r) in &results {
+        if id == "f7" {
+            assert_eq!(r, &Err(StoreError::Conflict), "{id}");
+        } else {
+            assert_eq!(r, &Ok(()), "{id}");
+        }
+    }
+    assert_eq!(s.queue_depth().await.unwrap(), 1, "only f7 is left");
+    let f7: Vec<String> = s
+        .message_events(&sc, "f7")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(f7, vec!["Send"], "the failed finish wrote no event");
+    let f8: Vec<String> = s
+        .message_events(&sc, "f8")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(f8, vec!["Send", "Delivery"]);
+    s.finish_message("a", "f7", &[]).await.unwrap();
+    assert_eq!(s.queue_depth().await.unwrap(), 0);
+}
+
 pub(crate) async fn only_the_lease_holder_finishes(ctx: Ctx) {
     let s = &ctx.store;
     let sc = scope(1, "us-east-1");
