@@ -66,7 +66,7 @@ pub struct SigningKey {
 
 enum KeyImpl {
     Ring(Box<RsaKeyPair>, SystemRandom),
-    Rsa(RsaPrivateKey),
+    Rsa(Box<RsaPrivateKey>),
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -89,7 +89,7 @@ impl SigningKey {
         let inner = match ring {
             Ok(pair) => KeyImpl::Ring(Box::new(pair), SystemRandom::new()),
             // Below 2048 bits (or an encoding ring does not take): the portable signer.
-            Err(_) => KeyImpl::Rsa(key),
+            Err(_) => KeyImpl::Rsa(Box::new(key)),
         };
         Ok(SigningKey { inner, bits })
     }
@@ -399,7 +399,7 @@ print('PASS' if dkim.verify(msg, dnsfunc=dnsfunc) else 'FAIL')
         let short = SigningKey::from_base64(&k1024.private_pkcs8_b64).unwrap();
         assert_eq!((short.backend(), short.bits()), ("rsa", 1024));
 
-        let portable = KeyImpl::Rsa(RsaPrivateKey::from_pkcs8_der(&der).unwrap());
+        let portable = KeyImpl::Rsa(Box::new(RsaPrivateKey::from_pkcs8_der(&der).unwrap()));
         let portable = SigningKey {
             inner: portable,
             bits: 2048,
