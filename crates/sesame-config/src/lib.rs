@@ -176,6 +176,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Open SMTP connections per destination (a destination is the set of MX hosts of a domain, so domains of one provider share it). Connections are reused for several messages.",
     },
     Setting {
+        key: "delivery_rate_per_destination",
+        env: "SESAME_DELIVERY_RATE_PER_DESTINATION",
+        default: "0",
+        doc: "Most messages per second this node starts towards one destination (fractions allowed, e.g. 0.5 = one every 2 s); 0 means no limit, like Postfix's default `default_destination_rate_delay = 0s`. Messages over the rate wait their turn in the queue's memory, in order; for receivers that throttle bursts.",
+    },
+    Setting {
         key: "delivery_retry_base_seconds",
         env: "SESAME_DELIVERY_RETRY_BASE_SECONDS",
         default: "60",
@@ -255,6 +261,8 @@ pub struct Config {
     pub outbound_ips: Vec<std::net::IpAddr>,
     pub delivery_concurrency: usize,
     pub delivery_connections_per_destination: usize,
+    /// Messages per second per destination; 0 = unlimited.
+    pub delivery_rate_per_destination: f64,
     pub delivery_retry_base_seconds: u64,
     pub delivery_retry_window_seconds: u64,
     /// Feedback MX listener; `None` when disabled.
@@ -538,6 +546,11 @@ impl Config {
                 "SESAME_DELIVERY_CONNECTIONS_PER_DESTINATION",
                 get("delivery_connections_per_destination"),
                 16,
+            )?,
+            delivery_rate_per_destination: parse_num(
+                "SESAME_DELIVERY_RATE_PER_DESTINATION",
+                get("delivery_rate_per_destination"),
+                0.0,
             )?,
             delivery_retry_base_seconds: parse_count(
                 "SESAME_DELIVERY_RETRY_BASE_SECONDS",

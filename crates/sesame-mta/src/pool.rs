@@ -30,6 +30,8 @@ pub struct Destination {
     max: usize,
     /// Wakes a job waiting for a connection when a session is returned.
     returned: Notify,
+    /// The earliest instant the next message may start (rate limit, [`Destination::pace`]).
+    next_slot: Mutex<Option<tokio::time::Instant>>,
 }
 
 /// What a job gets from [`Destination::checkout`].
@@ -47,7 +49,26 @@ impl Destination {
             permits: Arc::new(Semaphore::new(max.max(1))),
             max: max.max(1),
             returned: Notify::new(),
+            next_slot: Mutex::new(None),
         }
+    }
+
+    /// Waits for this message's turn under a limit of `per_second` messages per second
+    /// (0: returns at once). Slots are handed out in call order, spaced `1 / per_second`
+    /// apart, so a burst is spread evenly instead of exceeding the rate and then stalling.
+    pub async fn pace(&self, per_second: f64) {
+        if !(per_second > 0.0 && per_second.is_finite()) {
+            return;
+        }
+        let spacing = Duration::from_secs_f64(1.0 / per_second);
+        let slot = {
+            let mut next = self.next_slot.lock().expect("pace lock");
+            let now = tokio::time::Instant::now();
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + spacing);
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
     }
 
     /// A reusable idle session `usable` accepts, else room for a new one; waits while all N
@@ -178,5 +199,51 @@ impl Pools {
             .expect("pools lock")
             .retain(|_, d| Arc::strong_count(d) > 1 || !d.unused());
         closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The per-destination rate (issue 4 "per-destination rate limits"): 4 messages at 2/s
+    /// start at 0, 0.5, 1.0 and 1.5 s; no limit starts them all at once; the spacing is per
+    /// destination.
+    #[tokio::test(start_paused = true)]
+    async fn pace_spaces_messages_per_destination() {
+        let d = Arc::new(Destination::new(4));
+        let other = Arc::new(Destination::new(4));
+        let t0 = tokio::time::Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..4 {
+            d.pace(2.0).await;
+            starts.push(t0.elapsed().as_millis());
+        }
+        assert_eq!(starts, vec![0, 500, 1000, 1500]);
+        let before = t0.elapsed();
+        other.pace(2.0).await;
+        assert_eq!(t0.elapsed(), before, "another destination has its own rate");
+        for _ in 0..100 {
+            d.pace(0.0).await;
+        }
+        assert_eq!(t0.elapsed(), before, "0 means no limit");
+        // Concurrent callers get distinct slots in call order.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let t1 = tokio::time::Instant::now();
+        let (a, b, c) = tokio::join!(
+            async {
+                d.pace(10.0).await;
+                t1.elapsed().as_millis()
+            },
+            async {
+                d.pace(10.0).await;
+                t1.elapsed().as_millis()
+            },
+            async {
+                d.pace(10.0).await;
+                t1.elapsed().as_millis()
+            },
+        );
+        assert_eq!((a, b, c), (0, 100, 200));
     }
 }

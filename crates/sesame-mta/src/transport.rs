@@ -36,6 +36,9 @@ pub struct MtaConfig {
     pub default_helo: String,
     /// At most this many open connections per destination (`delivery_connections_per_destination`).
     pub connections_per_destination: usize,
+    /// At most this many messages per second started per destination
+    /// (`delivery_rate_per_destination`); 0: no limit.
+    pub rate_per_destination: f64,
     /// A connection carries at most this many messages, then is closed.
     pub messages_per_connection: usize,
     /// Idle pooled connections are closed after this long.
@@ -55,6 +58,7 @@ impl MtaConfig {
             service_domain: service_domain.into(),
             default_helo: default_helo.into(),
             connections_per_destination: 10,
+            rate_per_destination: 0.0,
             messages_per_connection: 100,
             idle_timeout: Duration::from_secs(30),
             timeouts: Timeouts::default(),
@@ -258,6 +262,8 @@ impl Transport for SmtpTransport {
             .inner
             .pools
             .get(&route.key, c.connections_per_destination);
+        // Per-destination rate limit: wait for this message's slot before taking a connection.
+        dest.pace(c.rate_per_destination).await;
         let usable = |s: &Session| {
             (job.tls == TlsPolicy::Optional || s.tls)
                 && (allowed.is_empty() || allowed.contains(&s.local_ip))

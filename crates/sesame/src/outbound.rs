@@ -15,6 +15,7 @@ pub fn transport(cfg: &Config) -> anyhow::Result<Arc<dyn Transport>> {
     m.port = cfg.delivery_port;
     m.outbound_ips = cfg.outbound_ips.clone();
     m.connections_per_destination = cfg.delivery_connections_per_destination;
+    m.rate_per_destination = cfg.delivery_rate_per_destination;
     let t = SmtpTransport::new(m).map_err(|e| {
         anyhow::anyhow!("starting the outbound MTA: {e} (set SESAME_RESOLVER=host:port to use a specific DNS server)")
     })?;
