@@ -182,6 +182,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Most messages per second this node starts towards one destination (fractions allowed, e.g. 0.5 = one every 2 s); 0 means no limit, like Postfix's default `default_destination_rate_delay = 0s`. Messages over the rate wait their turn in the queue's memory, in order; for receivers that throttle bursts.",
     },
     Setting {
+        key: "in_flow_delay_ms",
+        env: "SESAME_IN_FLOW_DELAY_MS",
+        default: "1000",
+        doc: "In-flow control, as Postfix's `in_flow_delay`: on a node that delivers, when acceptance (API and SMTP) outruns delivery, each new message waits up to this long for delivery to finish one before it is accepted, so the queue does not grow faster than it drains and delivery keeps its share of the machine. Bursts of up to 2,048 messages are never slowed. 0 disables it. Not applied with `delivery_mode = hold`.",
+    },
+    Setting {
         key: "delivery_retry_base_seconds",
         env: "SESAME_DELIVERY_RETRY_BASE_SECONDS",
         default: "60",
@@ -261,6 +267,8 @@ pub struct Config {
     pub outbound_ips: Vec<std::net::IpAddr>,
     pub delivery_concurrency: usize,
     pub delivery_connections_per_destination: usize,
+    /// In-flow control delay in ms; 0 = off.
+    pub in_flow_delay_ms: u64,
     /// Messages per second per destination; 0 = unlimited.
     pub delivery_rate_per_destination: f64,
     pub delivery_retry_base_seconds: u64,
@@ -547,6 +555,8 @@ impl Config {
                 get("delivery_connections_per_destination"),
                 16,
             )?,
+            in_flow_delay_ms: parse_num("SESAME_IN_FLOW_DELAY_MS", get("in_flow_delay_ms"), 1000.0)?
+                as u64,
             delivery_rate_per_destination: parse_num(
                 "SESAME_DELIVERY_RATE_PER_DESTINATION",
                 get("delivery_rate_per_destination"),

@@ -79,6 +79,19 @@ pub struct Engine {
     pub(crate) hot: Arc<send::hot::HotCache>,
     /// Parsed DKIM private keys by sealed value (`Engine::dkim_signing_key`).
     pub(crate) dkim_keys: Arc<KeyCache>,
+    /// In-flow control: awaited before each send is accepted (see [`InflowGate`]). `None` in
+    /// CLI commands, tests, and nodes that do not deliver.
+    inflow: Option<Arc<dyn InflowGate>>,
+}
+
+/// In-flow control, as Postfix's `in_flow_delay`: when acceptance outruns delivery, each new
+/// message waits (a bounded time) for the delivery side to finish one, so accepted mail does
+/// not pile up faster than it leaves and both share the machine. The binary implements it with
+/// tokens that delivery returns; the engine only awaits it, staying runtime-free.
+#[async_trait::async_trait]
+pub trait InflowGate: Send + Sync {
+    /// Returns when this message may be accepted (at the latest after the configured delay).
+    async fn admit(&self);
 }
 
 /// A bounded map of parsed DKIM keys; cleared whole when full (keys are re-parsed on demand).
@@ -121,6 +134,19 @@ impl Engine {
             queue_waker: None,
             hot: Arc::default(),
             dkim_keys: Arc::default(),
+            inflow: None,
+        }
+    }
+
+    /// Installs in-flow control (see [`InflowGate`]).
+    pub fn set_inflow_gate(&mut self, gate: Arc<dyn InflowGate>) {
+        self.inflow = Some(gate);
+    }
+
+    /// Waits for the in-flow gate, if any.
+    pub(crate) async fn admit(&self) {
+        if let Some(g) = &self.inflow {
+            g.admit().await;
         }
     }
 

@@ -77,6 +77,7 @@ pub async fn run_delivery(
     handoff: Handoff,
     limits: Limits,
     wake: Arc<Notify>,
+    inflow: Option<Arc<crate::inflow::Inflow>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tracing::info!(%node, concurrency = limits.concurrency, "delivery started ({})", handoff.name());
@@ -115,11 +116,20 @@ pub async fn run_delivery(
             }
         };
         let got = claimed.len();
+        if got < room {
+            // Nothing more is due: delivery is not behind acceptance.
+            if let Some(gate) = &inflow {
+                gate.refill();
+            }
+        }
         for msg in claimed {
             let engine = engine.clone();
             let node = node.clone();
             let handoff = handoff.clone();
+            let inflow = inflow.clone();
             in_flight.spawn(async move {
+                // Whatever the outcome, this message no longer waits for delivery.
+                let _token = ReturnToken(inflow);
                 let id = msg.message_id.clone();
                 match handoff.deliver(&engine, &node, msg).await {
                     Ok(()) => tracing::debug!(message_id = %id, "delivery attempt finished"),
@@ -145,6 +155,17 @@ pub async fn run_delivery(
     }
     while in_flight.join_next().await.is_some() {}
     tracing::info!("delivery stopped");
+}
+
+/// Gives an in-flow token back when a delivery task ends, however it ends.
+struct ReturnToken(Option<Arc<crate::inflow::Inflow>>);
+
+impl Drop for ReturnToken {
+    fn drop(&mut self) {
+        if let Some(gate) = &self.0 {
+            gate.returned(1);
+        }
+    }
 }
 
 /// This node's stable id: `<data_dir>/node-id`, created on first start. Leases carry it, so a

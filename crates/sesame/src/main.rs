@@ -6,6 +6,7 @@
 mod cli;
 mod delivery;
 mod feedback_backend;
+mod inflow;
 mod instance;
 mod outbound;
 mod queue_cmd;

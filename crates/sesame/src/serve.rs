@@ -38,6 +38,15 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         let wake = wake.clone();
         engine.set_queue_waker(Arc::new(move || wake.notify_one()));
     }
+    // In-flow control on a node that delivers (`in_flow_delay_ms`; see inflow.rs).
+    let inflow = (mode != DeliveryMode::Hold && cfg.in_flow_delay_ms > 0).then(|| {
+        Arc::new(crate::inflow::Inflow::new(
+            std::time::Duration::from_millis(cfg.in_flow_delay_ms),
+        ))
+    });
+    if let Some(gate) = &inflow {
+        engine.set_inflow_gate(gate.clone());
+    }
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
         .await
         .with_context(|| {
@@ -107,6 +116,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             handoff,
             limits,
             wake,
+            inflow,
             stop_rx.clone(),
         ))
     });

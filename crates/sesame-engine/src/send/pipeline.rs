@@ -91,6 +91,8 @@ fn written(m: &msg::Mailbox) -> String {
 impl Engine {
     /// Runs the send pipeline. On `Ok`, the message is durable (spool fsync + store commit).
     pub async fn send(&self, scope: &Scope, req: SendRequest) -> Result<Accepted, SendError> {
+        // In-flow control: a bounded wait while delivery is behind (Postfix's in_flow_delay).
+        self.admit().await;
         let now = now_ms();
         let account = match self.hot.settings(scope) {
             Some(a) => a,
