@@ -14,6 +14,7 @@
 pub mod accounts;
 pub mod cache;
 pub mod configuration_sets;
+pub mod custom_verification;
 pub mod dedicated_ips;
 pub mod deliver;
 pub mod email_verification;
