@@ -229,3 +229,139 @@ fn unclicked_link_expires_to_failed_and_resend_restarts() {
         ("SUCCESS".into(), true)
     );
 }
+
+/// D-56, Q-101, AT-D-12: a custom verification email (production account, verified From
+/// domain) arrives from the template's From with its subject and content, then the link, then
+/// the fixed footer; the click redirects to `SuccessRedirectionURL` and verifies the identity;
+/// a replaced link redirects to `FailureRedirectionURL`.
+#[test]
+fn custom_template_email_redirects_after_click() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = create_account(dir.path());
+    let cli = |args: &[&str]| common::cli_ok(dir.path(), args);
+    cli(&["account", "production", "--account", &creds.account_id]);
+    let s = Server::start(dir.path(), &["--dev"], &[]);
+    let addr = s.http.clone();
+    let c = |method: &str, path: &str, body: serde_json::Value| {
+        let body = if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        call(
+            &s.http,
+            &creds.access_key_id,
+            &creds.secret_access_key,
+            method,
+            path,
+            &body,
+        )
+    };
+    let (st, b) = c(
+        "POST",
+        "/v2/email/identities",
+        serde_json::json!({"EmailIdentity": "brand.test", "DkimSigningAttributes": {"NextSigningKeyLength": "RSA_1024_BIT"}}),
+    );
+    assert_eq!(st, 200, "{b}");
+    cli(&[
+        "identity",
+        "verify",
+        "--force",
+        "--account",
+        &creds.account_id,
+        "brand.test",
+    ]);
+    let (st, b) = c(
+        "POST",
+        "/v2/email/custom-verification-email-templates",
+        serde_json::json!({
+            "TemplateName": "welcome",
+            "FromEmailAddress": "hello@brand.test",
+            "TemplateSubject": "Confirm your Brand account",
+            "TemplateContent": "<html><body><h1>Welcome to Brand</h1><p>One more step.</p></body></html>",
+            "SuccessRedirectionURL": "https://brand.test/verified",
+            "FailureRedirectionURL": "https://brand.test/failed"
+        }),
+    );
+    assert_eq!(st, 200, "{b}");
+    let send = || {
+        let (st, b) = c(
+            "POST",
+            "/v2/email/outbound-custom-verification-emails",
+            serde_json::json!({"EmailAddress": "dave@example.test", "TemplateName": "welcome"}),
+        );
+        assert_eq!(st, 200, "{b}");
+    };
+    send();
+    // the identity exists, PENDING, at send time.
+    assert_eq!(
+        v2_status(&s, &creds, "dave@example.test"),
+        ("PENDING".into(), false)
+    );
+    let inbox = |n: usize| {
+        wait_for("the custom verification email", || {
+            let (_, body) = http(
+                &addr,
+                &format!("GET /_aws/ses?email=hello@brand.test HTTP/1.1\r\nHost: {addr}\r\n"),
+                "",
+            );
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            v["messages"].as_array().unwrap().get(n - 1).cloned()
+        })
+    };
+    let m = inbox(1);
+    assert_eq!(m["Subject"], "Confirm your Brand account");
+    assert_eq!(m["Destination"]["ToAddresses"][0], "dave@example.test");
+    let html = m["Body"]["html_part"].as_str().unwrap();
+    let text = m["Body"]["text_part"].as_str().unwrap();
+    let welcome = html.find("Welcome to Brand").unwrap();
+    let link_at = html.find(&format!("http://{addr}/verify?t=")).unwrap();
+    let footer = html
+        .find("If you did not request to verify this email address, please disregard this message.")
+        .unwrap();
+    assert!(welcome < link_at && link_at < footer, "{html}");
+    let start = text.find(&format!("http://{addr}/verify?t=")).unwrap();
+    let first = text[start..].split_whitespace().next().unwrap().to_string();
+
+    // A second send replaces the first link: its click goes to the failure URL.
+    send();
+    let m = inbox(2);
+    let text = m["Body"]["text_part"].as_str().unwrap();
+    let start = text.find(&format!("http://{addr}/verify?t=")).unwrap();
+    let second = text[start..].split_whitespace().next().unwrap().to_string();
+    let location = |link: &str| {
+        let path = link.strip_prefix(&format!("http://{addr}")).unwrap();
+        let mut sock = std::net::TcpStream::connect(&addr).unwrap();
+        use std::io::{Read, Write};
+        write!(
+            sock,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut resp = String::new();
+        sock.read_to_string(&mut resp).unwrap();
+        let status: u16 = resp[9..12].parse().unwrap();
+        let loc = resp
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("location:")
+                    .then(|| l[9..].trim().to_string())
+            })
+            .unwrap_or_default();
+        (status, loc)
+    };
+    assert_eq!(location(&first), (302, "https://brand.test/failed".into()));
+    assert_eq!(
+        v2_status(&s, &creds, "dave@example.test"),
+        ("PENDING".into(), false)
+    );
+    assert_eq!(
+        location(&second),
+        (302, "https://brand.test/verified".into())
+    );
+    assert_eq!(
+        v2_status(&s, &creds, "dave@example.test"),
+        ("SUCCESS".into(), true)
+    );
+}
