@@ -181,6 +181,10 @@ impl Engine {
     /// Called by `serve` after binding, before the engine is shared.
     pub fn default_verification_base_url(&mut self, url: &str) {
         if self.settings.verification.base_url.is_none() {
+            // A wildcard bind address is not something a browser can open: use loopback.
+            let url = url
+                .replacen("//0.0.0.0:", "//127.0.0.1:", 1)
+                .replacen("//[::]:", "//[::1]:", 1);
             let mut s = (*self.settings).clone();
             s.verification.base_url = Some(url.trim_end_matches('/').to_string());
             self.settings = std::sync::Arc::new(s);
@@ -476,6 +480,120 @@ mod tests {
         let mut d = Engine::new_identity("example.com");
         d.email_verification = rec("PENDING", Some(t0)).email_verification;
         assert!(!expire_if_due(&mut d, t0 + 2 * day * 1000, day as u64));
+    }
+
+    /// Q-84 / D-34 / D-35 / Q-83 with an injected clock: the current link verifies; an altered
+    /// token, another scope's token and a replaced link do nothing; a late click fails.
+    #[tokio::test]
+    async fn click_outcomes() {
+        use crate::test_store::{engine, scope, scope_in};
+        let e = engine();
+        let sc = scope();
+        let day_ms = 86_400_000;
+        e.insert_identity(&sc, Engine::new_identity("a@example.com"))
+            .await
+            .unwrap();
+        e.send_verification_email(&sc, "a@example.com", None)
+            .await
+            .unwrap();
+        let current = |e: &Engine| {
+            let e = e.clone();
+            async move {
+                let raw = e
+                    .store
+                    .get_resource(&sesame_model::ResourceKey::new(
+                        &scope(),
+                        crate::records::kind::IDENTITY,
+                        "a@example.com",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let r: IdentityRecord = serde_json::from_value(raw.data).unwrap();
+                r
+            }
+        };
+        let p1 = current(&e).await.email_verification.unwrap();
+        let t1 = e.verification_token(&sc, "a@example.com", p1.issued_at, &p1.nonce);
+        assert!(e
+            .verification_link(&t1)
+            .starts_with("https://email-verification.sesame.test/verify?t="));
+
+        // Altered payload, altered MAC, other scope: refused, nothing changes.
+        let mut forged = t1.clone().into_bytes();
+        forged[3] ^= 1;
+        let forged = String::from_utf8(forged).unwrap();
+        let other = e.verification_token(
+            &scope_in("eu-west-1"),
+            "a@example.com",
+            p1.issued_at,
+            &p1.nonce,
+        );
+        for t in [
+            forged.as_str(),
+            &t1[..t1.len() - 2],
+            "",
+            "x.y",
+            other.as_str(),
+        ] {
+            assert_eq!(
+                e.confirm_email_verification(t, p1.issued_at).await.unwrap(),
+                ClickOutcome::Invalid,
+                "{t}"
+            );
+        }
+        assert_eq!(current(&e).await.verification_status, "PENDING");
+
+        // Resend: the first link is replaced.
+        e.send_verification_email(&sc, "a@example.com", None)
+            .await
+            .unwrap();
+        let p2 = current(&e).await.email_verification.unwrap();
+        assert_ne!(p1.nonce, p2.nonce);
+        let t2 = e.verification_token(&sc, "a@example.com", p2.issued_at, &p2.nonce);
+        assert!(matches!(
+            e.confirm_email_verification(&t1, p2.issued_at)
+                .await
+                .unwrap(),
+            ClickOutcome::Replaced { .. }
+        ));
+        assert_eq!(current(&e).await.verification_status, "PENDING");
+
+        // Too late: FAILED; the stored record too.
+        assert!(matches!(
+            e.confirm_email_verification(&t2, p2.issued_at + day_ms)
+                .await
+                .unwrap(),
+            ClickOutcome::Expired { .. }
+        ));
+        assert_eq!(current(&e).await.verification_status, "FAILED");
+
+        // Resend from FAILED → PENDING, and the new link verifies within the window.
+        e.send_verification_email(&sc, "a@example.com", None)
+            .await
+            .unwrap();
+        let p3 = current(&e).await.email_verification.unwrap();
+        assert_eq!(current(&e).await.verification_status, "PENDING");
+        let t3 = e.verification_token(&sc, "a@example.com", p3.issued_at, &p3.nonce);
+        assert_eq!(
+            e.confirm_email_verification(&t3, p3.issued_at + day_ms - 1)
+                .await
+                .unwrap(),
+            ClickOutcome::Verified {
+                identity: "a@example.com".into(),
+                redirect: None
+            }
+        );
+        assert_eq!(current(&e).await.verification_status, "SUCCESS");
+
+        // A deleted identity's link is invalid.
+        e.delete_identity(&sc, "a@example.com").await.unwrap();
+        assert_eq!(
+            e.confirm_email_verification(&t3, p3.issued_at)
+                .await
+                .unwrap(),
+            ClickOutcome::Invalid
+        );
     }
 
     #[test]
