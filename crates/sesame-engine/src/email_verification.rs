@@ -406,13 +406,70 @@ impl Engine {
     }
 }
 
+/// D-59 / Q-103: `<img src="data:image/TYPE;base64,DATA">` images become inline attachments
+/// referenced as `cid:` (so mail clients that block data URIs still show them). Returns the
+/// rewritten HTML and the attachments; a data URI that is not base64 image data stays as is.
+pub fn inline_data_images(html: &str) -> (String, Vec<msg::Attachment>) {
+    use base64::engine::general_purpose::STANDARD;
+    let mut out = String::with_capacity(html.len());
+    let mut parts = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("data:image/") {
+        let (before, from) = rest.split_at(at);
+        let quote = before.chars().last();
+        let end = from
+            .find(|c: char| Some(c) == quote || c == '>' || c.is_whitespace())
+            .unwrap_or(from.len());
+        let uri = &from[..end];
+        let decoded = uri
+            .strip_prefix("data:")
+            .and_then(|u| u.split_once(";base64,"))
+            .filter(|(t, _)| {
+                t.len() <= 64
+                    && t[6..]
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+            })
+            .and_then(|(t, d)| {
+                let d: String = d.chars().filter(|c| !c.is_whitespace()).collect();
+                STANDARD.decode(d).ok().map(|bytes| (t.to_string(), bytes))
+            });
+        out.push_str(before);
+        match decoded {
+            Some((content_type, data)) => {
+                let n = parts.len() + 1;
+                let cid = format!("image{n}@verification");
+                let ext = content_type
+                    .strip_prefix("image/")
+                    .unwrap_or("bin")
+                    .split('+')
+                    .next()
+                    .unwrap_or("bin")
+                    .to_string();
+                out.push_str(&format!("cid:{cid}"));
+                parts.push(msg::Attachment {
+                    file_name: format!("image{n}.{ext}"),
+                    content_type: Some(content_type),
+                    content_id: Some(cid),
+                    disposition: msg::Disposition::Inline,
+                    data,
+                    ..msg::Attachment::default()
+                });
+            }
+            None => out.push_str(uri),
+        }
+        rest = &from[end..];
+    }
+    out.push_str(rest);
+    (out, parts)
+}
+
 /// D-56: the template's subject and content, then the link, then the fixed footer.
 fn custom_verification_message(c: &CustomEmail, identity: &str, link: &str) -> SimpleMessage {
     let href = link.replace('&', "&amp;");
-    let html = format!(
-        "{}\r\n<p><a href=\"{href}\">{href}</a></p>\r\n<p>{CUSTOM_FOOTER}</p>\r\n",
-        c.content
-    );
+    let (content, attachments) = inline_data_images(&c.content);
+    let html =
+        format!("{content}\r\n<p><a href=\"{href}\">{href}</a></p>\r\n<p>{CUSTOM_FOOTER}</p>\r\n");
     let text = format!(
         "{}\r\n\r\n{link}\r\n\r\n{CUSTOM_FOOTER}\r\n",
         strip_tags(&c.content)
@@ -423,6 +480,7 @@ fn custom_verification_message(c: &CustomEmail, identity: &str, link: &str) -> S
         subject: Text::new(c.subject.clone()),
         text: Some(Text::new(text)),
         html: Some(Text::new(html)),
+        attachments,
         ..SimpleMessage::default()
     }
 }
@@ -600,6 +658,24 @@ mod tests {
     fn region_names() {
         assert_eq!(region_display_name("us-west-2"), "US West (Oregon)");
         assert_eq!(region_display_name("xx-test-1"), "xx-test-1");
+    }
+
+    /// D-59: data-URI images become inline `cid:` attachments; other URIs stay.
+    #[test]
+    fn data_images_become_inline_attachments() {
+        let html = r#"<p>Hi</p><img src="data:image/png;base64,iVBORw0K" alt=x/><img src='https://x/y.png'><img src="data:image/svg+xml;base64,PHN2Zz4="><img src="data:image/png;base64,@@@">"#;
+        let (out, parts) = inline_data_images(html);
+        assert_eq!(
+            out,
+            r#"<p>Hi</p><img src="cid:image1@verification" alt=x/><img src='https://x/y.png'><img src="cid:image2@verification"><img src="data:image/png;base64,@@@">"#
+        );
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].content_type.as_deref(), Some("image/png"));
+        assert_eq!(parts[0].file_name, "image1.png");
+        assert_eq!(parts[0].data, [0x89, b'P', b'N', b'G', 0x0d, 0x0a]);
+        assert_eq!(parts[1].file_name, "image2.svg");
+        assert_eq!(parts[1].content_id.as_deref(), Some("image2@verification"));
+        assert_eq!(parts[1].disposition, msg::Disposition::Inline);
     }
 
     #[test]

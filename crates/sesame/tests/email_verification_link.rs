@@ -230,9 +230,9 @@ fn unclicked_link_expires_to_failed_and_resend_restarts() {
     );
 }
 
-/// D-56, Q-101, AT-D-12: a custom verification email (production account, verified From
-/// domain) arrives from the template's From with its subject and content, then the link, then
-/// the fixed footer; the click redirects to `SuccessRedirectionURL` and verifies the identity;
+/// D-56, D-59, Q-101, AT-D-12: a custom verification email (production account, verified From
+/// domain) arrives from the template's From with its subject and content (a data-URI image as
+/// an inline attachment), then the link, then the fixed footer; the click redirects to `SuccessRedirectionURL` and verifies the identity;
 /// a replaced link redirects to `FailureRedirectionURL`.
 #[test]
 fn custom_template_email_redirects_after_click() {
@@ -278,7 +278,7 @@ fn custom_template_email_redirects_after_click() {
             "TemplateName": "welcome",
             "FromEmailAddress": "hello@brand.test",
             "TemplateSubject": "Confirm your Brand account",
-            "TemplateContent": "<html><body><h1>Welcome to Brand</h1><p>One more step.</p></body></html>",
+            "TemplateContent": "<html><body><h1>Welcome to Brand</h1><img src=\"data:image/png;base64,iVBORw0KGgo=\" alt=\"logo\"/><p>One more step.</p></body></html>",
             "SuccessRedirectionURL": "https://brand.test/verified",
             "FailureRedirectionURL": "https://brand.test/failed"
         }),
@@ -320,6 +320,11 @@ fn custom_template_email_redirects_after_click() {
         .find("If you did not request to verify this email address, please disregard this message.")
         .unwrap();
     assert!(welcome < link_at && link_at < footer, "{html}");
+    // D-59: the data-URI image travels as an inline attachment.
+    assert!(html.contains("src=\"cid:image1@verification\""), "{html}");
+    let raw = m["RawData"].as_str().unwrap();
+    assert!(raw.contains("multipart/related"), "{raw}");
+    assert!(raw.contains("Content-ID: <image1@verification>"), "{raw}");
     let start = text.find(&format!("http://{addr}/verify?t=")).unwrap();
     let first = text[start..].split_whitespace().next().unwrap().to_string();
 
