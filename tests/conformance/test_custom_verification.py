@@ -140,6 +140,12 @@ def test_v2_round_trip_full_update_and_errors(sandbox):
         "SuccessRedirectionURL": "https://example.com/ok",
         "FailureRedirectionURL": "https://example.com/ko",
     }
+    # Taggable by ARN (IAM resource type custom-verification-email-template).
+    arn = acct.arn(f"custom-verification-email-template/{name}")
+    v2.tag_resource(ResourceArn=arn, Tags=[{"Key": "env", "Value": "prod"}])
+    assert v2.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "a"}, {"Key": "env", "Value": "prod"}]
+    v2.untag_resource(ResourceArn=arn, TagKeys=["env"])
+    assert v2.get_custom_verification_email_template(TemplateName=name)["Tags"] == [{"Key": "team", "Value": "a"}]
     v2.update_custom_verification_email_template(**v1_args(name, domain, TemplateSubject="S2", TemplateContent="<p>two</p>", FailureRedirectionURL="https://example.com/ko2"))
     got = v2.get_custom_verification_email_template(TemplateName=name)
     assert (got["TemplateSubject"], got["TemplateContent"], got["FailureRedirectionURL"]) == ("S2", "<p>two</p>", "https://example.com/ko2")
