@@ -4,6 +4,7 @@ Q-103 limits, HTML allow-list, sandbox), plus the verification email of VerifyEm
 CreateEmailIdentity (D-31, Q-83, Q-84: the identity stays PENDING until the link is clicked —
 the click itself is tested in crates/sesame/tests/email_verification_link.rs)."""
 
+import json
 import re
 
 import pytest
@@ -305,3 +306,21 @@ def test_verify_email_identity_sends_and_stays_pending(v1, v2):
     b = address("ve")
     v2.create_email_identity(EmailIdentity=b)
     assert v2.get_email_identity(EmailIdentity=b)["VerificationStatus"] == "PENDING"
+
+
+def test_aws_cli_cli_input_json(server, aws, tmp_path):
+    """D-52/D-54 CLI forms: `aws sesv2 create-custom-verification-email-template
+    --cli-input-json file://customverificationemail.json`, `list-…`, `get-…`; the CLI v1 exit
+    status 255 and the error code for a duplicate."""
+    domain = verified_domain(server, aws.account)
+    name = unique("cli")
+    spec = tmp_path / "customverificationemail.json"
+    spec.write_text(json.dumps(v1_args(name, domain)))
+    assert aws.json("sesv2", "create-custom-verification-email-template", "--cli-input-json", f"file://{spec}") == {}
+    listed = aws.json("sesv2", "list-custom-verification-email-templates")["CustomVerificationEmailTemplates"]
+    assert name in [t["TemplateName"] for t in listed]
+    got = aws.json("ses", "get-custom-verification-email-template", "--template-name", name)
+    assert got["TemplateContent"] == CONTENT
+    p = aws("sesv2", "create-custom-verification-email-template", "--cli-input-json", f"file://{spec}", check=False)
+    assert p.returncode == 255 and "(AlreadyExistsException)" in p.stderr, p.stderr
+    aws("sesv2", "delete-custom-verification-email-template", "--template-name", name)
