@@ -4,7 +4,8 @@
 //! scope. Decoding, validation and encoding are generated from the botocore models
 //! (`sesame-awsproto`); the handlers in [`v2`] and [`v1`] are thin translations between wire
 //! shapes and `sesame-engine` calls. Besides SES: the dev inbox ([`dev_inbox`]) and the
-//! Prometheus endpoint `GET /metrics` ([`metrics`]), both without SigV4.
+//! Prometheus endpoint `GET /metrics` ([`metrics`]) and the address verification link `GET /verify`
+//! ([`verify_link`]), all without SigV4.
 
 pub mod auth;
 pub mod dev_inbox;
@@ -14,6 +15,7 @@ pub mod send;
 pub mod server;
 pub mod v1;
 pub mod v2;
+pub mod verify_link;
 
 pub use server::{router, run, ApiState};
 

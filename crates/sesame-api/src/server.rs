@@ -75,6 +75,10 @@ pub fn router(state: ApiState) -> Router {
                 .fallback(handle),
         )
         .route(
+            sesame_engine::email_verification::VERIFY_PATH,
+            axum::routing::get(crate::verify_link::get).fallback(handle),
+        )
+        .route(
             "/metrics",
             axum::routing::get(crate::metrics::get).fallback(handle),
         )

@@ -206,6 +206,30 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Inbound SMTP listener of the feedback domain (`feedback-smtp.<region>.<service_domain>`, port 25 in production): it accepts DSNs and ARF complaint reports addressed to the VERP MAIL FROM addresses of sent mail, and nothing else (never a relay). Empty or `off` disables it. Port 0 picks a free port (ready line: `mx=ADDR`).",
     },
     Setting {
+        key: "verification_base_url",
+        env: "SESAME_VERIFICATION_BASE_URL",
+        default: "http://<API listener address>",
+        doc: "Scheme, host and optional path prefix of the links in address verification emails (Q-74, Q-84), e.g. `https://email-verification.us-east-1.mail.example.net`: the link is `<verification_base_url>/verify?t=TOKEN` and must reach the API listener, which serves `GET /verify`. Unset: the API listener's own address, right for `--dev`.",
+    },
+    Setting {
+        key: "verification_link_ttl_seconds",
+        env: "SESAME_VERIFICATION_LINK_TTL_SECONDS",
+        default: "86400",
+        doc: "How long a verification link is valid; an address not confirmed within it becomes `FAILED` (D-35: 24 hours). Tests shorten it.",
+    },
+    Setting {
+        key: "brand",
+        env: "SESAME_BRAND",
+        default: "Sesame",
+        doc: "Service name in the subject and signature of verification emails: \"<brand> – Email Address Verification Request in region <region>\" (Q-74).",
+    },
+    Setting {
+        key: "abuse_contact",
+        env: "SESAME_ABUSE_CONTACT",
+        default: "abuse@<service_domain>",
+        doc: "Address the default verification email tells recipients who did not ask for it to forward it to (Q-74).",
+    },
+    Setting {
         key: "log",
         env: "SESAME_LOG",
         default: "info",
@@ -275,6 +299,11 @@ pub struct Config {
     pub delivery_retry_window_seconds: u64,
     /// Feedback MX listener; `None` when disabled.
     pub mx_addr: Option<SocketAddr>,
+    /// Base of verification links; `None`: the API listener's address.
+    pub verification_base_url: Option<String>,
+    pub verification_link_ttl_seconds: u64,
+    pub brand: String,
+    pub abuse_contact: String,
     pub log: String,
 }
 
@@ -451,6 +480,8 @@ impl Config {
             None => None,
             Some(hexkey) => Some(parse_key(&hexkey)?),
         };
+        let abuse_contact =
+            get("abuse_contact").unwrap_or_else(|| format!("abuse@{service_domain}"));
         Ok(Config {
             data_dir,
             database_url,
@@ -573,6 +604,25 @@ impl Config {
                 50_400,
             )? as u64,
             mx_addr: parse_listener("SESAME_MX_ADDR", v.get("mx_addr"), "127.0.0.1:2525")?,
+            verification_base_url: match get("verification_base_url") {
+                None => None,
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                Some(u) => {
+                    return Err(invalid(
+                        "SESAME_VERIFICATION_BASE_URL",
+                        &format!("{u:?} is not an http:// or https:// URL"),
+                    ))
+                }
+            },
+            verification_link_ttl_seconds: parse_count(
+                "SESAME_VERIFICATION_LINK_TTL_SECONDS",
+                get("verification_link_ttl_seconds"),
+                86_400,
+            )? as u64,
+            brand: get("brand").unwrap_or_else(|| "Sesame".into()),
+            abuse_contact,
             log: get("log").unwrap_or_else(|| "info".into()),
         })
     }

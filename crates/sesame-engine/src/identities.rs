@@ -1,7 +1,8 @@
 //! Email address and domain identities (spec D; DECISIONS Q-81..Q-104).
 //!
-//! Statuses start `PENDING` and only DNS verification (a later issue) or an explicit operator
-//! override moves them; nothing here pretends a domain is verified.
+//! Statuses start `PENDING` and only DNS verification (a later issue), the verification link of
+//! an address (`email_verification`) or an explicit operator override moves them; nothing here
+//! pretends an identity is verified.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -277,6 +278,7 @@ impl Engine {
             policies: Default::default(),
             tags: Vec::<Tag>::new(),
             created_at: now_ms(),
+            email_verification: None,
         }
     }
 
@@ -293,11 +295,21 @@ impl Engine {
             .get_resource(&Self::identity_key(scope, &name))
             .await?
         {
-            Some(r) => Ok(Some(serde_json::from_value(r.data).map_err(|e| {
-                EngineError::Internal(format!("corrupt identity: {e}"))
-            })?)),
+            Some(r) => {
+                let mut rec: IdentityRecord = serde_json::from_value(r.data)
+                    .map_err(|e| EngineError::Internal(format!("corrupt identity: {e}")))?;
+                self.expire_verification(&mut rec);
+                Ok(Some(rec))
+            }
             None => Ok(None),
         }
+    }
+
+    /// D-38: an address whose verification email is older than the window reads `FAILED`
+    /// (`email_verification::expire_if_due`).
+    fn expire_verification(&self, rec: &mut IdentityRecord) {
+        let ttl = self.settings.verification.link_ttl_seconds;
+        crate::email_verification::expire_if_due(rec, now_ms(), ttl);
     }
 
     /// The identity or a v2-style `NotFound` error.
@@ -389,8 +401,9 @@ impl Engine {
             let exhausted = batch.len() <= limit.max(1);
             for r in batch {
                 cursor = Some(r.key.name.clone());
-                let rec: IdentityRecord = serde_json::from_value(r.data)
+                let mut rec: IdentityRecord = serde_json::from_value(r.data)
                     .map_err(|e| EngineError::Internal(format!("corrupt identity: {e}")))?;
+                self.expire_verification(&mut rec);
                 if identity_type.is_none_or(|t| t == rec.identity_type) {
                     if out.len() == limit {
                         let last = out.last().map(|r: &IdentityRecord| r.identity.clone());

@@ -14,8 +14,10 @@
 pub mod accounts;
 pub mod cache;
 pub mod configuration_sets;
+pub mod custom_verification;
 pub mod dedicated_ips;
 pub mod deliver;
+pub mod email_verification;
 pub mod error;
 pub mod feedback;
 pub mod forwarding;
@@ -58,6 +60,8 @@ pub struct Settings {
     /// The operator's outbound source addresses (`outbound_ips`): the instance's dedicated IPs
     /// that pools group and warm-up caps limit ([`dedicated_ips`]). Empty: the OS picks.
     pub outbound_ips: Vec<std::net::IpAddr>,
+    /// The verification email and its link ([`email_verification`], Q-74, Q-84).
+    pub verification: email_verification::VerificationSettings,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

@@ -17,6 +17,8 @@ pub mod kind {
     /// Per-account state of one outbound IP (`dedicated_ips::DedicatedIpRecord`), named by IP.
     pub const DEDICATED_IP: &str = "dedicated-ip";
     pub const DEDICATED_IP_POOL: &str = "dedicated-ip-pool";
+    /// Custom verification email templates (`custom_verification`), named by template name.
+    pub const CUSTOM_VERIFICATION_TEMPLATE: &str = "custom-verification-template";
 }
 
 /// A resource tag (Q-25: key 1–128, value 0–256, at most 50 per resource).
@@ -156,4 +158,7 @@ pub struct IdentityRecord {
     #[serde(default)]
     pub tags: Vec<Tag>,
     pub created_at: i64,
+    /// Address identities: the latest verification email (link nonce, issue time; Q-84).
+    #[serde(default)]
+    pub email_verification: Option<crate::email_verification::PendingVerification>,
 }

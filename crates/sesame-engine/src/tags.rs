@@ -62,6 +62,7 @@ impl Engine {
             }
             "configuration-set" => kind::CONFIGURATION_SET,
             "template" => kind::TEMPLATE,
+            "custom-verification-email-template" => kind::CUSTOM_VERIFICATION_TEMPLATE,
             "dedicated-ip-pool" => kind::DEDICATED_IP_POOL,
             _ => return Err(nf()),
         };

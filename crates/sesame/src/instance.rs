@@ -131,6 +131,12 @@ pub async fn open_with(
         delivery_retry_base_seconds: cfg.delivery_retry_base_seconds,
         delivery_retry_window_seconds: cfg.delivery_retry_window_seconds,
         outbound_ips: cfg.outbound_ips.clone(),
+        verification: sesame_engine::email_verification::VerificationSettings {
+            base_url: cfg.verification_base_url.clone(),
+            link_ttl_seconds: cfg.verification_link_ttl_seconds,
+            brand: cfg.brand.clone(),
+            abuse_contact: Some(cfg.abuse_contact.clone()),
+        },
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {

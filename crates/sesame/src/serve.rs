@@ -57,6 +57,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         })?;
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
+    engine.default_verification_base_url(&endpoint);
     let smtp = bind_smtp(&cfg, dev).await?;
     let mx = crate::feedback_backend::bind(&cfg, dev).await?;
 

@@ -54,28 +54,20 @@ pub(super) async fn verify_email_identity(
         ));
     }
     let name = normalize_identity(address).map_err(err)?;
-    // calling it again re-sends the verification (the email itself arrives with the
-    // verification issue) and restarts a FAILED verification.
-    if api
-        .engine
-        .get_identity(&ctx.scope, &name)
-        .await
-        .map_err(err)?
-        .is_some()
-    {
-        api.engine
-            .update_identity(&ctx.scope, &name, |r| {
-                if r.verification_status == status::FAILED {
-                    r.verification_status = status::PENDING.into();
-                }
-                Ok(())
-            })
-            .await
-            .map_err(err)?;
-        return Ok(());
+    // calling it again re-sends the verification email (a fresh link; the 24 h window
+    // restarts, a FAILED verification becomes PENDING). A verified address is left alone.
+    let e = &api.engine;
+    match e.get_identity(&ctx.scope, &name).await.map_err(err)? {
+        Some(r) if r.verification_status == status::SUCCESS => return Ok(()),
+        Some(_) => {}
+        None => {
+            e.insert_identity(&ctx.scope, Engine::new_identity(&name))
+                .await
+                .map_err(err)?;
+        }
     }
-    api.engine
-        .insert_identity(&ctx.scope, Engine::new_identity(&name))
+    // D-31: the verification email (`sesame_engine::email_verification`).
+    e.send_verification_email(&ctx.scope, &name, None)
         .await
         .map_err(err)?;
     Ok(())

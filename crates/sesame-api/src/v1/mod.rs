@@ -4,6 +4,7 @@
 
 mod account;
 mod configuration_sets;
+mod custom_verification;
 mod identities;
 mod send;
 mod templates;
@@ -295,6 +296,49 @@ impl SesV1Api for SesV1 {
 
     // @@ templates (helper) @@
 
+    // --- custom verification email templates (spec D-51..D-60, Q-101..Q-103) ---
+    async fn create_custom_verification_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateCustomVerificationEmailTemplateRequest,
+    ) -> R<()> {
+        custom_verification::create(self, c, i).await
+    }
+    async fn get_custom_verification_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::GetCustomVerificationEmailTemplateRequest,
+    ) -> R<w::GetCustomVerificationEmailTemplateResponse> {
+        custom_verification::get(self, c, i).await
+    }
+    async fn list_custom_verification_email_templates(
+        &self,
+        c: &RequestCtx,
+        i: w::ListCustomVerificationEmailTemplatesRequest,
+    ) -> R<w::ListCustomVerificationEmailTemplatesResponse> {
+        custom_verification::list(self, c, i).await
+    }
+    async fn update_custom_verification_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateCustomVerificationEmailTemplateRequest,
+    ) -> R<()> {
+        custom_verification::update(self, c, i).await
+    }
+    async fn delete_custom_verification_email_template(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteCustomVerificationEmailTemplateRequest,
+    ) -> R<()> {
+        custom_verification::delete(self, c, i).await
+    }
+    async fn send_custom_verification_email(
+        &self,
+        c: &RequestCtx,
+        i: w::SendCustomVerificationEmailRequest,
+    ) -> R<w::SendCustomVerificationEmailResponse> {
+        custom_verification::send(self, c, i).await
+    }
     // --- templates (spec B, Q-117..Q-121) ---
     async fn create_template(
         &self,

@@ -159,6 +159,12 @@ pub(super) async fn create(
         )));
     }
     let rec = e.insert_identity(&ctx.scope, rec).await.map_err(err)?;
+    if rec.identity_type == "EMAIL_ADDRESS" {
+        // D-31: an address is verified by the link in this email.
+        e.send_verification_email(&ctx.scope, &name, None)
+            .await
+            .map_err(err)?;
+    }
     Ok(w::CreateEmailIdentityResponse {
         identity_type: Some(rec.identity_type.clone()),
         verified_for_sending_status: Some(Engine::verified_for_sending(&rec)),

@@ -1,8 +1,9 @@
 //! Delivery of the service's own messages (queue rows whose meta has `system`, written by
-//! `Engine::enqueue_system_message`; today only forwarded bounces and complaints,
-//! [`crate::forwarding`]). They are delivered like any other mail — captured into the dev inbox
-//! in capture mode, handed to the [`Transport`] in SMTP mode, retried on temporary failures
-//! within the instance's retry window — but none of the customer's rules apply:
+//! `Engine::enqueue_system_message`: forwarded bounces and complaints, [`crate::forwarding`],
+//! and address verification emails, [`crate::email_verification`]). They are delivered like
+//! any other mail — captured into the dev inbox in capture mode, handed to the [`Transport`]
+//! in SMTP mode, retried on temporary failures within the instance's retry window —
+//! but none of the customer's rules apply:
 //!
 //! - no mailbox simulator or suppression-list outcomes (a customer's list must not swallow the
 //!   customer's own bounce notifications); simulator addresses are never contacted, so
