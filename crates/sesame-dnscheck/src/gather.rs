@@ -1,0 +1,122 @@
+//! Fetching what the doctor looks at, through the [`DnsLookup`] port (no runtime here: the
+//! CLI and the API run the same code on their own tokio). Everything fetched is kept as the
+//! lookup returned it, errors included, in [`Observed`]; [`crate::check::evaluate`] is pure.
+
+use std::collections::BTreeMap;
+
+use sesame_model::dns::{DnsError, DnsLookup, MxRecord};
+
+use crate::check::{CheckInput, DkimSetup};
+use crate::{dmarc, spf};
+
+/// At most this many include/redirect targets are fetched (well above what the §4.6.4 limit
+/// lets a valid record reach).
+const MAX_SPF_FETCHES: usize = 40;
+
+pub type Answer<T> = Result<T, DnsError>;
+
+/// The DNS answers for one key of [`DkimSetup::Keys`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DkimObserved {
+    /// `<selector>._domainkey.<signing domain>`.
+    pub name: String,
+    /// The CNAME owned by `name`.
+    pub cname: Answer<String>,
+    /// TXT at `name`, following the CNAME as a verifier would.
+    pub txt: Answer<Vec<String>>,
+}
+
+/// Everything the doctor fetched for one domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// TXT records at the domain itself (its SPF record).
+    pub apex_txt: Answer<Vec<String>>,
+    /// TXT at `_dmarc.<domain>`.
+    pub dmarc_txt: Answer<Vec<String>>,
+    /// TXT at `_dmarc.<organizational domain>`, fetched only when the domain has no DMARC
+    /// record of its own and is not its own organizational domain (RFC 7489 §6.6.3).
+    pub org_dmarc_txt: Option<Answer<Vec<String>>>,
+    /// TXT at the custom MAIL FROM domain, when there is one.
+    pub mail_from_txt: Option<Answer<Vec<String>>>,
+    /// MX at the custom MAIL FROM domain, when there is one.
+    pub mail_from_mx: Option<Answer<Vec<MxRecord>>>,
+    /// One entry per expected DKIM key, in the order of the input.
+    pub dkim: Vec<DkimObserved>,
+    /// TXT of every `include:`/`redirect=` target reached from the SPF records above.
+    pub spf_targets: BTreeMap<String, Answer<Vec<String>>>,
+}
+
+/// Asks the DNS everything [`crate::check::evaluate`] needs for `input`.
+pub async fn gather(dns: &dyn DnsLookup, input: &CheckInput) -> Observed {
+    let domain = input.domain.as_str();
+    let apex_txt = dns.txt(domain).await;
+    let dmarc_txt = dns.txt(&format!("_dmarc.{domain}")).await;
+    let org = dmarc::organizational_domain(domain);
+    let has_own = matches!(&dmarc_txt, Ok(t) if !dmarc::dmarc_records(t).is_empty());
+    let org_dmarc_txt = if !has_own && org != domain && !matches!(dmarc_txt, Err(DnsError::ServerError(_))) {
+        Some(dns.txt(&format!("_dmarc.{org}")).await)
+    } else {
+        None
+    };
+    let (mail_from_txt, mail_from_mx) = match &input.mail_from {
+        Some(mf) => (Some(dns.txt(mf).await), Some(dns.mx(mf).await)),
+        None => (None, None),
+    };
+    let mut dkim = Vec::new();
+    if let DkimSetup::Keys {
+        signing_domain,
+        keys,
+        ..
+    } = &input.dkim
+    {
+        for k in keys {
+            let name = format!("{}._domainkey.{signing_domain}", k.selector);
+            let cname = dns.cname(&name).await;
+            let txt = dns.txt(&name).await;
+            dkim.push(DkimObserved { name, cname, txt });
+        }
+    }
+
+    // The SPF trees: breadth-first through include/redirect targets.
+    let mut spf_targets = BTreeMap::new();
+    let mut queue: Vec<String> = Vec::new();
+    let push_targets = |txts: &[String], queue: &mut Vec<String>| {
+        for rec in spf::spf_records(txts) {
+            if let Ok(r) = spf::parse(rec) {
+                for t in r.includes().chain(r.redirect()) {
+                    let t = t.trim_end_matches('.').to_ascii_lowercase();
+                    if !t.contains('%') {
+                        queue.push(t);
+                    }
+                }
+            }
+        }
+    };
+    for root in [Some(&apex_txt), mail_from_txt.as_ref()].into_iter().flatten() {
+        if let Ok(t) = root {
+            push_targets(t, &mut queue);
+        }
+    }
+    let mut fetched = 0;
+    while let Some(target) = (!queue.is_empty()).then(|| queue.remove(0)) {
+        if spf_targets.contains_key(&target) || fetched >= MAX_SPF_FETCHES {
+            continue;
+        }
+        fetched += 1;
+        let answer = dns.txt(&target).await;
+        if let Ok(t) = &answer {
+            push_targets(t, &mut queue);
+        }
+        spf_targets.insert(target, answer);
+    }
+
+    Observed {
+        apex_txt,
+        dmarc_txt,
+        org_dmarc_txt,
+        mail_from_txt,
+        mail_from_mx,
+        dkim,
+        spf_targets,
+    }
+}
