@@ -4,10 +4,12 @@
 //! scope. Decoding, validation and encoding are generated from the botocore models
 //! (`sesame-awsproto`); the handlers in [`v2`] and [`v1`] are thin translations between wire
 //! shapes and `sesame-engine` calls. Besides SES: the dev inbox ([`dev_inbox`]) and the
-//! Prometheus endpoint `GET /metrics` ([`metrics`]), both without SigV4.
+//! Prometheus endpoint `GET /metrics` ([`metrics`]), both without SigV4, and the DNS doctor
+//! `GET /_sesame/dns-check` ([`dns_check`]), SigV4-signed.
 
 pub mod auth;
 pub mod dev_inbox;
+pub mod dns_check;
 pub mod error;
 pub mod metrics;
 pub mod send;

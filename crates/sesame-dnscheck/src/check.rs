@@ -185,10 +185,7 @@ impl Report {
     pub fn exit_code(&self) -> u8 {
         if !self.dns_errors.is_empty() {
             2
-        } else if self
-            .findings
-            .iter()
-            .any(|f| f.severity != Severity::Info)
+        } else if self.findings.iter().any(|f| f.severity != Severity::Info)
             || !self.ready_for_reject
         {
             1
@@ -482,7 +479,11 @@ pub fn evaluate(input: &CheckInput, obs: &Observed) -> Report {
                             mf,
                             format!(
                                 "MX points at {} instead of {want_mx}",
-                                if one.exchange.is_empty() { "." } else { one.exchange.as_str() }
+                                if one.exchange.is_empty() {
+                                    "."
+                                } else {
+                                    one.exchange.as_str()
+                                }
                             ),
                         );
                         "wrong"
@@ -585,8 +586,15 @@ pub fn evaluate(input: &CheckInput, obs: &Observed) -> Report {
             }
             (Some(_), false) => (input.spf_value(), "wrong"),
             (None, _) => {
-                let existing = obs.apex_txt.as_ref().map(|t| spf::spf_records(t).len()).unwrap_or(0);
-                (input.spf_value(), if existing == 0 { "missing" } else { "wrong" })
+                let existing = obs
+                    .apex_txt
+                    .as_ref()
+                    .map(|t| spf::spf_records(t).len())
+                    .unwrap_or(0);
+                (
+                    input.spf_value(),
+                    if existing == 0 { "missing" } else { "wrong" },
+                )
             }
         };
         records.push(Record {
@@ -665,7 +673,11 @@ pub fn evaluate(input: &CheckInput, obs: &Observed) -> Report {
         Some(_) => Policy::Reject,
     };
     let rank = |p: Policy| p as u8;
-    let target = if rank(next) <= rank(supported) { next } else { supported };
+    let target = if rank(next) <= rank(supported) {
+        next
+    } else {
+        supported
+    };
     let rua = dmarc_rep
         .as_ref()
         .filter(|d| !d.rua.is_empty())
@@ -686,7 +698,10 @@ pub fn evaluate(input: &CheckInput, obs: &Observed) -> Report {
             .map_or_else(|| format!("_dmarc.{domain}"), |d| d.name.clone()),
         value: match dmarc_rep.as_ref().filter(|_| dmarc_ok) {
             Some(d) => d.record.clone(),
-            None => format!("v=DMARC1; p={}; adkim=r; aspf=r; rua={rua}", target.as_str()),
+            None => format!(
+                "v=DMARC1; p={}; adkim=r; aspf=r; rua={rua}",
+                target.as_str()
+            ),
         },
         required: true,
         status: if dmarc_ok {
@@ -728,12 +743,19 @@ fn evaluate_dmarc(ctx: &mut Ctx, domain: &str, org: &str, obs: &Observed) -> Opt
         [] => match &obs.org_dmarc_txt {
             Some(a) => {
                 let org_recs = ctx.records(a)?;
-                let found: Vec<String> = dmarc::dmarc_records(org_recs).into_iter().map(String::from).collect();
+                let found: Vec<String> = dmarc::dmarc_records(org_recs)
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
                 (format!("_dmarc.{org}"), found, true)
             }
             None => (own_name.clone(), vec![], false),
         },
-        found => (own_name.clone(), found.iter().map(|s| s.to_string()).collect(), false),
+        found => (
+            own_name.clone(),
+            found.iter().map(|s| s.to_string()).collect(),
+            false,
+        ),
     };
     match recs.as_slice() {
         [] => {
@@ -762,21 +784,33 @@ fn evaluate_dmarc(ctx: &mut Ctx, domain: &str, org: &str, obs: &Observed) -> Opt
                 Severity::Error,
                 "dmarc_multiple",
                 &name,
-                format!("{} DMARC records: receivers ignore them all (RFC 7489 §6.6.3); keep one", many.len()),
+                format!(
+                    "{} DMARC records: receivers ignore them all (RFC 7489 §6.6.3); keep one",
+                    many.len()
+                ),
             );
             None
         }
     }
 }
 
-fn report_of(ctx: &mut Ctx, name: &str, text: &str, r: DmarcRecord, inherited: bool) -> DmarcReport {
+fn report_of(
+    ctx: &mut Ctx,
+    name: &str,
+    text: &str,
+    r: DmarcRecord,
+    inherited: bool,
+) -> DmarcReport {
     let policy = if inherited { r.sp.unwrap_or(r.p) } else { r.p };
     if inherited {
         ctx.add(
             Severity::Info,
             "dmarc_inherited",
             name,
-            format!("no record of its own: the organizational domain's policy applies (p={})", policy.as_str()),
+            format!(
+                "no record of its own: the organizational domain's policy applies (p={})",
+                policy.as_str()
+            ),
         );
     }
     if r.pct < 100 {
@@ -784,7 +818,10 @@ fn report_of(ctx: &mut Ctx, name: &str, text: &str, r: DmarcRecord, inherited: b
             Severity::Warning,
             "dmarc_pct",
             name,
-            format!("pct={}: the policy applies to only {}% of failing mail", r.pct, r.pct),
+            format!(
+                "pct={}: the policy applies to only {}% of failing mail",
+                r.pct, r.pct
+            ),
         );
     }
     if r.rua.is_empty() {
@@ -886,7 +923,10 @@ fn evaluate_dkim_key(
         Record {
             rtype: "TXT",
             name: name.clone(),
-            value: format!("v=DKIM1; k=rsa; p={}", k.public_key.clone().unwrap_or_default()),
+            value: format!(
+                "v=DKIM1; k=rsa; p={}",
+                k.public_key.clone().unwrap_or_default()
+            ),
             required: true,
             status,
             purpose: "BYODKIM public key",
@@ -943,7 +983,12 @@ fn evaluate_dkim_key(
                     }
                 }
                 Err(e) => {
-                    ctx.add(Severity::Error, "dkim_key_invalid", &name, format!("DKIM key record unusable: {e}"));
+                    ctx.add(
+                        Severity::Error,
+                        "dkim_key_invalid",
+                        &name,
+                        format!("DKIM key record unusable: {e}"),
+                    );
                 }
             }
         }
@@ -952,7 +997,10 @@ fn evaluate_dkim_key(
                 Severity::Error,
                 "dkim_key_multiple",
                 &name,
-                format!("{} DKIM key records at one name: verifiers may pick either", many.len()),
+                format!(
+                    "{} DKIM key records at one name: verifiers may pick either",
+                    many.len()
+                ),
             );
         }
     }

@@ -177,10 +177,21 @@ mod tests {
         );
         // D-104's example; defaults: relaxed alignment, pct 100.
         let r = parse("v=DMARC1; p=quarantine; rua=mailto:my_dmarc_report@example.com").unwrap();
-        assert_eq!((r.p, r.adkim, r.aspf, r.pct), (Policy::Quarantine, Alignment::Relaxed, Alignment::Relaxed, 100));
+        assert_eq!(
+            (r.p, r.adkim, r.aspf, r.pct),
+            (
+                Policy::Quarantine,
+                Alignment::Relaxed,
+                Alignment::Relaxed,
+                100
+            )
+        );
         let r = parse("v=DMARC1; p=none; sp=reject; aspf=s; adkim=S; pct=25; rua=mailto:a@x.test, mailto:b@x.test; fo=1").unwrap();
         assert_eq!(r.sp, Some(Policy::Reject));
-        assert_eq!((r.aspf, r.adkim, r.pct), (Alignment::Strict, Alignment::Strict, 25));
+        assert_eq!(
+            (r.aspf, r.adkim, r.pct),
+            (Alignment::Strict, Alignment::Strict, 25)
+        );
         assert_eq!(r.rua.len(), 2);
     }
 
@@ -219,14 +230,62 @@ mod tests {
         use Alignment::*;
         // seed000 "Alignement SPF" and "Alignement DKIM" tables, RFC 7489 §3.1.
         let cases: &[(&str, &str, Alignment, bool, &str)] = &[
-            ("bounce.example.com", "example.com", Relaxed, true, "custom MAIL FROM + aspf=r"),
-            ("bounce.example.com", "example.com", Strict, false, "custom MAIL FROM + aspf=s"),
-            ("us-east-1.mail.example.net", "example.com", Relaxed, false, "default MAIL FROM"),
-            ("example.com", "example.com", Strict, true, "Easy DKIM d=domain, adkim=s"),
-            ("example.com", "news.example.com", Relaxed, true, "d=parent, From subdomain, adkim=r"),
-            ("example.com", "news.example.com", Strict, false, "d=parent, From subdomain, adkim=s"),
-            ("example.co.uk", "other.co.uk", Relaxed, false, "PSL: co.uk is a suffix"),
-            ("Bounce.Example.COM.", "example.com", Relaxed, true, "case and trailing dot"),
+            (
+                "bounce.example.com",
+                "example.com",
+                Relaxed,
+                true,
+                "custom MAIL FROM + aspf=r",
+            ),
+            (
+                "bounce.example.com",
+                "example.com",
+                Strict,
+                false,
+                "custom MAIL FROM + aspf=s",
+            ),
+            (
+                "us-east-1.mail.example.net",
+                "example.com",
+                Relaxed,
+                false,
+                "default MAIL FROM",
+            ),
+            (
+                "example.com",
+                "example.com",
+                Strict,
+                true,
+                "Easy DKIM d=domain, adkim=s",
+            ),
+            (
+                "example.com",
+                "news.example.com",
+                Relaxed,
+                true,
+                "d=parent, From subdomain, adkim=r",
+            ),
+            (
+                "example.com",
+                "news.example.com",
+                Strict,
+                false,
+                "d=parent, From subdomain, adkim=s",
+            ),
+            (
+                "example.co.uk",
+                "other.co.uk",
+                Relaxed,
+                false,
+                "PSL: co.uk is a suffix",
+            ),
+            (
+                "Bounce.Example.COM.",
+                "example.com",
+                Relaxed,
+                true,
+                "case and trailing dot",
+            ),
         ];
         for (auth, from, mode, want, why) in cases {
             assert_eq!(aligned(auth, from, *mode), *want, "{why}");

@@ -53,11 +53,12 @@ pub async fn gather(dns: &dyn DnsLookup, input: &CheckInput) -> Observed {
     let dmarc_txt = dns.txt(&format!("_dmarc.{domain}")).await;
     let org = dmarc::organizational_domain(domain);
     let has_own = matches!(&dmarc_txt, Ok(t) if !dmarc::dmarc_records(t).is_empty());
-    let org_dmarc_txt = if !has_own && org != domain && !matches!(dmarc_txt, Err(DnsError::ServerError(_))) {
-        Some(dns.txt(&format!("_dmarc.{org}")).await)
-    } else {
-        None
-    };
+    let org_dmarc_txt =
+        if !has_own && org != domain && !matches!(dmarc_txt, Err(DnsError::ServerError(_))) {
+            Some(dns.txt(&format!("_dmarc.{org}")).await)
+        } else {
+            None
+        };
     let (mail_from_txt, mail_from_mx) = match &input.mail_from {
         Some(mf) => (Some(dns.txt(mf).await), Some(dns.mx(mf).await)),
         None => (None, None),
@@ -92,7 +93,10 @@ pub async fn gather(dns: &dyn DnsLookup, input: &CheckInput) -> Observed {
             }
         }
     };
-    for root in [Some(&apex_txt), mail_from_txt.as_ref()].into_iter().flatten() {
+    for root in [Some(&apex_txt), mail_from_txt.as_ref()]
+        .into_iter()
+        .flatten()
+    {
         if let Ok(t) = root {
             push_targets(t, &mut queue);
         }

@@ -108,7 +108,12 @@ pub fn text(r: &Report) -> String {
                 x.rtype.to_string(),
                 x.name.clone(),
                 shown_value(x),
-                if x.required { "required" } else { "recommended" }.to_string(),
+                if x.required {
+                    "required"
+                } else {
+                    "recommended"
+                }
+                .to_string(),
             ]
         })
         .collect();

@@ -33,9 +33,7 @@ pub struct SpfRecord {
 /// True when `txt` is an SPF record: exactly `v=spf1` followed by a space or the end (§4.5).
 pub fn is_spf(txt: &str) -> bool {
     let t = txt.as_bytes();
-    t.len() >= 6
-        && t[..6].eq_ignore_ascii_case(b"v=spf1")
-        && (t.len() == 6 || t[6] == b' ')
+    t.len() >= 6 && t[..6].eq_ignore_ascii_case(b"v=spf1") && (t.len() == 6 || t[6] == b' ')
 }
 
 /// The SPF records among the TXT records of a name.
@@ -111,9 +109,7 @@ impl SpfRecord {
     pub fn includes(&self) -> impl Iterator<Item = &str> {
         self.terms.iter().filter_map(|t| match t {
             Term::Mechanism {
-                name,
-                arg: Some(a),
-                ..
+                name, arg: Some(a), ..
             } if name == "include" => Some(a.as_str()),
             _ => None,
         })
@@ -196,16 +192,16 @@ fn walk(
         }
         match txt.get(&target) {
             None => {}
-            Some(Err(e)) if e.is_negative() => out
-                .problems
-                .push(format!("{target} has no SPF record (include/redirect target)")),
+            Some(Err(e)) if e.is_negative() => out.problems.push(format!(
+                "{target} has no SPF record (include/redirect target)"
+            )),
             Some(Err(e)) => out.problems.push(format!("{target}: {e}")),
             Some(Ok(records)) => {
                 let spf = spf_records(records);
                 match spf.as_slice() {
-                    [] => out
-                        .problems
-                        .push(format!("{target} has no SPF record (include/redirect target)")),
+                    [] => out.problems.push(format!(
+                        "{target} has no SPF record (include/redirect target)"
+                    )),
                     [one] => match parse(one) {
                         Ok(inner) => {
                             stack.push(target.clone());
@@ -294,7 +290,10 @@ mod tests {
         // redirect is ignored when `all` is present (§6.1).
         assert_eq!(r.redirect(), None);
         assert_eq!(r.own_lookups(), 4);
-        assert_eq!(parse("v=spf1 a/24 -all").unwrap().terms[0], m('+', "a", Some("/24")));
+        assert_eq!(
+            parse("v=spf1 a/24 -all").unwrap().terms[0],
+            m('+', "a", Some("/24"))
+        );
     }
 
     #[test]
@@ -333,7 +332,10 @@ mod tests {
             ("v=spf1 ip4:192.0.2.1 -all", 0),
             ("v=spf1 include:a.test ~all", 1 + 3 + 2),
             ("v=spf1 redirect=r.test", 2),
-            ("v=spf1 mx a ptr exists:x.test include:spf.platform.test -all", 5),
+            (
+                "v=spf1 mx a ptr exists:x.test include:spf.platform.test -all",
+                5,
+            ),
         ];
         for (rec, want) in cases {
             let t = tree(&parse(rec).unwrap(), &txt);
@@ -367,7 +369,10 @@ mod tests {
         assert_eq!(t.lookups, 12);
         assert!(t.lookups > MAX_DNS_LOOKUPS);
 
-        let looped = zone(&[("l1.test", "v=spf1 include:l2.test"), ("l2.test", "v=spf1 include:l1.test")]);
+        let looped = zone(&[
+            ("l1.test", "v=spf1 include:l2.test"),
+            ("l2.test", "v=spf1 include:l1.test"),
+        ]);
         let t = tree(&parse("v=spf1 include:l1.test").unwrap(), &looped);
         assert!(t.problems.iter().any(|p| p.contains("loop")), "{t:?}");
 
@@ -377,7 +382,10 @@ mod tests {
         )]
         .into();
         let t = tree(&parse("v=spf1 include:gone.test -all").unwrap(), &missing);
-        assert_eq!(t.problems, vec!["gone.test has no SPF record (include/redirect target)"]);
+        assert_eq!(
+            t.problems,
+            vec!["gone.test has no SPF record (include/redirect target)"]
+        );
     }
 
     #[test]

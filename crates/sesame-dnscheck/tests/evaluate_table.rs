@@ -55,7 +55,10 @@ fn dkim_ok(domain: &str, key: &str) -> Vec<DkimObserved> {
 /// seed000's recommended set-up: Easy DKIM + custom MAIL FROM + p=reject with relaxed alignment.
 fn good() -> Observed {
     Observed {
-        apex_txt: txt(&["v=spf1 include:spf.platform.test ~all", "site-verification=x"]),
+        apex_txt: txt(&[
+            "v=spf1 include:spf.platform.test ~all",
+            "site-verification=x",
+        ]),
         dmarc_txt: txt(&["v=DMARC1;p=reject;adkim=r;aspf=r;rua=mailto:dmarc@good.test"]),
         org_dmarc_txt: None,
         mail_from_txt: Some(txt(&["v=spf1 include:spf.platform.test ~all"])),
@@ -158,7 +161,8 @@ fn rows() -> Vec<Row> {
             change: |i, o| {
                 o.dkim = dkim_ok("good.test", K1024);
                 if let DkimSetup::Keys { keys, .. } = &mut i.dkim {
-                    keys.iter_mut().for_each(|k| k.public_key = Some(K1024.into()));
+                    keys.iter_mut()
+                        .for_each(|k| k.public_key = Some(K1024.into()));
                 }
             },
             via_dkim: Pass,
@@ -351,8 +355,10 @@ fn rows() -> Vec<Row> {
                 o.mail_from_txt = Some(txt(&[
                     "v=spf1 include:spf.platform.test a mx ptr a:x.test a:y.test mx:z.test exists:e.test include:big.test ~all",
                 ]));
-                o.spf_targets
-                    .insert("big.test".into(), txt(&["v=spf1 a mx include:spf.platform.test -all"]));
+                o.spf_targets.insert(
+                    "big.test".into(),
+                    txt(&["v=spf1 a mx include:spf.platform.test -all"]),
+                );
             },
             via_dkim: Pass,
             via_spf: Fail,
@@ -380,8 +386,10 @@ fn rows() -> Vec<Row> {
             why: "Q-69: MAIL FROM SPF without include:spf.<sd>",
             change: |_, o| {
                 o.mail_from_txt = Some(txt(&["v=spf1 include:amazonses.com ~all"]));
-                o.spf_targets
-                    .insert("amazonses.com".into(), txt(&["v=spf1 ip4:199.255.192.0/22 ~all"]));
+                o.spf_targets.insert(
+                    "amazonses.com".into(),
+                    txt(&["v=spf1 ip4:199.255.192.0/22 ~all"]),
+                );
             },
             via_dkim: Pass,
             via_spf: Fail,
@@ -437,7 +445,11 @@ fn rows() -> Vec<Row> {
         },
         Row {
             why: "Q-85: SERVFAIL on the DMARC lookup makes the check inconclusive",
-            change: |_, o| o.dmarc_txt = Err(DnsError::ServerError("_dmarc.good.test TXT: SERVFAIL".into())),
+            change: |_, o| {
+                o.dmarc_txt = Err(DnsError::ServerError(
+                    "_dmarc.good.test TXT: SERVFAIL".into(),
+                ))
+            },
             via_dkim: Pass,
             via_spf: Pass,
             quarantine: true,
@@ -492,12 +504,42 @@ fn records_to_publish_for_the_good_setup() {
     assert_eq!(
         got,
         vec![
-            ("CNAME", "tok1aaaa._domainkey.good.test", "tok1aaaa.dkim.platform.test", "ok"),
-            ("CNAME", "tok2bbbb._domainkey.good.test", "tok2bbbb.dkim.platform.test", "ok"),
-            ("CNAME", "tok3cccc._domainkey.good.test", "tok3cccc.dkim.platform.test", "ok"),
-            ("MX", "bounce.good.test", "10 feedback-smtp.us-east-1.platform.test", "ok"),
-            ("TXT", "bounce.good.test", "v=spf1 include:spf.platform.test ~all", "ok"),
-            ("TXT", "good.test", "v=spf1 include:spf.platform.test ~all", "ok"),
+            (
+                "CNAME",
+                "tok1aaaa._domainkey.good.test",
+                "tok1aaaa.dkim.platform.test",
+                "ok"
+            ),
+            (
+                "CNAME",
+                "tok2bbbb._domainkey.good.test",
+                "tok2bbbb.dkim.platform.test",
+                "ok"
+            ),
+            (
+                "CNAME",
+                "tok3cccc._domainkey.good.test",
+                "tok3cccc.dkim.platform.test",
+                "ok"
+            ),
+            (
+                "MX",
+                "bounce.good.test",
+                "10 feedback-smtp.us-east-1.platform.test",
+                "ok"
+            ),
+            (
+                "TXT",
+                "bounce.good.test",
+                "v=spf1 include:spf.platform.test ~all",
+                "ok"
+            ),
+            (
+                "TXT",
+                "good.test",
+                "v=spf1 include:spf.platform.test ~all",
+                "ok"
+            ),
             (
                 "TXT",
                 "_dmarc.good.test",
@@ -507,7 +549,10 @@ fn records_to_publish_for_the_good_setup() {
         ]
     );
     assert_eq!(r.mail_from_spf_lookups, Some(1));
-    assert_eq!(r.dkim_keys.iter().map(|k| k.key_bits).collect::<Vec<_>>(), vec![Some(2048); 3]);
+    assert_eq!(
+        r.dkim_keys.iter().map(|k| k.key_bits).collect::<Vec<_>>(),
+        vec![Some(2048); 3]
+    );
 }
 
 #[test]
@@ -517,10 +562,17 @@ fn suggested_records_follow_the_ladder_and_merge_spf() {
     o.dmarc_txt = nx("_dmarc.good.test");
     o.apex_txt = txt(&["v=spf1 mx ~all"]);
     let r = evaluate(&i, &o);
-    let dmarc = r.records.iter().find(|x| x.name == "_dmarc.good.test").unwrap();
+    let dmarc = r
+        .records
+        .iter()
+        .find(|x| x.name == "_dmarc.good.test")
+        .unwrap();
     assert_eq!(
         (dmarc.value.as_str(), dmarc.status),
-        ("v=DMARC1; p=none; adkim=r; aspf=r; rua=mailto:dmarc-reports@good.test", "missing")
+        (
+            "v=DMARC1; p=none; adkim=r; aspf=r; rua=mailto:dmarc-reports@good.test",
+            "missing"
+        )
     );
     // The apex SPF record gets the include merged in, not a second record.
     let apex = r.records.iter().find(|x| x.name == "good.test").unwrap();
@@ -531,7 +583,11 @@ fn suggested_records_follow_the_ladder_and_merge_spf() {
     // p=none and ready: next step quarantine, rua kept.
     o.dmarc_txt = txt(&["v=DMARC1; p=none; rua=mailto:agg@good.test"]);
     let r = evaluate(&i, &o);
-    let dmarc = r.records.iter().find(|x| x.name == "_dmarc.good.test").unwrap();
+    let dmarc = r
+        .records
+        .iter()
+        .find(|x| x.name == "_dmarc.good.test")
+        .unwrap();
     assert_eq!(
         dmarc.value,
         "v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:agg@good.test"
@@ -539,10 +595,17 @@ fn suggested_records_follow_the_ladder_and_merge_spf() {
     // aspf=s with p=reject: the fix is relaxed alignment, not a lower policy.
     o.dmarc_txt = txt(&["v=DMARC1; p=reject; aspf=s; rua=mailto:agg@good.test"]);
     let r = evaluate(&i, &o);
-    let dmarc = r.records.iter().find(|x| x.name == "_dmarc.good.test").unwrap();
+    let dmarc = r
+        .records
+        .iter()
+        .find(|x| x.name == "_dmarc.good.test")
+        .unwrap();
     assert_eq!(
         (dmarc.value.as_str(), dmarc.status),
-        ("v=DMARC1; p=reject; adkim=r; aspf=r; rua=mailto:agg@good.test", "wrong")
+        (
+            "v=DMARC1; p=reject; adkim=r; aspf=r; rua=mailto:agg@good.test",
+            "wrong"
+        )
     );
 }
 
@@ -550,20 +613,32 @@ fn suggested_records_follow_the_ladder_and_merge_spf() {
 fn bind_and_csv_output() {
     let r = evaluate(&input(), &good());
     let bind = sesame_dnscheck::render::bind(&r);
-    assert!(bind.contains(
-        "tok1aaaa._domainkey.good.test.\t3600\tIN\tCNAME\ttok1aaaa.dkim.platform.test.\t; ok\n"
-    ), "{bind}");
-    assert!(bind.contains(
-        "bounce.good.test.\t3600\tIN\tMX\t10 feedback-smtp.us-east-1.platform.test.\t; ok\n"
-    ), "{bind}");
+    assert!(
+        bind.contains(
+            "tok1aaaa._domainkey.good.test.\t3600\tIN\tCNAME\ttok1aaaa.dkim.platform.test.\t; ok\n"
+        ),
+        "{bind}"
+    );
+    assert!(
+        bind.contains(
+            "bounce.good.test.\t3600\tIN\tMX\t10 feedback-smtp.us-east-1.platform.test.\t; ok\n"
+        ),
+        "{bind}"
+    );
     assert!(bind.contains(
         "good.test.\t3600\tIN\tTXT\t\"v=spf1 include:spf.platform.test ~all\"\t; ok, recommended\n"
     ), "{bind}");
     let csv = sesame_dnscheck::render::csv(&r);
     let lines: Vec<&str> = csv.split("\r\n").collect();
     assert_eq!(lines[0], "Type,Name,Value");
-    assert_eq!(lines[1], "CNAME,tok1aaaa._domainkey.good.test,tok1aaaa.dkim.platform.test");
-    assert_eq!(lines[4], "MX,bounce.good.test,10 feedback-smtp.us-east-1.platform.test");
+    assert_eq!(
+        lines[1],
+        "CNAME,tok1aaaa._domainkey.good.test,tok1aaaa.dkim.platform.test"
+    );
+    assert_eq!(
+        lines[4],
+        "MX,bounce.good.test,10 feedback-smtp.us-east-1.platform.test"
+    );
     assert_eq!(
         lines[5],
         "TXT,bounce.good.test,\"\"\"v=spf1 include:spf.platform.test ~all\"\"\""
