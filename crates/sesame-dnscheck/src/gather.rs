@@ -93,13 +93,12 @@ pub async fn gather(dns: &dyn DnsLookup, input: &CheckInput) -> Observed {
             }
         }
     };
-    for root in [Some(&apex_txt), mail_from_txt.as_ref()]
+    for t in [Some(&apex_txt), mail_from_txt.as_ref()]
         .into_iter()
         .flatten()
+        .flatten()
     {
-        if let Ok(t) = root {
-            push_targets(t, &mut queue);
-        }
+        push_targets(t, &mut queue);
     }
     let mut fetched = 0;
     while let Some(target) = (!queue.is_empty()).then(|| queue.remove(0)) {

@@ -80,7 +80,7 @@ pub fn parse(txt: &str) -> Result<SpfRecord, String> {
             return Err(format!("unknown mechanism '{raw}'"));
         }
         let arg = match rest[split..].strip_prefix(':') {
-            Some(a) if a.is_empty() => return Err(format!("empty argument in '{raw}'")),
+            Some("") => return Err(format!("empty argument in '{raw}'")),
             Some(a) => Some(a.to_string()),
             None if rest.len() > split => Some(rest[split..].to_string()),
             None => None,

@@ -59,7 +59,7 @@ const CASES: [&str; 5] = [
 ];
 
 fn platform_zone() -> String {
-    let mut r = format!("spf 60 TXT \"v=spf1 ip4:127.0.8.1 ~all\"\n");
+    let mut r = "spf 60 TXT \"v=spf1 ip4:127.0.8.1 ~all\"\n".to_string();
     for z in CASES {
         for t in tokens(z) {
             r.push_str(&format!(

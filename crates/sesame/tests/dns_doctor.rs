@@ -113,7 +113,7 @@ fn dns_check_on_the_binary_and_the_api() {
     let recs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let recs = recs.as_array().unwrap();
     let mut customer = String::new();
-    let mut platform = format!("spf 60 TXT \"v=spf1 ip4:127.0.8.1 ~all\"\n");
+    let mut platform = "spf 60 TXT \"v=spf1 ip4:127.0.8.1 ~all\"\n".to_string();
     let mut tokens = Vec::new();
     for r in recs {
         let (name, value) = (r["name"].as_str().unwrap(), r["value"].as_str().unwrap());
