@@ -630,6 +630,12 @@ pub fn evaluate(input: &CheckInput, obs: &Observed) -> Report {
                 &d.name,
                 "p=none only monitors: authentication is ready, move to p=quarantine, then p=reject once the rua reports show only your own mail (D-105)".into(),
             ),
+            Policy::None if ready_for_quarantine => ctx.add(
+                Severity::Info,
+                "dmarc_p_none",
+                &d.name,
+                "p=none only monitors: one route passes aligned, so p=quarantine is possible; fix the rest before p=reject".into(),
+            ),
             Policy::None => ctx.add(
                 Severity::Info,
                 "dmarc_p_none",
