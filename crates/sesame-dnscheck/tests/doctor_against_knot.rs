@@ -244,3 +244,88 @@ async fn verdicts_for_the_issue_5_zones() {
     let r = sesame_dnscheck::run(&dns, &input("two-mx.test")).await;
     assert_eq!((r.dmarc_via_spf, r.exit_code()), (Verdict::Pass, 0));
 }
+
+/// pyspf's verdict (`spf.check2`) for `ip` sending as `postmaster@<domain>`, asking only knot.
+fn pyspf(py: &std::path::Path, dns: SocketAddr, ip: &str, domain: &str) -> String {
+    let script = format!(
+        "import dns.resolver, spf\n\
+         r = dns.resolver.Resolver(configure=False); r.nameservers = ['{}']; r.port = {}\n\
+         dns.resolver.default_resolver = r\n\
+         print(spf.check2(i='{ip}', s='postmaster@{domain}', h='{domain}')[0])\n",
+        dns.ip(),
+        dns.port()
+    );
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// RFC 7208 §4.6.4 cross-checked with an independent implementation: a MAIL FROM record that
+/// needs exactly 10 lookups passes in pyspf and gets no finding from the doctor; one more
+/// `a:` makes pyspf answer permerror and the doctor report `spf_too_many_lookups` (11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spf_lookup_limit_agrees_with_pyspf() {
+    let py = match sesame_testpeers::venv_python() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("\n*** SKIPPED spf_lookup_limit_agrees_with_pyspf: {e} ***\n");
+            return;
+        }
+    };
+    let addr: SocketAddr = "127.0.8.55:5353".parse().unwrap();
+    // a (1) + mx (1) + include (1) with its two a: (2) + exists (1, a void lookup: no match)
+    // + a (1) = 7; then `extra` more a:, then include:spf.<sd> (1) whose ip4 matches last.
+    let base = "a:h.lookups.test mx:m.lookups.test include:inc.lookups.test \
+                exists:nx.lookups.test a:h.lookups.test";
+    let rec = |extra: usize| {
+        format!(
+            "v=spf1 {base}{} include:spf.{SD} -all",
+            " a:h.lookups.test".repeat(extra)
+        )
+    };
+    let records = format!(
+        "h 60 A 127.0.8.200\n\
+         m 60 MX 10 h.lookups.test.\n\
+         inc 60 TXT \"v=spf1 a:h.lookups.test a:h.lookups.test -all\"\n\
+         ten 60 TXT \"{}\"\n\
+         eleven 60 TXT \"{}\"\n",
+        rec(2),
+        rec(3)
+    );
+    let zones = [
+        ("lookups.test", zone_text("lookups.test", &records)),
+        (SD, platform_zone()),
+    ];
+    let refs: Vec<(&str, &str)> = zones.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let _knot = start_or_skip!(Knot::start(addr, &refs));
+    let dns = Lookup::new(Some(addr)).unwrap();
+
+    let mut input = input("lookups.test");
+    input.dkim = DkimSetup::Unknown;
+    let mut got = Vec::new();
+    for sub in ["ten", "eleven"] {
+        input.mail_from = Some(format!("{sub}.lookups.test"));
+        let r = sesame_dnscheck::run(&dns, &input).await;
+        got.push((
+            sub,
+            r.mail_from_spf_lookups,
+            r.has("spf_too_many_lookups"),
+            pyspf(&py, addr, "127.0.8.1", &format!("{sub}.lookups.test")),
+        ));
+    }
+    assert_eq!(
+        got,
+        vec![
+            ("ten", Some(10), false, "pass".to_string()),
+            ("eleven", Some(11), true, "permerror".to_string()),
+        ]
+    );
+}
