@@ -473,12 +473,21 @@ pub fn evaluate(input: &CheckInput, obs: &Observed) -> Report {
                     [one] if one.exchange == want_mx => "ok",
                     [one] => {
                         ok = false;
+                        let other_region = one
+                            .exchange
+                            .strip_prefix("feedback-smtp.")
+                            .and_then(|r| r.strip_suffix(&format!(".{}", input.service_domain)))
+                            .filter(|r| !r.contains('.'))
+                            .map(|r| {
+                                format!(" (the feedback host of region {r}: publish this region's)")
+                            })
+                            .unwrap_or_default();
                         ctx.add(
                             Severity::Error,
                             "mail_from_mx_wrong",
                             mf,
                             format!(
-                                "MX points at {} instead of {want_mx}",
+                                "MX points at {} instead of {want_mx}{other_region}",
                                 if one.exchange.is_empty() {
                                     "."
                                 } else {
@@ -907,11 +916,18 @@ fn evaluate_dkim_key(
             }
             Err(_) => {
                 status = "missing";
+                let hint = match &o.misplaced {
+                    Some(w) if w.starts_with(&format!("{name}.")) => format!(
+                        " (found at {w}: the domain was appended twice; many DNS providers add it to the name you type)"
+                    ),
+                    Some(w) => format!(" (found at {w}: the underscore of _domainkey is missing)"),
+                    None => String::new(),
+                };
                 ctx.add(
                     Severity::Error,
                     "dkim_cname_missing",
                     &name,
-                    format!("CNAME missing: publish {name} CNAME {target}"),
+                    format!("CNAME missing: publish {name} CNAME {target}{hint}"),
                 );
             }
         }

@@ -24,6 +24,9 @@ pub struct DkimObserved {
     pub cname: Answer<String>,
     /// TXT at `name`, following the CNAME as a verifier would.
     pub txt: Answer<Vec<String>>,
+    /// When nothing is at `name`: a wrong name where the CNAME was found instead (Q-85's
+    /// common mistakes: the domain appended twice, the underscore missing).
+    pub misplaced: Option<String>,
 }
 
 /// Everything the doctor fetched for one domain.
@@ -74,7 +77,24 @@ pub async fn gather(dns: &dyn DnsLookup, input: &CheckInput) -> Observed {
             let name = format!("{}._domainkey.{signing_domain}", k.selector);
             let cname = dns.cname(&name).await;
             let txt = dns.txt(&name).await;
-            dkim.push(DkimObserved { name, cname, txt });
+            let mut misplaced = None;
+            if matches!((&cname, &txt), (Err(a), Err(b)) if a.is_negative() && b.is_negative()) {
+                for wrong in [
+                    format!("{name}.{signing_domain}"),
+                    format!("{}.domainkey.{signing_domain}", k.selector),
+                ] {
+                    if dns.cname(&wrong).await.is_ok() {
+                        misplaced = Some(wrong);
+                        break;
+                    }
+                }
+            }
+            dkim.push(DkimObserved {
+                name,
+                cname,
+                txt,
+                misplaced,
+            });
         }
     }
 

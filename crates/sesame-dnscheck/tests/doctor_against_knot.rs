@@ -107,7 +107,12 @@ async fn verdicts_for_the_issue_5_zones() {
         ),
         (
             "missing-cname.test",
-            customer_zone("missing-cname.test", 2, ONE_MX, Some(RELAXED)),
+            // The third CNAME published with the domain appended twice (Q-85's hint).
+            customer_zone("missing-cname.test", 2, ONE_MX, Some(RELAXED))
+                + &format!(
+                    "{0}._domainkey.missing-cname.test.missing-cname.test. 60 CNAME {0}.dkim.{SD}.\n",
+                    tokens("missing-cname.test")[2]
+                ),
         ),
         (
             "two-mx.test",
@@ -212,6 +217,18 @@ async fn verdicts_for_the_issue_5_zones() {
         vec![Some(2048); 3]
     );
     assert_eq!(r.mail_from_spf_lookups, Some(1));
+
+    let r = sesame_dnscheck::run(&dns, &input("missing-cname.test")).await;
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == "dkim_cname_missing")
+        .unwrap();
+    assert!(
+        f.message.contains("the domain was appended twice"),
+        "{}",
+        f.message
+    );
 
     // Runtime change: the missing CNAME is published → the zone becomes ready.
     let t3 = &tokens("missing-cname.test")[2];

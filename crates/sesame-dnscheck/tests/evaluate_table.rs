@@ -48,6 +48,7 @@ fn dkim_ok(domain: &str, key: &str) -> Vec<DkimObserved> {
             name: format!("{t}._domainkey.{domain}"),
             cname: Ok(format!("{t}.dkim.{SD}")),
             txt: txt(&[&format!("v=DKIM1; k=rsa; p={key}")]),
+            misplaced: None,
         })
         .collect()
 }
@@ -491,6 +492,27 @@ fn evaluator_table() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn q85_hints() {
+    // the seed's common mistakes get a hint.
+    let (i, mut o) = (input(), good());
+    o.dkim[0].cname = Err(DnsError::HostNotFound("x".into()));
+    o.dkim[0].txt = nx("x");
+    o.dkim[0].misplaced = Some("tok1aaaa._domainkey.good.test.good.test".into());
+    o.dkim[1].cname = Err(DnsError::HostNotFound("x".into()));
+    o.dkim[1].txt = nx("x");
+    o.dkim[1].misplaced = Some("tok2bbbb.domainkey.good.test".into());
+    o.mail_from_mx = Some(Ok(vec![MxRecord {
+        preference: 10,
+        exchange: "feedback-smtp.eu-west-1.platform.test".into(),
+    }]));
+    let r = evaluate(&i, &o);
+    let msgs: Vec<&str> = r.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(msgs.contains(&"CNAME missing: publish tok1aaaa._domainkey.good.test CNAME tok1aaaa.dkim.platform.test (found at tok1aaaa._domainkey.good.test.good.test: the domain was appended twice; many DNS providers add it to the name you type)"), "{msgs:#?}");
+    assert!(msgs.contains(&"CNAME missing: publish tok2bbbb._domainkey.good.test CNAME tok2bbbb.dkim.platform.test (found at tok2bbbb.domainkey.good.test: the underscore of _domainkey is missing)"), "{msgs:#?}");
+    assert!(msgs.contains(&"MX points at feedback-smtp.eu-west-1.platform.test instead of feedback-smtp.us-east-1.platform.test (the feedback host of region eu-west-1: publish this region's)"), "{msgs:#?}");
 }
 
 #[test]
