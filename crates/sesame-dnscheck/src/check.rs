@@ -402,6 +402,14 @@ pub fn evaluate(input: &CheckInput, obs: &Observed) -> Report {
             keys,
         } => {
             let mut all_ok = !keys.is_empty();
+            if keys.is_empty() {
+                ctx.add(
+                    Severity::Error,
+                    "dkim_disabled",
+                    signing_domain,
+                    "the identity has DKIM but no keys yet".into(),
+                );
+            }
             let mut inconclusive = false;
             for (k, o) in keys.iter().zip(&obs.dkim) {
                 let (rep, rec, dns_err) = evaluate_dkim_key(&mut ctx, input, *easy, k, o);

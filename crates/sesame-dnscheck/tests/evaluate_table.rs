@@ -75,6 +75,23 @@ fn good() -> Observed {
     }
 }
 
+fn byodkim(i: &mut CheckInput, o: &mut Observed) {
+    i.dkim = DkimSetup::Keys {
+        signing_domain: "good.test".into(),
+        easy: false,
+        keys: vec![ExpectedKey {
+            selector: "sel1".into(),
+            public_key: Some(K2048.into()),
+        }],
+    };
+    o.dkim = vec![DkimObserved {
+        name: "sel1._domainkey.good.test".into(),
+        cname: Err(DnsError::TypeNotFound("sel1._domainkey.good.test".into())),
+        txt: txt(&[&format!("v=DKIM1; k=rsa; p={K2048}")]),
+        misplaced: None,
+    }];
+}
+
 fn codes(r: &Report) -> Vec<&'static str> {
     let mut c: Vec<_> = r.findings.iter().map(|f| f.code).collect();
     c.sort();
@@ -429,6 +446,31 @@ fn rows() -> Vec<Row> {
             quarantine: true,
             reject: true,
             codes: &["spf_missing"],
+            exit: 1,
+        },
+        Row {
+            why: "D-80/Q-95: BYODKIM, one TXT key at <selector>._domainkey",
+            change: |i, o| {
+                byodkim(i, o);
+            },
+            via_dkim: Pass,
+            via_spf: Pass,
+            quarantine: true,
+            reject: true,
+            codes: &[],
+            exit: 0,
+        },
+        Row {
+            why: "D-80: BYODKIM TXT not published",
+            change: |i, o| {
+                byodkim(i, o);
+                o.dkim[0].txt = nx("sel1._domainkey.good.test");
+            },
+            via_dkim: Fail,
+            via_spf: Pass,
+            quarantine: true,
+            reject: false,
+            codes: &["dkim_key_missing", "dmarc_reject_one_route"],
             exit: 1,
         },
         Row {
