@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::future::{join, join_all};
 use sesame_model::dns::{DnsError, DnsLookup, MxRecord};
 
 use crate::check::{CheckInput, DkimSetup};
@@ -49,12 +50,65 @@ pub struct Observed {
     pub spf_targets: BTreeMap<String, Answer<Vec<String>>>,
 }
 
-/// Asks the DNS everything [`crate::check::evaluate`] needs for `input`.
+async fn dkim_key(dns: &dyn DnsLookup, signing_domain: &str, selector: &str) -> DkimObserved {
+    let name = format!("{selector}._domainkey.{signing_domain}");
+    let (cname, txt) = join(dns.cname(&name), dns.txt(&name)).await;
+    let mut misplaced = None;
+    if matches!((&cname, &txt), (Err(a), Err(b)) if a.is_negative() && b.is_negative()) {
+        for wrong in [
+            format!("{name}.{signing_domain}"),
+            format!("{selector}.domainkey.{signing_domain}"),
+        ] {
+            if dns.cname(&wrong).await.is_ok() {
+                misplaced = Some(wrong);
+                break;
+            }
+        }
+    }
+    DkimObserved {
+        name,
+        cname,
+        txt,
+        misplaced,
+    }
+}
+
+/// Asks the DNS everything [`crate::check::evaluate`] needs for `input`. Independent lookups
+/// run concurrently, so a slow or dead resolver costs one timeout, not one per record.
 pub async fn gather(dns: &dyn DnsLookup, input: &CheckInput) -> Observed {
     let domain = input.domain.as_str();
-    let apex_txt = dns.txt(domain).await;
-    let dmarc_txt = dns.txt(&format!("_dmarc.{domain}")).await;
     let org = dmarc::organizational_domain(domain);
+    let dmarc_name = format!("_dmarc.{domain}");
+    let mail_from = async {
+        match &input.mail_from {
+            Some(mf) => {
+                let (t, m) = join(dns.txt(mf), dns.mx(mf)).await;
+                (Some(t), Some(m))
+            }
+            None => (None, None),
+        }
+    };
+    let dkim = async {
+        match &input.dkim {
+            DkimSetup::Keys {
+                signing_domain,
+                keys,
+                ..
+            } => {
+                join_all(
+                    keys.iter()
+                        .map(|k| dkim_key(dns, signing_domain, &k.selector)),
+                )
+                .await
+            }
+            _ => Vec::new(),
+        }
+    };
+    let (((apex_txt, dmarc_txt), (mail_from_txt, mail_from_mx)), dkim) = join(
+        join(join(dns.txt(domain), dns.txt(&dmarc_name)), mail_from),
+        dkim,
+    )
+    .await;
     let has_own = matches!(&dmarc_txt, Ok(t) if !dmarc::dmarc_records(t).is_empty());
     let org_dmarc_txt =
         if !has_own && org != domain && !matches!(dmarc_txt, Err(DnsError::ServerError(_))) {
@@ -62,41 +116,6 @@ pub async fn gather(dns: &dyn DnsLookup, input: &CheckInput) -> Observed {
         } else {
             None
         };
-    let (mail_from_txt, mail_from_mx) = match &input.mail_from {
-        Some(mf) => (Some(dns.txt(mf).await), Some(dns.mx(mf).await)),
-        None => (None, None),
-    };
-    let mut dkim = Vec::new();
-    if let DkimSetup::Keys {
-        signing_domain,
-        keys,
-        ..
-    } = &input.dkim
-    {
-        for k in keys {
-            let name = format!("{}._domainkey.{signing_domain}", k.selector);
-            let cname = dns.cname(&name).await;
-            let txt = dns.txt(&name).await;
-            let mut misplaced = None;
-            if matches!((&cname, &txt), (Err(a), Err(b)) if a.is_negative() && b.is_negative()) {
-                for wrong in [
-                    format!("{name}.{signing_domain}"),
-                    format!("{}.domainkey.{signing_domain}", k.selector),
-                ] {
-                    if dns.cname(&wrong).await.is_ok() {
-                        misplaced = Some(wrong);
-                        break;
-                    }
-                }
-            }
-            dkim.push(DkimObserved {
-                name,
-                cname,
-                txt,
-                misplaced,
-            });
-        }
-    }
 
     // The SPF trees: breadth-first through include/redirect targets.
     let mut spf_targets = BTreeMap::new();
