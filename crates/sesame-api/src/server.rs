@@ -75,8 +75,8 @@ impl ApiState {
 }
 
 pub fn router(state: ApiState) -> Router {
-    // The dev inbox, /metrics and the DNS doctor are matched before the SES fallback; other methods on their
-    // paths still reach the fallback (and get the usual SES error).
+    // The dev inbox, /metrics and the DNS doctor are matched before the SES fallback; other
+    // methods on their paths still reach the fallback (and get the usual SES error).
     Router::new()
         .route(
             "/_aws/ses",
