@@ -210,6 +210,21 @@ async fn verdicts_for_the_issue_5_zones() {
         assert!(r.dns_errors.is_empty(), "{zone}: {:?}", r.dns_errors);
     }
 
+    // Independent check of the SPF route with authheaders (its own SPF and DMARC evaluators,
+    // asking knot): a message with no DKIM signature, sent from Sesame's address with the custom
+    // MAIL FROM, gets dmarc=pass under aspf=r and dmarc=fail under aspf=s — the doctor's
+    // `dmarc_via_spf` verdicts above (seed000's SPF alignment table).
+    match sesame_testpeers::venv_python() {
+        Ok(py) => {
+            for (zone, want) in [("good.test", "dmarc=pass"), ("strict.test", "dmarc=fail")] {
+                let got = authheaders(&py, addr, zone);
+                assert!(got.contains("spf=pass"), "{zone}: {got}");
+                assert!(got.contains(want), "{zone}: {got}");
+            }
+        }
+        Err(e) => eprintln!("\n*** SKIPPED the authheaders cross-check: {e} ***\n"),
+    }
+
     // The keys behind the CNAMEs were decoded (2048 bits) and the SPF tree followed.
     let r = sesame_dnscheck::run(&dns, &input("good.test")).await;
     assert_eq!(
@@ -260,6 +275,32 @@ async fn verdicts_for_the_issue_5_zones() {
     .unwrap();
     let r = sesame_dnscheck::run(&dns, &input("two-mx.test")).await;
     assert_eq!((r.dmarc_via_spf, r.exit_code()), (Verdict::Pass, 0));
+}
+
+/// authheaders' Authentication-Results for an unsigned message From `a@<zone>` with MAIL FROM
+/// `bounce@bounce.<zone>` sent from 127.0.8.1 (in `spf.<sd>`), asking only knot.
+fn authheaders(py: &std::path::Path, dns: SocketAddr, zone: &str) -> String {
+    let script = format!(
+        "import dns.resolver, authheaders\n\
+         r = dns.resolver.Resolver(configure=False); r.nameservers = ['{}']; r.port = {}\n\
+         dns.resolver.default_resolver = r\n\
+         msg = b'From: a@{zone}\\r\\nTo: b@rcpt.test\\r\\nSubject: hi\\r\\nMessage-ID: <1@{zone}>\\r\\nDate: Sun, 06 Dec 2026 01:00:00 +0000\\r\\n\\r\\nhello\\r\\n'\n\
+         print(authheaders.authenticate_message(msg, 'mx.rcpt.test', spf=True, dkim=False, arc=False, \
+         ip='127.0.8.1', mail_from='bounce@bounce.{zone}', helo='a-b.smtp-out.{SD}'))\n",
+        dns.ip(),
+        dns.port()
+    );
+    let out = std::process::Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// pyspf's verdict (`spf.check2`) for `ip` sending as `postmaster@<domain>`, asking only knot.
