@@ -5,10 +5,12 @@
 //! (`sesame-awsproto`); the handlers in [`v2`] and [`v1`] are thin translations between wire
 //! shapes and `sesame-engine` calls. Besides SES: the dev inbox ([`dev_inbox`]) and the
 //! Prometheus endpoint `GET /metrics` ([`metrics`]) and the address verification link `GET /verify`
-//! ([`verify_link`]), all without SigV4.
+//! ([`verify_link`]), both without SigV4, and the DNS doctor `GET /_sesame/dns-check`
+//! ([`dns_check`]), SigV4-signed.
 
 pub mod auth;
 pub mod dev_inbox;
+pub mod dns_check;
 pub mod error;
 pub mod metrics;
 pub mod send;

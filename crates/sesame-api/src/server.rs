@@ -34,6 +34,9 @@ pub struct ApiState {
     /// The process's metrics registry, rendered at `GET /metrics` ([`crate::metrics`]); shared
     /// with the roles that record into it.
     pub metrics: Arc<sesame_metrics::Metrics>,
+    /// The resolver of the DNS doctor (`GET /_sesame/dns-check`, [`crate::dns_check`]); `None`
+    /// answers 503.
+    pub dns: Option<Arc<dyn sesame_model::dns::DnsLookup>>,
 }
 
 impl ApiState {
@@ -48,7 +51,14 @@ impl ApiState {
             engine,
             dev_inbox: false,
             metrics: Arc::new(sesame_metrics::Metrics::default()),
+            dns: None,
         }
+    }
+
+    /// The resolver the DNS doctor endpoint asks (`SESAME_RESOLVER`).
+    pub fn with_dns(mut self, dns: Arc<dyn sesame_model::dns::DnsLookup>) -> ApiState {
+        self.dns = Some(dns);
+        self
     }
 
     /// Serves `metrics` (the registry the other roles record into) at `GET /metrics`.
@@ -65,8 +75,8 @@ impl ApiState {
 }
 
 pub fn router(state: ApiState) -> Router {
-    // The dev inbox and /metrics are matched before the SES fallback; other methods on their
-    // paths still reach the fallback (and get the usual SES error).
+    // The dev inbox, /metrics and the DNS doctor are matched before the SES fallback; other
+    // methods on their paths still reach the fallback (and get the usual SES error).
     Router::new()
         .route(
             "/_aws/ses",
@@ -81,6 +91,10 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/metrics",
             axum::routing::get(crate::metrics::get).fallback(handle),
+        )
+        .route(
+            "/_sesame/dns-check",
+            axum::routing::get(crate::dns_check::get).fallback(handle),
         )
         .fallback(handle)
         .with_state(state)

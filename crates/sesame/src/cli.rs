@@ -59,6 +59,9 @@ pub enum Command {
     /// The delivery queue: list, show, retry now, delete (docs/queue.md).
     #[command(subcommand)]
     Queue(crate::queue_cmd::QueueCmd),
+    /// DNS helpers: `dns check DOMAIN`, the DNS doctor (docs/dns-doctor.md).
+    #[command(subcommand)]
+    Dns(crate::dns_cmd::DnsCmd),
     /// Events recorded for a message (Send, Delivery, Bounce, Complaint, …).
     Events {
         /// The SES MessageId.
@@ -254,6 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = instance::load_config(cli.global.config.as_deref(), cli.global.data_dir.as_deref())?;
     match cli.command {
         Command::Serve { dev } => crate::serve::serve(cfg, dev).await,
+        Command::Dns(cmd) => crate::dns_cmd::run(&cfg, cmd).await,
         Command::Config(ConfigCmd::Docs) => {
             print!("{}", sesame_config::render_docs());
             Ok(())

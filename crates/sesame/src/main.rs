@@ -5,6 +5,7 @@
 
 mod cli;
 mod delivery;
+mod dns_cmd;
 mod feedback_backend;
 mod inflow;
 mod instance;
@@ -30,6 +31,10 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(cli::run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // A command that chose its exit status (`dns check`) has printed its own message.
+        Err(e) if e.downcast_ref::<dns_cmd::Exit>().is_some() => {
+            std::process::ExitCode::from(e.downcast_ref::<dns_cmd::Exit>().map_or(1, |x| x.0))
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

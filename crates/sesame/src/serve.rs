@@ -162,9 +162,14 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         engine.clone(),
         stop_rx.clone(),
     ));
-    let state = ApiState::new(engine)
+    let mut state = ApiState::new(engine)
         .with_dev_inbox(mode == DeliveryMode::Capture || dev)
         .with_metrics(metrics);
+    // The DNS doctor endpoint (`GET /_sesame/dns-check`) asks SESAME_RESOLVER.
+    match sesame_dns::Lookup::new(cfg.resolver) {
+        Ok(dns) => state = state.with_dns(std::sync::Arc::new(dns)),
+        Err(e) => tracing::warn!(error = %e, "no resolver for the DNS doctor endpoint"),
+    }
     // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
     // `submission=ADDR submission_tls=ADDR`, then `mx=ADDR` (`off` when disabled); keys may be
     // added at the end, never in between.

@@ -1,0 +1,234 @@
+//! The report as text (for a terminal), a BIND zone snippet and CSV `Type,Name,Value`
+//! (DECISIONS Q-79). JSON is `serde_json` of [`Report`].
+
+use std::fmt::Write as _;
+
+use crate::check::{Record, Report, Severity, Verdict};
+
+fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Unknown => "UNKNOWN",
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// A record value as the SES console and D-97 show it: TXT values in quotes.
+fn shown_value(r: &Record) -> String {
+    if r.rtype == "TXT" {
+        format!("\"{}\"", r.value)
+    } else {
+        r.value.clone()
+    }
+}
+
+/// The human-readable report.
+pub fn text(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "DNS check of {} (organizational domain {}, region {}, service domain {})",
+        r.domain, r.organizational_domain, r.region, r.service_domain
+    );
+    let _ = writeln!(
+        s,
+        "MAIL FROM: {} ({})",
+        r.mail_from,
+        if r.custom_mail_from {
+            "custom"
+        } else {
+            "default: no custom MAIL FROM"
+        }
+    );
+    match &r.dmarc {
+        Some(d) => {
+            let _ = writeln!(
+                s,
+                "DMARC: {} \"{}\" → p={} adkim={} aspf={} pct={}{}",
+                d.name,
+                d.record,
+                d.policy.as_str(),
+                d.adkim.as_str(),
+                d.aspf.as_str(),
+                d.pct,
+                if d.inherited { " (inherited)" } else { "" }
+            );
+        }
+        None => {
+            let _ = writeln!(s, "DMARC: no usable record");
+        }
+    }
+    for k in &r.dkim_keys {
+        let _ = writeln!(
+            s,
+            "DKIM {}: {}{}",
+            k.selector,
+            if k.ok { "ok" } else { "NOT OK" },
+            k.key_bits
+                .map(|b| format!(" ({b}-bit RSA)"))
+                .unwrap_or_default()
+        );
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "DMARC via DKIM: {}", verdict(r.dmarc_via_dkim));
+    let _ = writeln!(s, "DMARC via SPF:  {}", verdict(r.dmarc_via_spf));
+    let _ = writeln!(s, "Ready for p=quarantine: {}", yes(r.ready_for_quarantine));
+    let _ = writeln!(s, "Ready for p=reject:     {}", yes(r.ready_for_reject));
+    let _ = writeln!(s);
+    if r.findings.is_empty() && r.dns_errors.is_empty() {
+        let _ = writeln!(s, "No problems found.");
+    }
+    for e in &r.dns_errors {
+        let _ = writeln!(s, "DNS ERROR  {e}");
+    }
+    for f in &r.findings {
+        let tag = match f.severity {
+            Severity::Error => "ERROR  ",
+            Severity::Warning => "WARNING",
+            Severity::Info => "INFO   ",
+        };
+        let _ = writeln!(s, "{tag}  [{}] {}: {}", f.code, f.name, f.message);
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Records to publish:");
+    let rows: Vec<[String; 5]> = r
+        .records
+        .iter()
+        .map(|x| {
+            [
+                x.status.to_string(),
+                x.rtype.to_string(),
+                x.name.clone(),
+                shown_value(x),
+                if x.required {
+                    "required"
+                } else {
+                    "recommended"
+                }
+                .to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "Status".to_string(),
+        "Type".into(),
+        "Name".into(),
+        "Value".into(),
+        "".into(),
+    ];
+    let mut widths = [0usize; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(s, "  {}", line.join("  ").trim_end());
+    }
+    s
+}
+
+/// Splits a TXT value into quoted character-strings of at most 255 octets (RFC 1035 §3.3.14).
+fn bind_txt(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() || parts.is_empty() {
+        let mut end = (start + 255).min(bytes.len());
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        let chunk = value[start..end].replace('\\', "\\\\").replace('"', "\\\"");
+        parts.push(format!("\"{chunk}\""));
+        start = end;
+    }
+    parts.join(" ")
+}
+
+/// A BIND zone snippet with every record to publish (absolute names), records already in place
+/// marked in a comment.
+pub fn bind(r: &Report) -> String {
+    let mut s = format!(
+        "; Sesame DNS records for {} (region {}); generated by `sesame dns check`\n",
+        r.domain, r.region
+    );
+    for x in &r.records {
+        let data = match x.rtype {
+            "TXT" => bind_txt(&x.value),
+            _ => format!("{}.", x.value),
+        };
+        let _ = writeln!(
+            s,
+            "{}.\t3600\tIN\t{}\t{}\t; {}{}",
+            x.name,
+            x.rtype,
+            data,
+            x.status,
+            if x.required { "" } else { ", recommended" }
+        );
+    }
+    s
+}
+
+fn csv_field(f: &str) -> String {
+    if f.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", f.replace('"', "\"\""))
+    } else {
+        f.to_string()
+    }
+}
+
+/// CSV `Type,Name,Value` (Q-79), TXT values quoted as D-97 shows them.
+pub fn csv(r: &Report) -> String {
+    let mut s = String::from("Type,Name,Value\r\n");
+    for x in &r.records {
+        let _ = write!(
+            s,
+            "{},{},{}\r\n",
+            x.rtype,
+            csv_field(&x.name),
+            csv_field(&shown_value(x))
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn txt_strings_split_at_255() {
+        assert_eq!(bind_txt("v=spf1 ~all"), "\"v=spf1 ~all\"");
+        assert_eq!(bind_txt(""), "\"\"");
+        let long = "a".repeat(300);
+        assert_eq!(
+            bind_txt(&long),
+            format!("\"{}\" \"{}\"", "a".repeat(255), "a".repeat(45))
+        );
+        assert_eq!(bind_txt("say \"hi\""), "\"say \\\"hi\\\"\"");
+    }
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("a.test"), "a.test");
+        assert_eq!(
+            csv_field("\"v=spf1 include:spf.p.test ~all\""),
+            "\"\"\"v=spf1 include:spf.p.test ~all\"\"\""
+        );
+        assert_eq!(csv_field("x,y"), "\"x,y\"");
+    }
+}
