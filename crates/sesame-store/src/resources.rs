@@ -234,6 +234,36 @@ impl SqlStore {
         })
     }
 
+    /// Substring match on the document text: `instr` (SQLite) / `strpos` (PostgreSQL) rather
+    /// than LIKE, so `%` and `_` in `needle` are literal.
+    pub(crate) async fn find_resource_rows(
+        &self,
+        kind: &str,
+        needle: &str,
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let func = match &self.pool {
+            crate::connect::Pool::Sqlite(_) => "instr",
+            crate::connect::Pool::Postgres(_) => "strpos",
+        };
+        let sql = format!(
+            "SELECT account_id, region, name, data, version, created_at, updated_at \
+             FROM resources WHERE kind = $1 AND {func}(data, $2) > 0 \
+             ORDER BY account_id, region, name LIMIT $3"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        with_pool!(self, pool => {
+            let found = sqlx::query(&sql)
+                .bind(kind)
+                .bind(needle)
+                .bind(limit)
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?;
+            found.iter().map(|r| rows::scoped_resource(r, kind)).collect()
+        })
+    }
+
     pub(crate) async fn count_resource_rows(
         &self,
         scope: &Scope,
