@@ -5,6 +5,7 @@
 
 mod cli;
 mod delivery;
+mod dns_zone;
 mod feedback_backend;
 mod instance;
 mod outbound;

@@ -50,6 +50,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     let endpoint = format!("http://{addr}");
     let smtp = bind_smtp(&cfg, dev).await?;
     let mx = crate::feedback_backend::bind(&cfg, dev).await?;
+    let dns = crate::dns_zone::bind(&cfg).await?;
 
     if dev {
         print_dev_banner(&engine, &cfg, &endpoint, &smtp).await?;
@@ -147,6 +148,14 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             stopped(),
         )));
     }
+    // The authoritative responder of the instance zone (Q-65 (a)), see dns_zone.rs.
+    let ready_dns = dns
+        .as_ref()
+        .map_or_else(|| "off".to_string(), |(_, a)| a.to_string());
+    let dns_task = dns.map(|(listeners, _)| {
+        let (cfg, store, stopped) = (cfg.clone(), engine.store.clone(), stopped());
+        tokio::spawn(async move { crate::dns_zone::run(listeners, &cfg, store, stopped).await })
+    });
     let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
         engine.clone(),
         stop_rx.clone(),
@@ -155,10 +164,10 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         .with_dev_inbox(mode == DeliveryMode::Capture || dev)
         .with_metrics(metrics);
     // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
-    // `submission=ADDR submission_tls=ADDR`, then `mx=ADDR` (`off` when disabled); keys may be
-    // added at the end, never in between.
+    // `submission=ADDR submission_tls=ADDR`, then `mx=ADDR`, then `dns=ADDR` (`off` when
+    // disabled); keys may be added at the end, never in between.
     println!(
-        "sesame ready http={addr} submission={ready_submission} submission_tls={ready_submission_tls} mx={ready_mx}"
+        "sesame ready http={addr} submission={ready_submission} submission_tls={ready_submission_tls} mx={ready_mx} dns={ready_dns}"
     );
     let server = tokio::spawn(sesame_api::run(listener, state, stopped()));
     server.await.context("API task")?.context("API server")?;
@@ -167,6 +176,9 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     }
     if let Some(d) = delivery {
         d.await.context("delivery task")?;
+    }
+    if let Some(t) = dns_task {
+        t.await.context("DNS task")??;
     }
     pruning.await.context("message log pruning task")?;
     sweep.await.context("queue sweep task")?;
