@@ -16,6 +16,7 @@ pub mod cache;
 pub mod configuration_sets;
 pub mod dedicated_ips;
 pub mod deliver;
+pub mod dkim_rotation;
 pub mod error;
 pub mod feedback;
 pub mod forwarding;

@@ -5,6 +5,7 @@
 
 mod cli;
 mod delivery;
+mod dkim_rotation;
 mod dns_zone;
 mod feedback_backend;
 mod instance;

@@ -156,6 +156,14 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         let (cfg, store, stopped) = (cfg.clone(), engine.store.clone(), stopped());
         tokio::spawn(async move { crate::dns_zone::run(listeners, &cfg, store, stopped).await })
     });
+    let rotation = cfg.dns.dkim_rotation_seconds.map(|secs| {
+        tokio::spawn(crate::dkim_rotation::run(
+            engine.clone(),
+            cfg.regions.clone(),
+            std::time::Duration::from_secs(secs),
+            stop_rx.clone(),
+        ))
+    });
     let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
         engine.clone(),
         stop_rx.clone(),
@@ -179,6 +187,9 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     }
     if let Some(t) = dns_task {
         t.await.context("DNS task")??;
+    }
+    if let Some(t) = rotation {
+        t.await.context("DKIM rotation task")?;
     }
     pruning.await.context("message log pruning task")?;
     sweep.await.context("queue sweep task")?;
