@@ -391,3 +391,130 @@ fn easy_dkim_verifies_through_sesames_own_zone_and_spf_dmarc_pass() {
         ev.contains("\"Delivery\"").then_some(())
     });
 }
+
+/// `GetEmailIdentity`'s `DkimAttributes`.
+fn dkim_attributes(env: &Env) -> Value {
+    let (status, body) = call(
+        &env.server.http,
+        &env.creds.access_key_id,
+        &env.creds.secret_access_key,
+        "GET",
+        "/v2/email/identities/example.test",
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["DkimAttributes"].clone()
+}
+
+/// Waits for the next automatic rotation: `LastKeyGenerationTimestamp` moves past `since`.
+fn wait_rotation(env: &Env, since: &Value) -> Value {
+    wait_for("an automatic Easy DKIM rotation", 60, || {
+        let a = dkim_attributes(env);
+        (a["LastKeyGenerationTimestamp"] != *since).then_some(a)
+    })
+}
+
+/// The `p=` length of the key served for `token` through the chain (2048-bit keys are 392
+/// base64 characters, 1024-bit ones 216).
+fn served_key_len(resolver: SocketAddr, token: &str) -> usize {
+    let txt = dig(resolver, &format!("{token}._domainkey.example.test"), "TXT");
+    let joined: String = txt
+        .lines()
+        .last()
+        .unwrap()
+        .split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s)
+        .collect();
+    joined.split("p=").nth(1).unwrap_or_default().len()
+}
+
+/// Issue 5 "Done when" #3 (Q-92, D-72, D-77): with a rotation period of 15 s, messages signed
+/// before a rotation (and verified after it, as mail in transit is), and after one and two
+/// rotations, all verify through DNS; the signing selector follows the active role across the
+/// stable tokens; `NextSigningKeyLength` applies to the key generated at rotation, which signs
+/// one rotation later; `LastKeyGenerationTimestamp` / `CurrentSigningKeyLength` follow.
+#[test]
+fn messages_verify_before_during_and_after_rotations() {
+    let net = Net {
+        knot: "127.0.5.20:53",
+        unbound: "127.0.5.21:53",
+        postfix: "127.0.5.22:25",
+        outbound: "127.0.5.1",
+        dns: "127.0.5.54:0",
+    };
+    let knot = start_or_skip!(knot(&net));
+    let postfix = start_or_skip!(PostfixMx::start(
+        sa(net.postfix),
+        "rcpt1.test",
+        "mx.rcpt1.test"
+    ));
+    let env = start_sesame(&net, &knot, &[("SESAME_DKIM_ROTATION_SECONDS", "15")]);
+    let unbound = start_or_skip!(Unbound::start(
+        sa(net.unbound),
+        &[
+            ("example.test", knot.addr()),
+            ("rcpt1.test", knot.addr()),
+            ("platform.test", sa(&env.server.dns)),
+        ]
+    ));
+    let t = env.tokens.clone();
+    let (status, body) = call(
+        &env.server.http,
+        &env.creds.access_key_id,
+        &env.creds.secret_access_key,
+        "PUT",
+        "/v2/email/identities/example.test/dkim/signing",
+        r#"{"SigningAttributesOrigin":"AWS_SES","SigningAttributes":{"NextSigningKeyLength":"RSA_1024_BIT"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let a0 = dkim_attributes(&env);
+    assert_eq!(a0["CurrentSigningKeyLength"], "RSA_2048_BIT", "{a0}");
+    assert_eq!(a0["NextSigningKeyLength"], "RSA_1024_BIT", "{a0}");
+    assert_eq!(a0["Tokens"], serde_json::json!(t), "{a0}");
+
+    let deliver = |n: usize, subject: &str| -> Vec<u8> {
+        send(&env, "alice@rcpt1.test", subject);
+        let got = postfix.wait_delivered("alice", n, Duration::from_secs(60));
+        assert_eq!(got.len(), n, "postfix log:\n{}", postfix.log());
+        got.into_iter()
+            .find(|m| String::from_utf8_lossy(m).contains(subject))
+            .unwrap()
+    };
+    let verify = |raw: &[u8], selector: &str, when: &str| {
+        let r = check(raw, unbound.addr(), net.outbound);
+        assert_eq!(r["s"], selector, "{when}: {r}");
+        assert_eq!(r["dkim"], true, "{when}: dkimpy through DNS: {r}");
+    };
+
+    // Before: the first token signs.
+    let a = deliver(1, "message A before rotation");
+    verify(&a, &t[0], "A before");
+
+    // Rotation 1: the next key (token 2) signs; token 1 stays published as the previous key.
+    let a1 = wait_rotation(&env, &a0["LastKeyGenerationTimestamp"]);
+    verify(&a, &t[0], "A in transit across rotation 1");
+    let b = deliver(2, "message B after rotation 1");
+    verify(&b, &t[1], "B after rotation 1");
+    assert_eq!(
+        a1["Tokens"],
+        serde_json::json!(t),
+        "Q-92: CNAMEs stable: {a1}"
+    );
+    assert_eq!(a1["CurrentSigningKeyLength"], "RSA_2048_BIT", "{a1}");
+    assert_eq!(served_key_len(unbound.addr(), &t[1]), 392);
+    assert_eq!(
+        served_key_len(unbound.addr(), &t[2]),
+        216,
+        "D-72: the key generated at rotation 1 has NextSigningKeyLength"
+    );
+
+    // Rotation 2: the 1024-bit key signs; B (token 2) still verifies as the previous key.
+    let a2 = wait_rotation(&env, &a1["LastKeyGenerationTimestamp"]);
+    verify(&b, &t[1], "B in transit across rotation 2");
+    let c = deliver(3, "message C after rotation 2");
+    verify(&c, &t[2], "C after rotation 2");
+    assert_eq!(a2["CurrentSigningKeyLength"], "RSA_1024_BIT", "{a2}");
+}
