@@ -386,7 +386,7 @@ fn easy_dkim_verifies_through_sesames_own_zone_and_spf_dmarc_pass() {
     .unwrap();
     let ghost = dig(unbound.addr(), "ghost._domainkey.example.test", "TXT");
     assert_eq!(ghost.trim(), "ghost.dkim.platform.test.");
-    let _ = wait_for("the Delivery event", 30, || {
+    wait_for("the Delivery event", 30, || {
         let ev = cli_ok(env.dir.path(), &["events", "--json", "--message-id", &id]);
         ev.contains("\"Delivery\"").then_some(())
     });
