@@ -187,11 +187,11 @@ impl Store for CachingStore {
     async fn find_resources_containing(
         &self,
         kind: &str,
-        needle: &str,
+        needles: &[&str],
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
         self.inner
-            .find_resources_containing(kind, needle, limit)
+            .find_resources_containing(kind, needles, limit)
             .await
     }
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError> {

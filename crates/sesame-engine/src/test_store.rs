@@ -211,13 +211,16 @@ impl Store for MemStore {
     async fn find_resources_containing(
         &self,
         kind: &str,
-        needle: &str,
+        needles: &[&str],
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
         let rows = self.rows.lock().unwrap();
         Ok(rows
             .iter()
-            .filter(|((_, _, k, _), v)| k == kind && v.data.to_string().contains(needle))
+            .filter(|((_, _, k, _), v)| {
+                let text = v.data.to_string();
+                k == kind && needles.iter().all(|n| text.contains(n))
+            })
             .take(limit)
             .map(|(_, v)| v.clone())
             .collect())

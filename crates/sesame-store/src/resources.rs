@@ -234,29 +234,33 @@ impl SqlStore {
         })
     }
 
-    /// Substring match on the document text: `instr` (SQLite) / `strpos` (PostgreSQL) rather
-    /// than LIKE, so `%` and `_` in `needle` are literal.
+    /// Substring matches on the document text: `instr` (SQLite) / `strpos` (PostgreSQL) rather
+    /// than LIKE, so `%` and `_` in the needles are literal.
     pub(crate) async fn find_resource_rows(
         &self,
         kind: &str,
-        needle: &str,
+        needles: &[&str],
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
         let func = match &self.pool {
             crate::connect::Pool::Sqlite(_) => "instr",
             crate::connect::Pool::Postgres(_) => "strpos",
         };
+        let conditions: String = (0..needles.len())
+            .map(|i| format!(" AND {func}(data, ${}) > 0", i + 3))
+            .collect();
         let sql = format!(
             "SELECT account_id, region, name, data, version, created_at, updated_at \
-             FROM resources WHERE kind = $1 AND {func}(data, $2) > 0 \
-             ORDER BY account_id, region, name LIMIT $3"
+             FROM resources WHERE kind = $1{conditions} \
+             ORDER BY account_id, region, name LIMIT $2"
         );
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         with_pool!(self, pool => {
-            let found = sqlx::query(&sql)
-                .bind(kind)
-                .bind(needle)
-                .bind(limit)
+            let mut q = sqlx::query(&sql).bind(kind).bind(limit);
+            for n in needles {
+                q = q.bind(*n);
+            }
+            let found = q
                 .fetch_all(pool)
                 .await
                 .map_err(map_err)?;

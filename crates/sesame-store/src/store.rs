@@ -115,10 +115,10 @@ impl Store for SqlStore {
     async fn find_resources_containing(
         &self,
         kind: &str,
-        needle: &str,
+        needles: &[&str],
         limit: usize,
     ) -> Result<Vec<Resource>, StoreError> {
-        self.find_resource_rows(kind, needle, limit).await
+        self.find_resource_rows(kind, needles, limit).await
     }
 
     async fn accept_messages(

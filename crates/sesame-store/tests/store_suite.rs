@@ -749,7 +749,7 @@ async fn resource_find_containing_spans_scopes(ctx: Ctx) {
     put(&a, "template", "t", json!({"body": "tok2"})).await;
     put(&a, "identity", "pct.test", json!({"v": "100%_x"})).await;
     let found = s
-        .find_resources_containing("identity", "\"tok2\"", 10)
+        .find_resources_containing("identity", &["\"tok2\""], 10)
         .await
         .unwrap();
     let keys: Vec<(String, &str)> = found
@@ -766,28 +766,35 @@ async fn resource_find_containing_spans_scopes(ctx: Ctx) {
     assert_eq!(found[1].key.scope, b);
     assert_eq!(found[1].data, json!({"tokens": ["tok2", "x"]}));
     let limited = s
-        .find_resources_containing("identity", "tok", 1)
+        .find_resources_containing("identity", &["tok"], 1)
         .await
         .unwrap();
     assert_eq!(limited.len(), 1);
     assert!(s
-        .find_resources_containing("identity", "%_", 10)
+        .find_resources_containing("identity", &["%_"], 10)
         .await
         .unwrap()
         .iter()
         .all(|r| r.key.name == "pct.test"));
     assert_eq!(
-        s.find_resources_containing("identity", "1%", 10)
+        s.find_resources_containing("identity", &["1%"], 10)
             .await
             .unwrap()
             .len(),
         0
     );
     assert!(s
-        .find_resources_containing("identity", "nothing-here", 10)
+        .find_resources_containing("identity", &["nothing-here"], 10)
         .await
         .unwrap()
         .is_empty());
+    // Several needles: all must be present.
+    let both = s
+        .find_resources_containing("identity", &["\"tok2\"", "\"x\""], 10)
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 1);
+    assert_eq!(both[0].key.name, "b.test");
 }
 
 /// all state is keyed by (account, region); the same kind and name in another account,

@@ -33,10 +33,14 @@ impl DkimKeys for StoreDkimKeys {
         if !plausible_token(token) {
             return Ok(None);
         }
-        // The token appears quoted in the identity document (`tokens`, `keys[].selector`).
+        // Both needles are JSON object members of the compact document, which text inside a
+        // string value (a tag, a BYODKIM selector copied from someone's mail) cannot fake:
+        // quotes in string values are escaped. So the matches are Easy DKIM identities with a
+        // key of that selector, and tokens are random: in practice one row.
+        let selector = format!("\"selector\":\"{token}\"");
         let found = self
             .store
-            .find_resources_containing(kind::IDENTITY, &format!("\"{token}\""), 16)
+            .find_resources_containing(kind::IDENTITY, &["\"origin\":\"AWS_SES\"", &selector], 16)
             .await
             .map_err(|e| e.to_string())?;
         for r in found {
