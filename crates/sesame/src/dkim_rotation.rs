@@ -25,6 +25,14 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let every = sweep_interval(period);
+    // A key is published for one period before it signs and for one period after (Q-92 asks
+    // for ≥ 48 h and ≥ 7 days): shorter periods are for tests.
+    if period < Duration::from_secs(7 * 24 * 3600) {
+        tracing::warn!(
+            seconds = period.as_secs(),
+            "SESAME_DKIM_ROTATION_SECONDS is under 7 days: rotated-out keys leave DNS sooner than Q-92 recommends"
+        );
+    }
     loop {
         if let Err(e) = sweep(&engine, &regions, period).await {
             tracing::warn!(error = %format!("{e:#}"), "DKIM rotation sweep failed; retrying next interval");
