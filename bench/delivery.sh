@@ -174,7 +174,7 @@ CONF
 
   D=$WORK/sesame; mkdir -p "$D"
   export SESAME_DATA_DIR=$D SESAME_HTTP_ADDR=127.0.0.1:0 SESAME_SUBMISSION_ADDR=127.0.0.1:0 \
-    SESAME_SUBMISSION_TLS_ADDR=off SESAME_MX_ADDR=off SESAME_DELIVERY_MODE=smtp \
+    SESAME_SUBMISSION_TLS_ADDR=off SESAME_MX_ADDR=off SESAME_DNS_ADDR=off SESAME_DELIVERY_MODE=smtp \
     SESAME_RESOLVER=127.0.0.43:53 SESAME_LOG=${SESAME_LOG:-warn}
   json=$("$BIN/sesame" account create --name bench --json)
   field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$json" "$1"; }

@@ -14,7 +14,7 @@ PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT INT TERM
 export SESAME_DATA_DIR=$D SESAME_HTTP_ADDR=127.0.0.1:0 SESAME_SUBMISSION_ADDR=127.0.0.1:0 \
-  SESAME_SUBMISSION_TLS_ADDR=off SESAME_MX_ADDR=off SESAME_DELIVERY_MODE=hold SESAME_LOG=${SESAME_LOG:-warn}
+  SESAME_SUBMISSION_TLS_ADDR=off SESAME_MX_ADDR=off SESAME_DNS_ADDR=off SESAME_DELIVERY_MODE=hold SESAME_LOG=${SESAME_LOG:-warn}
 json=$("$BIN" account create --name bench --json)
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$json" "$1"; }
 ACCT=$(field account_id); KEY=$(field access_key_id); SECRET=$(field secret_access_key); PASS=$(field smtp_password)

@@ -65,6 +65,7 @@ class Server:
         self.env.setdefault("SESAME_OUTBOUND_IPS", "127.0.1.7,127.0.1.8,127.0.1.9")
         # The feedback MX's default port (2525) would collide between parallel servers.
         self.env.setdefault("SESAME_MX_ADDR", "off")
+        self.env.setdefault("SESAME_DNS_ADDR", "off")
         self.env["SESAME_DATA_DIR"] = str(data_dir)
         self.env.setdefault("SESAME_LOG", "info")
         self.env["NO_COLOR"] = "1"  # plain stderr logs for the failure dumps

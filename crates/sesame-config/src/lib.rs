@@ -235,6 +235,37 @@ pub const SETTINGS: &[Setting] = &[
         default: "info",
         doc: "Log filter (tracing `EnvFilter` syntax, e.g. `info,sesame_api=debug`).",
     },
+    // --- the instance DNS zone and Easy DKIM rotation (issue 5; DECISIONS Q-63..Q-69, Q-92) ---
+    Setting {
+        key: "dns_addr",
+        env: "SESAME_DNS_ADDR",
+        default: "127.0.0.1:5353",
+        doc: "UDP and TCP listen address of the authoritative DNS responder for `<service_domain>` (Q-65): it serves the Easy DKIM keys at `<token>.dkim.<service_domain>`, `spf.<service_domain>`, the default MAIL FROM domains `<region>.<service_domain>` and the feedback MX hosts (see docs/dns.md). Port 53 in production, with the zone delegated to it. Empty or `off` disables it. Port 0 picks a free port (ready line: `dns=ADDR`).",
+    },
+    Setting {
+        key: "dns_public_ips",
+        env: "SESAME_DNS_PUBLIC_IPS",
+        default: "(the address of dns_addr, unless it is 0.0.0.0 or ::)",
+        doc: "Comma-separated public addresses of the responder: the A/AAAA records of `ns.<service_domain>`, the zone's NS (the operator's delegation points there).",
+    },
+    Setting {
+        key: "feedback_mx_ips",
+        env: "SESAME_FEEDBACK_MX_IPS",
+        default: "(the address of mx_addr, unless it is off, 0.0.0.0 or ::)",
+        doc: "Comma-separated public addresses of the feedback MX: the A/AAAA records of `feedback-smtp.<region>.<service_domain>` for every region (Q-67, Q-68).",
+    },
+    Setting {
+        key: "dns_ttl",
+        env: "SESAME_DNS_TTL",
+        default: "300",
+        doc: "TTL in seconds of the records the responder serves (negative answers use min(TTL, 60), RFC 2308).",
+    },
+    Setting {
+        key: "dkim_rotation_seconds",
+        env: "SESAME_DKIM_ROTATION_SECONDS",
+        default: "7776000",
+        doc: "Easy DKIM key rotation period (Q-92; 90 days by default). At each rotation the next key (published since the previous rotation) starts signing, the active key stays published as the previous one, and a new key of `NextSigningKeyLength` is generated and published as the next one. `0` or `off` disables rotation. Tests use a few seconds.",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +336,22 @@ pub struct Config {
     pub brand: String,
     pub abuse_contact: String,
     pub log: String,
+    /// The instance DNS zone and Easy DKIM rotation.
+    pub dns: DnsSettings,
+}
+
+/// `dns_*`, `feedback_mx_ips` and `dkim_rotation_seconds` (see [`SETTINGS`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DnsSettings {
+    /// The responder's listener; `None` when disabled.
+    pub addr: Option<SocketAddr>,
+    /// A/AAAA of `ns.<service_domain>`.
+    pub public_ips: Vec<std::net::IpAddr>,
+    /// A/AAAA of `feedback-smtp.<region>.<service_domain>`.
+    pub feedback_mx_ips: Vec<std::net::IpAddr>,
+    pub ttl: u32,
+    /// `None`: rotation disabled.
+    pub dkim_rotation_seconds: Option<u64>,
 }
 
 /// `delivery_mode` (see [`SETTINGS`]).
@@ -624,8 +671,63 @@ impl Config {
             brand: get("brand").unwrap_or_else(|| "Sesame".into()),
             abuse_contact,
             log: get("log").unwrap_or_else(|| "info".into()),
+            dns: dns_settings(v, &get)?,
         })
     }
+}
+
+fn ip_list(setting: &'static str, list: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|e| invalid(setting, &format!("{s:?}: {e}")))
+        })
+        .collect()
+}
+
+/// The address of a listener when it can be published (not the wildcard address).
+fn listener_ip(addr: Option<SocketAddr>) -> Vec<std::net::IpAddr> {
+    addr.map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified())
+        .into_iter()
+        .collect()
+}
+
+fn dns_settings(
+    v: &BTreeMap<&'static str, String>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<DnsSettings, ConfigError> {
+    let addr = parse_listener("SESAME_DNS_ADDR", v.get("dns_addr"), "127.0.0.1:5353")?;
+    let mx_addr = parse_listener("SESAME_MX_ADDR", v.get("mx_addr"), "127.0.0.1:2525")?;
+    let public_ips = match get("dns_public_ips") {
+        Some(l) => ip_list("SESAME_DNS_PUBLIC_IPS", &l)?,
+        None => listener_ip(addr),
+    };
+    let feedback_mx_ips = match get("feedback_mx_ips") {
+        Some(l) => ip_list("SESAME_FEEDBACK_MX_IPS", &l)?,
+        None => listener_ip(mx_addr),
+    };
+    let ttl = parse_count("SESAME_DNS_TTL", get("dns_ttl"), 300)?;
+    let ttl = u32::try_from(ttl).map_err(|_| invalid("SESAME_DNS_TTL", "too large"))?;
+    let dkim_rotation_seconds = match get("dkim_rotation_seconds").as_deref() {
+        None => Some(90 * 24 * 3600),
+        Some("0") | Some("off") => None,
+        Some(s) => Some(s.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            invalid(
+                "SESAME_DKIM_ROTATION_SECONDS",
+                &format!("{s:?} is not a number of seconds (or 0/off)"),
+            )
+        })?),
+    };
+    Ok(DnsSettings {
+        addr,
+        public_ips,
+        feedback_mx_ips,
+        ttl,
+        dkim_rotation_seconds,
+    })
 }
 
 fn invalid(setting: &'static str, message: &str) -> ConfigError {
@@ -865,6 +967,57 @@ mod tests {
         assert_eq!(c.delivery_mode(false), DeliveryMode::Capture);
         let c = Config::load_from(None, &env(&[("SESAME_DELIVERY_MODE", "smtp")])).unwrap();
         assert_eq!(c.delivery_mode(true), DeliveryMode::Smtp);
+    }
+
+    /// the DNS responder and rotation settings, with defaults derived from the
+    /// listeners they publish.
+    #[test]
+    fn dns_settings() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(c.dns.addr.unwrap().to_string(), "127.0.0.1:5353");
+        assert_eq!(
+            c.dns.public_ips,
+            vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!(
+            c.dns.feedback_mx_ips,
+            vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!(c.dns.ttl, 300);
+        assert_eq!(c.dns.dkim_rotation_seconds, Some(7_776_000));
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("SESAME_DNS_ADDR", "0.0.0.0:53"),
+                ("SESAME_MX_ADDR", "off"),
+                ("SESAME_DKIM_ROTATION_SECONDS", "off"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.dns.public_ips.is_empty() && c.dns.feedback_mx_ips.is_empty());
+        assert_eq!(c.dns.dkim_rotation_seconds, None);
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("SESAME_DNS_ADDR", "off"),
+                ("SESAME_FEEDBACK_MX_IPS", "192.0.2.1, 2001:db8::1"),
+                ("SESAME_DKIM_ROTATION_SECONDS", "5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.dns.addr, None);
+        assert_eq!(c.dns.feedback_mx_ips.len(), 2);
+        assert_eq!(c.dns.dkim_rotation_seconds, Some(5));
+        for (k, v) in [
+            ("SESAME_DNS_PUBLIC_IPS", "ns1"),
+            ("SESAME_DKIM_ROTATION_SECONDS", "-1"),
+            ("SESAME_DNS_TTL", "0"),
+        ] {
+            let err = Config::load_from(None, &env(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(k), "{err}");
+        }
     }
 
     /// docs/configuration.md is generated from SETTINGS and must be kept in sync.

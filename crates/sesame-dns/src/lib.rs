@@ -3,7 +3,15 @@
 //! - [`lookup`]: [`Lookup`], uncached TXT/CNAME/MX/A/SOA queries implementing
 //!   [`sesame_model::dns::DnsLookup`] for identity verification (DECISIONS) and the
 //!   DNS doctor.
+//! - [`zone`]: the instance zone `<service_domain>` as data and the authoritative answer to one
+//!   question (Q-63..Q-69).
+//! - [`server`]: the UDP+TCP responder serving [`zone`] with the Easy DKIM keys of the shared
+//!   store ([`server::DkimKeys`]).
 
 pub mod lookup;
+pub mod server;
+pub mod zone;
 
 pub use lookup::{Lookup, LookupOptions};
+pub use server::{DkimKeys, DnsListeners, DnsServerOptions};
+pub use zone::{Zone, ZoneConfig};

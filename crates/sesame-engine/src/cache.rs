@@ -184,6 +184,16 @@ impl Store for CachingStore {
             .list_resources(scope, kind, prefix, after, limit)
             .await
     }
+    async fn find_resources_containing(
+        &self,
+        kind: &str,
+        needles: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.inner
+            .find_resources_containing(kind, needles, limit)
+            .await
+    }
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError> {
         self.inner.count_resources(scope, kind).await
     }

@@ -96,12 +96,12 @@ pub struct DkimSigningInput {
 }
 
 impl Engine {
-    fn identity_key(scope: &Scope, name: &str) -> ResourceKey {
+    pub(crate) fn identity_key(scope: &Scope, name: &str) -> ResourceKey {
         ResourceKey::new(scope, kind::IDENTITY, name)
     }
 
     /// Seals a DKIM private key, bound to its identity and selector.
-    fn seal_dkim(
+    pub(crate) fn seal_dkim(
         &self,
         scope: &Scope,
         identity: &str,

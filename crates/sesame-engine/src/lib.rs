@@ -17,6 +17,7 @@ pub mod configuration_sets;
 pub mod custom_verification;
 pub mod dedicated_ips;
 pub mod deliver;
+pub mod dkim_rotation;
 pub mod email_verification;
 pub mod error;
 pub mod feedback;

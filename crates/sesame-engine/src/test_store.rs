@@ -208,6 +208,23 @@ impl Store for MemStore {
             .map(|(_, v)| v.clone())
             .collect())
     }
+    async fn find_resources_containing(
+        &self,
+        kind: &str,
+        needles: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .filter(|((_, _, k, _), v)| {
+                let text = v.data.to_string();
+                k == kind && needles.iter().all(|n| text.contains(n))
+            })
+            .take(limit)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError> {
         let rows = self.rows.lock().unwrap();
         Ok(rows

@@ -169,6 +169,18 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Resource>, StoreError>;
     /// Number of resources of `kind` in `scope`.
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError>;
+    /// Resources of `kind` in **every** scope whose stored document text (compact JSON)
+    /// contains every one of `needles` (plain substrings, no pattern characters), ordered by
+    /// account, region and name, at most `limit`. For lookups by a unique value inside
+    /// documents across accounts, such as the instance DNS zone finding the identity that owns
+    /// an Easy DKIM token: a scan of that kind's rows, so callers cache the answers
+    /// briefly.
+    async fn find_resources_containing(
+        &self,
+        kind: &str,
+        needles: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError>;
 
     // --- sending: queue, quotas, events outbox, dev inbox ---
     /// Accepts a batch of messages in **one transaction** (group commit: the engine batches

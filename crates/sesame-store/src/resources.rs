@@ -234,6 +234,40 @@ impl SqlStore {
         })
     }
 
+    /// Substring matches on the document text: `instr` (SQLite) / `strpos` (PostgreSQL) rather
+    /// than LIKE, so `%` and `_` in the needles are literal.
+    pub(crate) async fn find_resource_rows(
+        &self,
+        kind: &str,
+        needles: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let func = match &self.pool {
+            crate::connect::Pool::Sqlite(_) => "instr",
+            crate::connect::Pool::Postgres(_) => "strpos",
+        };
+        let conditions: String = (0..needles.len())
+            .map(|i| format!(" AND {func}(data, ${}) > 0", i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT account_id, region, name, data, version, created_at, updated_at \
+             FROM resources WHERE kind = $1{conditions} \
+             ORDER BY account_id, region, name LIMIT $2"
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        with_pool!(self, pool => {
+            let mut q = sqlx::query(&sql).bind(kind).bind(limit);
+            for n in needles {
+                q = q.bind(*n);
+            }
+            let found = q
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?;
+            found.iter().map(|r| rows::scoped_resource(r, kind)).collect()
+        })
+    }
+
     pub(crate) async fn count_resource_rows(
         &self,
         scope: &Scope,

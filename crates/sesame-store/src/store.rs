@@ -112,6 +112,15 @@ impl Store for SqlStore {
         self.count_resource_rows(scope, kind).await
     }
 
+    async fn find_resources_containing(
+        &self,
+        kind: &str,
+        needles: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.find_resource_rows(kind, needles, limit).await
+    }
+
     async fn accept_messages(
         &self,
         batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],

@@ -6,6 +6,7 @@
 //! - [`Knot`]: authoritative knotd for given zones, runtime record changes via `knotc`.
 //! - [`PostfixMx`]: a receiving Postfix with STARTTLS and Maildir.
 //! - [`Sink`]: the scripted aiosmtpd sink (`tests/peers/smtp_sink.py`).
+//! - [`Unbound`]: a recursive front whose stub zones point at knot or Sesame's responder.
 //! - [`venv_python`]: the `.venv-peers` interpreter (`tests/peers/venv.sh`).
 //!
 //! A missing program (knotd, postfix, the venv) or missing root for ports below 1024 is
@@ -17,6 +18,7 @@ mod dns;
 mod knot;
 mod postfix;
 mod sink;
+mod unbound;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -27,6 +29,7 @@ pub use cert::TestCert;
 pub use knot::{zone_text, Knot};
 pub use postfix::PostfixMx;
 pub use sink::{Sink, SinkMessage, SinkOptions};
+pub use unbound::Unbound;
 
 /// Why a peer is not running.
 #[derive(Debug)]

@@ -118,6 +118,18 @@ pub enum IdentityCmd {
         /// The email address or domain.
         identity: String,
     },
+    /// Rotate a domain's Easy DKIM keys now: the next key starts signing, the active one
+    /// stays published as the previous one, a new next key is generated. Works while the server
+    /// runs (the store is shared).
+    DkimRotate {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// Region of the identity (default: the first configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// The domain identity.
+        identity: String,
+    },
     /// Print the DNS records to publish for an identity's DKIM keys.
     DkimRecords {
         #[arg(long, value_name = "ID")]
@@ -395,6 +407,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ""
                 }
             );
+            Ok(())
+        }
+        Command::Identity(IdentityCmd::DkimRotate {
+            account,
+            region,
+            identity,
+        }) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
+            let rec = engine.require_identity(&scope, &identity).await?;
+            if !crate::dkim_rotation::rotate(&engine, &scope, rec, 0).await? {
+                anyhow::bail!(
+                    "{identity} has no Easy DKIM keys to rotate (BYODKIM keys are the customer's)"
+                );
+            }
+            println!("{identity}: Easy DKIM keys rotated");
             Ok(())
         }
         Command::Identity(IdentityCmd::DkimRecords {

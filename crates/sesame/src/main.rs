@@ -5,7 +5,9 @@
 
 mod cli;
 mod delivery;
+mod dkim_rotation;
 mod dns_cmd;
+mod dns_zone;
 mod feedback_backend;
 mod inflow;
 mod instance;

@@ -60,6 +60,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     engine.default_verification_base_url(&endpoint);
     let smtp = bind_smtp(&cfg, dev).await?;
     let mx = crate::feedback_backend::bind(&cfg, dev).await?;
+    let dns = crate::dns_zone::bind(&cfg).await?;
 
     if dev {
         print_dev_banner(&engine, &cfg, &endpoint, &smtp).await?;
@@ -158,6 +159,22 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             stopped(),
         )));
     }
+    // The authoritative responder of the instance zone (Q-65 (a)), see dns_zone.rs.
+    let ready_dns = dns
+        .as_ref()
+        .map_or_else(|| "off".to_string(), |(_, a)| a.to_string());
+    let dns_task = dns.map(|(listeners, _)| {
+        let (cfg, store, stopped) = (cfg.clone(), engine.store.clone(), stopped());
+        tokio::spawn(async move { crate::dns_zone::run(listeners, &cfg, store, stopped).await })
+    });
+    let rotation = cfg.dns.dkim_rotation_seconds.map(|secs| {
+        tokio::spawn(crate::dkim_rotation::run(
+            engine.clone(),
+            cfg.regions.clone(),
+            std::time::Duration::from_secs(secs),
+            stop_rx.clone(),
+        ))
+    });
     let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
         engine.clone(),
         stop_rx.clone(),
@@ -171,10 +188,10 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         Err(e) => tracing::warn!(error = %e, "no resolver for the DNS doctor endpoint"),
     }
     // The test harness and scripts wait for this line: `sesame ready http=ADDR` comes first, then
-    // `submission=ADDR submission_tls=ADDR`, then `mx=ADDR` (`off` when disabled); keys may be
-    // added at the end, never in between.
+    // `submission=ADDR submission_tls=ADDR`, then `mx=ADDR`, then `dns=ADDR` (`off` when
+    // disabled); keys may be added at the end, never in between.
     println!(
-        "sesame ready http={addr} submission={ready_submission} submission_tls={ready_submission_tls} mx={ready_mx}"
+        "sesame ready http={addr} submission={ready_submission} submission_tls={ready_submission_tls} mx={ready_mx} dns={ready_dns}"
     );
     let server = tokio::spawn(sesame_api::run(listener, state, stopped()));
     server.await.context("API task")?.context("API server")?;
@@ -183,6 +200,12 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     }
     if let Some(d) = delivery {
         d.await.context("delivery task")?;
+    }
+    if let Some(t) = dns_task {
+        t.await.context("DNS task")??;
+    }
+    if let Some(t) = rotation {
+        t.await.context("DKIM rotation task")?;
     }
     pruning.await.context("message log pruning task")?;
     sweep.await.context("queue sweep task")?;

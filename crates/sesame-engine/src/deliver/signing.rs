@@ -10,9 +10,9 @@
 //!   belong to domains), and a domain identity without any DKIM state, inherit from the nearest
 //!   domain identity of the From domain or a parent domain that has a DKIM state (Q-89; Q-96
 //!   "parent for inherited subdomains"); `d=` is that domain.
-//! - The selector is the *active* key: the first key of the state. For Easy DKIM that is the
-//!   first of the three tokens (all three are published, so any works; one fixed choice keeps
-//!   signatures reproducible); for BYODKIM it is the customer's only selector.
+//! - The selector is the *active* key: the first key of the state. For Easy DKIM the order of
+//!   the keys is their rotation role (active, next, previous; `dkim_rotation`, Q-92), so after
+//!   a rotation the next key signs; for BYODKIM it is the customer's only selector.
 
 use crate::records::{status, DkimKeyRecord, DkimState, IdentityRecord};
 

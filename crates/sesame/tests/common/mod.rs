@@ -15,6 +15,8 @@ pub fn sesame(dir: &Path) -> Command {
         .env("SESAME_LOG", "warn")
         // Listeners with fixed default ports are off unless a test turns them on (port 0).
         .env("SESAME_MX_ADDR", "off")
+        .env("SESAME_DNS_ADDR", "off")
+        .env_remove("SESAME_DKIM_ROTATION_SECONDS")
         .env_remove("SESAME_DATABASE_URL")
         .env_remove("SESAME_MASTER_KEY")
         .env_remove("SESAME_REGIONS")
@@ -65,6 +67,8 @@ pub struct Server {
     pub submission_tls: String,
     /// The feedback MX; `off` unless the test sets `SESAME_MX_ADDR`.
     pub mx: String,
+    /// The instance-zone DNS responder; `off` unless the test sets `SESAME_DNS_ADDR`.
+    pub dns: String,
 }
 
 impl Drop for Server {
@@ -83,7 +87,7 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
 impl Server {
     /// Starts `sesame serve [extra args]` with the API on port 0 and the SMTP listeners (and
     /// the feedback MX) off unless `env` says otherwise; waits for the ready line (the contract
-    /// `sesame ready http=ADDR submission=ADDR submission_tls=ADDR mx=ADDR`).
+    /// `sesame ready http=ADDR submission=ADDR submission_tls=ADDR mx=ADDR dns=ADDR`).
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = sesame(dir);
         cmd.arg("serve")
@@ -113,6 +117,7 @@ impl Server {
             submission: field(&line, "submission").to_string(),
             submission_tls: field(&line, "submission_tls").to_string(),
             mx: field(&line, "mx").to_string(),
+            dns: field(&line, "dns").to_string(),
             child,
         }
     }
