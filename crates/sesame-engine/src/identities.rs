@@ -234,6 +234,8 @@ impl Engine {
                 )),
                 other => other.into(),
             })?;
+        self.schedule_after_write(scope, None, &record, now_ms())
+            .await;
         Ok(record)
     }
 
@@ -254,6 +256,7 @@ impl Engine {
             policies: Default::default(),
             tags: Vec::<Tag>::new(),
             created_at: now_ms(),
+            verification: Default::default(),
         }
     }
 
@@ -310,14 +313,20 @@ impl Engine {
             };
             let mut rec: IdentityRecord = serde_json::from_value(current.data)
                 .map_err(|e| EngineError::Internal(format!("corrupt identity: {e}")))?;
+            let before = rec.clone();
             f(&mut rec)?;
+            crate::verification::after_external_write(&before, &mut rec);
             let data = serde_json::to_value(&rec).expect("identity serialises");
             match self
                 .store
                 .update_resource(&key, &data, current.version)
                 .await
             {
-                Ok(_) => return Ok(rec),
+                Ok(_) => {
+                    self.schedule_after_write(scope, Some(&before), &rec, now_ms())
+                        .await;
+                    return Ok(rec);
+                }
                 Err(sesame_model::StoreError::Conflict) => continue,
                 Err(sesame_model::StoreError::NotFound) => {
                     return Err(EngineError::NotFound(format!(
@@ -335,10 +344,12 @@ impl Engine {
             return Ok(false);
         };
         self.hot.drop_identity(scope, &norm);
-        Ok(self
+        let existed = self
             .store
             .delete_resource(&Self::identity_key(scope, &norm))
-            .await?)
+            .await?;
+        self.forget_verification(scope, &norm).await?;
+        Ok(existed)
     }
 
     /// Identities ordered by name, optionally of one type, after `after`.
@@ -401,13 +412,15 @@ impl Engine {
     /// Operator override (`sesame identity verify --force`): marks the identity verified — and a
     /// domain's DKIM keys and custom MAIL FROM too — without looking at DNS. Meant for
     /// development and for operators who verified ownership another way; DNS verification
-    /// replaces it in normal use.
+    /// (`verification`, `sesame identity check`) is the normal way. Scheduled checks leave a
+    /// forced identity alone until its settings change (new DKIM key, MAIL FROM, restart).
     pub async fn force_verify_identity(
         &self,
         scope: &Scope,
         name: &str,
     ) -> Result<IdentityRecord, EngineError> {
         self.update_identity(scope, name, |r| {
+            r.verification.forced = true;
             r.verification_status = status::SUCCESS.into();
             if let Some(d) = r.dkim.as_mut() {
                 if !d.keys.is_empty() {

@@ -17,6 +17,12 @@ pub mod kind {
     /// Per-account state of one outbound IP (`dedicated_ips::DedicatedIpRecord`), named by IP.
     pub const DEDICATED_IP: &str = "dedicated-ip";
     pub const DEDICATED_IP_POOL: &str = "dedicated-ip-pool";
+    /// The last DNS verification checks of one identity, named by the identity
+    /// (`verification::AuditLog`).
+    pub const VERIFICATION_AUDIT: &str = "verification-audit";
+    /// A notice to the account's contact, named `<unix ms>-<id>`; an outbox for
+    /// whatever delivers them (`verification::AccountNotice`).
+    pub const ACCOUNT_NOTICE: &str = "account-notice";
 }
 
 /// A resource tag (Q-25: key 1–128, value 0–256, at most 50 per resource).
@@ -156,4 +162,8 @@ pub struct IdentityRecord {
     #[serde(default)]
     pub tags: Vec<Tag>,
     pub created_at: i64,
+    /// What the DNS verification engine last saw (`VerificationInfo`, windows of the 72 h
+    /// state machine; `crate::verification`).
+    #[serde(default)]
+    pub verification: crate::verification::VerificationState,
 }

@@ -86,7 +86,7 @@ pub(crate) fn resource(
 }
 
 /// `(account_id, region)` columns of a row that carries its own scope.
-fn scope(row: &impl Columns) -> Result<Scope, StoreError> {
+pub(crate) fn scope(row: &impl Columns) -> Result<Scope, StoreError> {
     let region = row.text("region")?;
     let region = region.parse().map_err(|e| corrupt("region", e))?;
     Ok(Scope::new(account_id(row)?, region))
