@@ -12,6 +12,7 @@ mod queue_cmd;
 mod queue_sweep;
 mod serve;
 mod smtp_backend;
+mod verification;
 
 use clap::Parser;
 
