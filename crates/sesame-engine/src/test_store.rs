@@ -16,6 +16,10 @@ use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 use crate::{Engine, Settings};
 
 type Key = (String, String, String, String);
+/// (account, region, identity).
+type VKey = (String, String, String);
+/// (due_at, lease owner, lease until).
+type VRow = (i64, Option<String>, i64);
 
 #[derive(Default)]
 pub struct MemStore {
@@ -31,7 +35,7 @@ pub struct MemStore {
     /// Deleted messages' ids and creation times (`delete_queued`).
     pub tombstones: Mutex<Vec<(String, i64)>>,
     /// Verification schedule: (account, region, identity) → (due_at, lease owner, lease until).
-    pub verifications: Mutex<BTreeMap<(String, String, String), (i64, Option<String>, i64)>>,
+    pub verifications: Mutex<BTreeMap<VKey, VRow>>,
 }
 
 /// In-memory spool.

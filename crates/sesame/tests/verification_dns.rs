@@ -363,7 +363,7 @@ async fn legacy_txt_token_transitions() {
     );
     assert!(Engine::verified_for_sending(&r.record));
     e.unset("@", "TXT");
-    e.set("_amazonses", "TXT", &format!("\"other\""));
+    e.set("_amazonses", "TXT", "\"other\"");
     e.set("_amazonses", "TXT", &format!("\"{token}\""));
     let r = e.check("example.test", T0 + 2 * S).await;
     assert_eq!(

@@ -23,7 +23,8 @@ fn transitions() {
     let t = Timings::default();
     let t0 = 1_700_000_000_000;
     #[rustfmt::skip]
-    let table: &[(&str, Option<i64>, Outcome, i64, &str, Option<i64>)] = &[
+    type Row = (&'static str, Option<i64>, Outcome, i64, &'static str, Option<i64>);
+    let table: &[Row] = &[
         // current, window start, outcome, now, → status, window start
         ("PENDING", Some(t0), found(), t0 + H, "SUCCESS", None),
         ("PENDING", Some(t0), missing(), t0 + H, "PENDING", Some(t0)),
