@@ -427,7 +427,8 @@ pub fn apply(rec: &mut IdentityRecord, obs: &Observed, now: i64, t: &Timings) ->
                     subject: String,
                     current: &mut String,
                     track: &mut Track,
-                    result: Option<&CheckResult>| {
+                    result: Option<&CheckResult>,
+                    verified_otherwise: bool| {
         track.sync(&subject, current, now);
         let Some(result) = result else {
             return;
@@ -437,7 +438,13 @@ pub fn apply(rec: &mut IdentityRecord, obs: &Observed, now: i64, t: &Timings) ->
         if result.outcome == Outcome::Found {
             track.last_success = Some(now);
         }
-        let tr = transition(current, track.window_start, &result.outcome, now, t);
+        // a v1 domain is also verified while its DKIM is.
+        let outcome = if verified_otherwise {
+            &Outcome::Found
+        } else {
+            &result.outcome
+        };
+        let tr = transition(current, track.window_start, outcome, now, t);
         if tr.status != current.as_str() {
             out.changes.push(StatusChange {
                 component: component.to_string(),
@@ -450,7 +457,7 @@ pub fn apply(rec: &mut IdentityRecord, obs: &Observed, now: i64, t: &Timings) ->
         *current = tr.status.to_string();
         track.status = tr.status.to_string();
         track.window_start = tr.window_start;
-        let due = match (&result.outcome, tr.status) {
+        let due = match (outcome, tr.status) {
             // A server error on a verified component: look again soon, not in a day.
             (Outcome::Inconclusive(_), status::SUCCESS) => Some(now + t.retry_interval_ms.max(1)),
             _ => t.next_check(tr.status, tr.window_start, now, seed),
@@ -464,15 +471,6 @@ pub fn apply(rec: &mut IdentityRecord, obs: &Observed, now: i64, t: &Timings) ->
         soa,
         forced: _,
     } = &mut rec.verification;
-    if let Some(token) = &plan.domain_txt {
-        step(
-            "DOMAIN",
-            format!("txt:{token}"),
-            &mut rec.verification_status,
-            domain,
-            obs.domain.as_ref(),
-        );
-    }
     if plan.dkim.is_some() {
         if let Some(d) = rec.dkim.as_mut() {
             step(
@@ -481,12 +479,28 @@ pub fn apply(rec: &mut IdentityRecord, obs: &Observed, now: i64, t: &Timings) ->
                 &mut d.status,
                 dkim,
                 obs.dkim.as_ref(),
+                false,
             );
             if plan.domain_txt.is_none() {
                 // D-42: a (v2) domain's identity status follows DKIM.
                 rec.verification_status = d.status.clone();
             }
         }
+    }
+    let dkim_verified = plan.dkim.is_some()
+        && rec
+            .dkim
+            .as_ref()
+            .is_some_and(|d| d.status == status::SUCCESS);
+    if let Some(token) = &plan.domain_txt {
+        step(
+            "DOMAIN",
+            format!("txt:{token}"),
+            &mut rec.verification_status,
+            domain,
+            obs.domain.as_ref(),
+            dkim_verified,
+        );
     }
     if let (Some(domain), Some(m)) = (&plan.mail_from, rec.mail_from.as_mut()) {
         step(
@@ -495,6 +509,7 @@ pub fn apply(rec: &mut IdentityRecord, obs: &Observed, now: i64, t: &Timings) ->
             &mut m.status,
             mail_from,
             obs.mail_from.as_ref(),
+            false,
         );
     }
     if obs.soa.is_some() {

@@ -28,16 +28,51 @@ fn transitions() {
         // current, window start, outcome, now, → status, window start
         ("PENDING", Some(t0), found(), t0 + H, "SUCCESS", None),
         ("PENDING", Some(t0), missing(), t0 + H, "PENDING", Some(t0)),
-        ("PENDING", Some(t0), missing(), t0 + 72 * H - 1, "PENDING", Some(t0)),
+        (
+            "PENDING",
+            Some(t0),
+            missing(),
+            t0 + 72 * H - 1,
+            "PENDING",
+            Some(t0),
+        ),
         ("PENDING", Some(t0), missing(), t0 + 72 * H, "FAILED", None),
         ("PENDING", Some(t0), servfail(), t0 + 72 * H, "FAILED", None),
         ("PENDING", None, missing(), t0, "PENDING", Some(t0)),
         ("SUCCESS", None, found(), t0, "SUCCESS", None),
-        ("SUCCESS", None, missing(), t0, "TEMPORARY_FAILURE", Some(t0)),
+        (
+            "SUCCESS",
+            None,
+            missing(),
+            t0,
+            "TEMPORARY_FAILURE",
+            Some(t0),
+        ),
         ("SUCCESS", None, servfail(), t0, "SUCCESS", None),
-        ("TEMPORARY_FAILURE", Some(t0), found(), t0 + 71 * H, "SUCCESS", None),
-        ("TEMPORARY_FAILURE", Some(t0), missing(), t0 + 71 * H, "TEMPORARY_FAILURE", Some(t0)),
-        ("TEMPORARY_FAILURE", Some(t0), missing(), t0 + 72 * H, "FAILED", None),
+        (
+            "TEMPORARY_FAILURE",
+            Some(t0),
+            found(),
+            t0 + 71 * H,
+            "SUCCESS",
+            None,
+        ),
+        (
+            "TEMPORARY_FAILURE",
+            Some(t0),
+            missing(),
+            t0 + 71 * H,
+            "TEMPORARY_FAILURE",
+            Some(t0),
+        ),
+        (
+            "TEMPORARY_FAILURE",
+            Some(t0),
+            missing(),
+            t0 + 72 * H,
+            "FAILED",
+            None,
+        ),
         ("FAILED", None, found(), t0, "FAILED", None),
         ("NOT_STARTED", None, found(), t0, "NOT_STARTED", None),
     ];
@@ -264,4 +299,35 @@ fn dkim_p_tags() {
     ] {
         assert_eq!(dkim_p_tag(txt).as_deref(), want, "{txt}");
     }
+}
+
+/// a v1 domain (TXT token) that also has DKIM is verified while either is; a missing
+/// token does not demote it while DKIM is SUCCESS.
+#[test]
+fn legacy_domain_verified_by_dkim_too() {
+    let t = Timings::default();
+    let mut rec = easy_domain();
+    rec.legacy_txt_verification = true;
+    rec.verification_token = Some("tok".into());
+    let obs = |txt, dkim| Observed {
+        domain: Some(result(txt)),
+        dkim: Some(result(dkim)),
+        ..Default::default()
+    };
+    apply(&mut rec, &obs(missing(), found()), 1_000, &t);
+    assert_eq!(rec.verification_status, "SUCCESS");
+    assert_eq!(
+        rec.verification.domain.error_type.as_deref(),
+        Some("HOST_NOT_FOUND")
+    );
+    assert_eq!(rec.verification.domain.last_success, None);
+    // DKIM records gone and no token: both leave SUCCESS.
+    let a = apply(&mut rec, &obs(missing(), missing()), 2_000, &t);
+    assert_eq!(rec.verification_status, "TEMPORARY_FAILURE");
+    assert_eq!(rec.dkim.as_ref().unwrap().status, "TEMPORARY_FAILURE");
+    assert_eq!(a.changes.len(), 2);
+    // The token alone brings the identity back; DKIM stays in its window.
+    apply(&mut rec, &obs(found(), missing()), 3_000, &t);
+    assert_eq!(rec.verification_status, "SUCCESS");
+    assert_eq!(rec.dkim.as_ref().unwrap().status, "TEMPORARY_FAILURE");
 }
