@@ -127,6 +127,20 @@ pub enum IdentityCmd {
         /// The email address or domain.
         identity: String,
     },
+    /// Show the last DNS verification checks of an identity (names, types, values seen,
+    /// results) and the account notices its status changes produced.
+    Audit {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// Region of the identity (default: the first configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Print JSON: {"checks":[…],"notices":[…]}.
+        #[arg(long)]
+        json: bool,
+        /// The email address or domain.
+        identity: String,
+    },
     /// Print the DNS records to publish for an identity's DKIM keys.
     DkimRecords {
         #[arg(long, value_name = "ID")]
@@ -435,6 +449,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         scope.account, scope.region
                     )
                 })
+        }
+        Command::Identity(IdentityCmd::Audit {
+            account,
+            region,
+            json,
+            identity,
+        }) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            let id = account_id(&account)?;
+            engine.require_account(&id).await?;
+            let region = engine.regions_or_all(Some(
+                region
+                    .as_deref()
+                    .unwrap_or(engine.default_region().as_str()),
+            ))?;
+            let scope = sesame_model::Scope::new(id, region[0].clone());
+            crate::verification::print_audit(&engine, &scope, &identity, json).await
         }
         Command::Identity(IdentityCmd::DkimRecords {
             account,

@@ -278,3 +278,67 @@ pub fn render(r: &CheckReport, resolver: Option<std::net::SocketAddr>) -> String
     }
     s
 }
+
+/// `sesame identity audit`.
+pub async fn print_audit(
+    engine: &Engine,
+    scope: &Scope,
+    identity: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let rec = engine.require_identity(scope, identity).await?;
+    let log = engine.verification_audit(scope, &rec.identity).await?;
+    let notices: Vec<_> = engine
+        .account_notices(scope)
+        .await?
+        .into_iter()
+        .filter(|n| n.identity == rec.identity)
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "checks": log.checks, "notices": notices })
+        );
+        return Ok(());
+    }
+    let when = |ms: i64| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| ms.to_string())
+    };
+    if log.checks.is_empty() {
+        println!("no checks recorded for {}", rec.identity);
+    }
+    for c in &log.checks {
+        println!("{} {} on {}", when(c.checked_at), c.trigger, c.node);
+        for l in &c.lookups {
+            let seen = if l.values.is_empty() {
+                "(nothing)".to_string()
+            } else {
+                l.values.join(" | ")
+            };
+            println!(
+                "  {} {} {} -> {} [{}]",
+                l.component, l.name, l.rtype, seen, l.result
+            );
+        }
+        let st: Vec<String> = c.statuses.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("  statuses: {}", st.join(" "));
+        for ch in &c.changes {
+            println!("  changed: {} {} -> {}", ch.component, ch.from, ch.to);
+        }
+    }
+    for n in &notices {
+        println!(
+            "notice {} {}: {}",
+            when(n.created_at),
+            n.notice_type,
+            n.subject
+        );
+    }
+    Ok(())
+}
