@@ -37,6 +37,10 @@ impl Drop for Db {
 
 fn fresh_db() -> Option<Db> {
     let base = std::env::var("SESAME_TEST_DATABASE_URL").ok()?;
+    if Command::new("psql").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: psql (postgresql-client) is not installed");
+        return None;
+    }
     let base = base.split('?').next().unwrap().to_string();
     let server = base.rsplit_once('/').unwrap().0.to_string();
     let name = format!("sesame_verif_{}", std::process::id());
@@ -89,7 +93,7 @@ fn cli(dir: &Path, env: &[(&'static str, String)], args: &[&str]) -> String {
 #[test]
 fn two_nodes_never_check_one_identity_twice() {
     let Some(db) = fresh_db() else {
-        eprintln!("SKIPPED: SESAME_TEST_DATABASE_URL is not set");
+        eprintln!("SKIPPED: SESAME_TEST_DATABASE_URL is not set (or no psql)");
         return;
     };
     let dns: SocketAddr = "127.0.6.9:5353".parse().unwrap();
