@@ -435,14 +435,13 @@ impl Engine {
         .await
     }
 
-    /// Whether `rec` may be used to send (v2 `VerifiedForSendingStatus`, Q-82).
+    /// Whether `rec` may be used to send (v2 `VerifiedForSendingStatus`, Q-82). A domain whose
+    /// verified records disappeared (`TEMPORARY_FAILURE`) keeps sending during the 72 h grace
+    /// window and loses it at `FAILED` (D-39, D-41, Q-98: "has been or will be revoked").
     pub fn verified_for_sending(rec: &IdentityRecord) -> bool {
+        let ok = |s: &str| s == status::SUCCESS || s == status::TEMPORARY_FAILURE;
         if rec.identity_type == "DOMAIN" {
-            rec.verification_status == status::SUCCESS
-                || rec
-                    .dkim
-                    .as_ref()
-                    .is_some_and(|d| d.status == status::SUCCESS)
+            ok(&rec.verification_status) || rec.dkim.as_ref().is_some_and(|d| ok(&d.status))
         } else {
             rec.verification_status == status::SUCCESS
         }

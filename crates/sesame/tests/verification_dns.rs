@@ -230,6 +230,10 @@ async fn easy_dkim_all_transitions() {
     assert_eq!(r.notices.len(), 1);
     assert_eq!(r.notices[0].notice_type, "DKIM_REVOCATION_WARNING");
     assert_eq!(r.notices[0].change.deadline, Some(T0 + 17 * S));
+    assert!(
+        Engine::verified_for_sending(&r.record),
+        "grace window (Q-98)"
+    );
     assert_eq!(r.record.verification.dkim.last_success, Some(T0 + 2 * S));
 
     cname(&e, &tokens[1]);
@@ -251,6 +255,7 @@ async fn easy_dkim_all_transitions() {
     );
     let r = e.check("example.test", T0 + 30 * S).await;
     assert_eq!(dkim_status(&r.record), "FAILED");
+    assert!(!Engine::verified_for_sending(&r.record), "revoked");
     assert_eq!(r.next_due, None, "FAILED is no longer polled");
     assert_eq!(r.notices[0].notice_type, "DKIM_REVOKED");
     cname(&e, &tokens[2]);
@@ -375,7 +380,10 @@ async fn legacy_txt_token_transitions() {
     let r = e.check("example.test", T0 + 3 * S).await;
     assert_eq!(r.record.verification_status, "TEMPORARY_FAILURE");
     assert_eq!(r.lookups[0].result, "HOST_NOT_FOUND");
-    assert!(!Engine::verified_for_sending(&r.record));
+    assert!(
+        Engine::verified_for_sending(&r.record),
+        "sending continues during the grace window (Q-98)"
+    );
     e.set("_amazonses", "TXT", &format!("\"{token}\""));
     let r = e.check("example.test", T0 + 4 * S).await;
     assert_eq!(r.record.verification_status, "SUCCESS");
@@ -384,6 +392,7 @@ async fn legacy_txt_token_transitions() {
     assert_eq!(r.record.verification_status, "TEMPORARY_FAILURE");
     let r = e.check("example.test", T0 + 15 * S).await;
     assert_eq!(r.record.verification_status, "FAILED");
+    assert!(!Engine::verified_for_sending(&r.record));
     assert_eq!(r.next_due, None);
 }
 
