@@ -98,8 +98,10 @@ impl Engine {
             let mut rec: IdentityRecord = serde_json::from_value(current.data)
                 .map_err(|e| EngineError::Internal(format!("corrupt identity: {e}")))?;
             if Plan::of(&rec) != plan {
-                // Settings changed while we looked: these results are for the old ones.
-                let applied = apply(&mut rec, &Observed::default(), ctx.now, timings);
+                // Settings changed while we looked: these results are for the old ones. Nothing
+                // is written; the new settings are checked again at once.
+                let mut applied = apply(&mut rec, &Observed::default(), ctx.now, timings);
+                applied.next_due = Plan::of(&rec).active(&rec).then_some(ctx.now);
                 break (rec, applied);
             }
             let applied = apply(&mut rec, &obs, ctx.now, timings);
