@@ -149,7 +149,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "resolver",
         env: "SESAME_RESOLVER",
         default: "(the system resolver, /etc/resolv.conf)",
-        doc: "DNS server for delivery's MX/A/AAAA lookups (and later the verification engine), as `host:port` (e.g. `127.0.0.1:5353`). Queried over UDP with TCP fallback; no other server is consulted.",
+        doc: "DNS server for delivery's MX/A/AAAA lookups and for identity verification (docs/verification.md), as `host:port` (e.g. `127.0.0.1:5353`). Queried over UDP with TCP fallback; no other server is consulted.",
     },
     Setting {
         key: "delivery_port",
@@ -228,6 +228,36 @@ pub const SETTINGS: &[Setting] = &[
         env: "SESAME_ABUSE_CONTACT",
         default: "abuse@<service_domain>",
         doc: "Address the default verification email tells recipients who did not ask for it to forward it to (Q-74).",
+    },
+    Setting {
+        key: "verification_window_seconds",
+        env: "SESAME_VERIFICATION_WINDOW_SECONDS",
+        default: "259200",
+        doc: "DNS verification (docs/verification.md): how long a `PENDING` or `TEMPORARY_FAILURE` domain, DKIM setup or custom MAIL FROM keeps being checked before it becomes `FAILED`, 72 hours by default (spec D-39, D-99).",
+    },
+    Setting {
+        key: "verification_pending_interval_seconds",
+        env: "SESAME_VERIFICATION_PENDING_INTERVAL_SECONDS",
+        default: "300",
+        doc: "Interval between checks of a `PENDING` identity during the first 1/72 of the window (the first hour); six times longer until 1/3 of the window (24 hours), then `verification_retry_interval_seconds` (Q-81). The first check runs as soon as the identity is created or changed.",
+    },
+    Setting {
+        key: "verification_retry_interval_seconds",
+        env: "SESAME_VERIFICATION_RETRY_INTERVAL_SECONDS",
+        default: "3600",
+        doc: "Interval between checks in `TEMPORARY_FAILURE`, in late `PENDING`, and after a DNS server error on a verified identity (Q-81).",
+    },
+    Setting {
+        key: "verification_success_interval_seconds",
+        env: "SESAME_VERIFICATION_SUCCESS_INTERVAL_SECONDS",
+        default: "86400",
+        doc: "Interval between re-checks of verified records, plus up to 10 % jitter (Q-81). A re-check that no longer finds them moves the status to `TEMPORARY_FAILURE`.",
+    },
+    Setting {
+        key: "verification_poll_seconds",
+        env: "SESAME_VERIFICATION_POLL_SECONDS",
+        default: "5",
+        doc: "How often `sesame serve` looks for due verification checks in the store (every node does; a lease makes sure one identity is checked by one node at a time).",
     },
     Setting {
         key: "log",
@@ -328,6 +358,12 @@ pub struct Config {
     pub delivery_rate_per_destination: f64,
     pub delivery_retry_base_seconds: u64,
     pub delivery_retry_window_seconds: u64,
+    /// DNS verification cadence, seconds.
+    pub verification_window_seconds: u64,
+    pub verification_pending_interval_seconds: u64,
+    pub verification_retry_interval_seconds: u64,
+    pub verification_success_interval_seconds: u64,
+    pub verification_poll_seconds: u64,
     /// Feedback MX listener; `None` when disabled.
     pub mx_addr: Option<SocketAddr>,
     /// Base of verification links; `None`: the API listener's address.
@@ -649,6 +685,31 @@ impl Config {
                 "SESAME_DELIVERY_RETRY_WINDOW_SECONDS",
                 get("delivery_retry_window_seconds"),
                 50_400,
+            )? as u64,
+            verification_window_seconds: parse_count(
+                "SESAME_VERIFICATION_WINDOW_SECONDS",
+                get("verification_window_seconds"),
+                259_200,
+            )? as u64,
+            verification_pending_interval_seconds: parse_count(
+                "SESAME_VERIFICATION_PENDING_INTERVAL_SECONDS",
+                get("verification_pending_interval_seconds"),
+                300,
+            )? as u64,
+            verification_retry_interval_seconds: parse_count(
+                "SESAME_VERIFICATION_RETRY_INTERVAL_SECONDS",
+                get("verification_retry_interval_seconds"),
+                3_600,
+            )? as u64,
+            verification_success_interval_seconds: parse_count(
+                "SESAME_VERIFICATION_SUCCESS_INTERVAL_SECONDS",
+                get("verification_success_interval_seconds"),
+                86_400,
+            )? as u64,
+            verification_poll_seconds: parse_count(
+                "SESAME_VERIFICATION_POLL_SECONDS",
+                get("verification_poll_seconds"),
+                5,
             )? as u64,
             mx_addr: parse_listener("SESAME_MX_ADDR", v.get("mx_addr"), "127.0.0.1:2525")?,
             verification_base_url: match get("verification_base_url") {

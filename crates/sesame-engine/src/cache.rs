@@ -354,6 +354,61 @@ impl Store for CachingStore {
     async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError> {
         self.inner.prune_message_log(older_than_ms).await
     }
+    async fn schedule_verification(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        due_at: i64,
+        only_if_absent: bool,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .schedule_verification(scope, identity, due_at, only_if_absent)
+            .await
+    }
+    async fn verification_due(
+        &self,
+        scope: &Scope,
+        identity: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        self.inner.verification_due(scope, identity).await
+    }
+    async fn claim_verifications(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(Scope, String)>, StoreError> {
+        self.inner
+            .claim_verifications(node, now_ms, lease_ms, limit)
+            .await
+    }
+    async fn claim_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .claim_verification(node, scope, identity, now_ms, lease_ms)
+            .await
+    }
+    async fn finish_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        next_due: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .finish_verification(node, scope, identity, next_due)
+            .await
+    }
+    async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError> {
+        self.inner.delete_verification(scope, identity).await
+    }
 }
 
 #[cfg(test)]

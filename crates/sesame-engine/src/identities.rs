@@ -258,6 +258,8 @@ impl Engine {
                 )),
                 other => other.into(),
             })?;
+        self.schedule_after_write(scope, None, &record, now_ms())
+            .await;
         Ok(record)
     }
 
@@ -279,6 +281,7 @@ impl Engine {
             tags: Vec::<Tag>::new(),
             created_at: now_ms(),
             email_verification: None,
+            verification: Default::default(),
         }
     }
 
@@ -345,14 +348,20 @@ impl Engine {
             };
             let mut rec: IdentityRecord = serde_json::from_value(current.data)
                 .map_err(|e| EngineError::Internal(format!("corrupt identity: {e}")))?;
+            let before = rec.clone();
             f(&mut rec)?;
+            crate::verification::after_external_write(&before, &mut rec);
             let data = serde_json::to_value(&rec).expect("identity serialises");
             match self
                 .store
                 .update_resource(&key, &data, current.version)
                 .await
             {
-                Ok(_) => return Ok(rec),
+                Ok(_) => {
+                    self.schedule_after_write(scope, Some(&before), &rec, now_ms())
+                        .await;
+                    return Ok(rec);
+                }
                 Err(sesame_model::StoreError::Conflict) => continue,
                 Err(sesame_model::StoreError::NotFound) => {
                     return Err(EngineError::NotFound(format!(
@@ -370,10 +379,12 @@ impl Engine {
             return Ok(false);
         };
         self.hot.drop_identity(scope, &norm);
-        Ok(self
+        let existed = self
             .store
             .delete_resource(&Self::identity_key(scope, &norm))
-            .await?)
+            .await?;
+        self.forget_verification(scope, &norm).await?;
+        Ok(existed)
     }
 
     /// Identities ordered by name, optionally of one type, after `after`.
@@ -437,13 +448,15 @@ impl Engine {
     /// Operator override (`sesame identity verify --force`): marks the identity verified — and a
     /// domain's DKIM keys and custom MAIL FROM too — without looking at DNS. Meant for
     /// development and for operators who verified ownership another way; DNS verification
-    /// replaces it in normal use.
+    /// (`verification`, `sesame identity check`) is the normal way. Scheduled checks leave a
+    /// forced identity alone until its settings change (new DKIM key, MAIL FROM, restart).
     pub async fn force_verify_identity(
         &self,
         scope: &Scope,
         name: &str,
     ) -> Result<IdentityRecord, EngineError> {
         self.update_identity(scope, name, |r| {
+            r.verification.forced = true;
             r.verification_status = status::SUCCESS.into();
             if let Some(d) = r.dkim.as_mut() {
                 if !d.keys.is_empty() {
@@ -458,14 +471,13 @@ impl Engine {
         .await
     }
 
-    /// Whether `rec` may be used to send (v2 `VerifiedForSendingStatus`, Q-82).
+    /// Whether `rec` may be used to send (v2 `VerifiedForSendingStatus`, Q-82). A domain whose
+    /// verified records disappeared (`TEMPORARY_FAILURE`) keeps sending during the 72 h grace
+    /// window and loses it at `FAILED` (D-39, D-41, Q-98: "has been or will be revoked").
     pub fn verified_for_sending(rec: &IdentityRecord) -> bool {
+        let ok = |s: &str| s == status::SUCCESS || s == status::TEMPORARY_FAILURE;
         if rec.identity_type == "DOMAIN" {
-            rec.verification_status == status::SUCCESS
-                || rec
-                    .dkim
-                    .as_ref()
-                    .is_some_and(|d| d.status == status::SUCCESS)
+            ok(&rec.verification_status) || rec.dkim.as_ref().is_some_and(|d| ok(&d.status))
         } else {
             rec.verification_status == status::SUCCESS
         }

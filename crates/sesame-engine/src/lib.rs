@@ -31,6 +31,7 @@ pub mod tags;
 pub mod templates;
 #[cfg(test)]
 mod test_store;
+pub mod verification;
 
 use std::sync::Arc;
 

@@ -19,6 +19,12 @@ pub mod kind {
     pub const DEDICATED_IP_POOL: &str = "dedicated-ip-pool";
     /// Custom verification email templates (`custom_verification`), named by template name.
     pub const CUSTOM_VERIFICATION_TEMPLATE: &str = "custom-verification-template";
+    /// The last DNS verification checks of one identity, named by the identity
+    /// (`verification::AuditLog`).
+    pub const VERIFICATION_AUDIT: &str = "verification-audit";
+    /// A notice to the account's contact, named `<unix ms>-<id>`; an outbox for
+    /// whatever delivers them (`verification::AccountNotice`).
+    pub const ACCOUNT_NOTICE: &str = "account-notice";
 }
 
 /// A resource tag (Q-25: key 1–128, value 0–256, at most 50 per resource).
@@ -161,4 +167,8 @@ pub struct IdentityRecord {
     /// Address identities: the latest verification email (link nonce, issue time; Q-84).
     #[serde(default)]
     pub email_verification: Option<crate::email_verification::PendingVerification>,
+    /// What the DNS verification engine last saw (`VerificationInfo`, windows of the 72 h
+    /// state machine; `crate::verification`).
+    #[serde(default)]
+    pub verification: crate::verification::VerificationState,
 }

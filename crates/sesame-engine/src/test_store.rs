@@ -16,6 +16,10 @@ use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 use crate::{Engine, Settings};
 
 type Key = (String, String, String, String);
+/// (account, region, identity).
+type VKey = (String, String, String);
+/// (due_at, lease owner, lease until).
+type VRow = (i64, Option<String>, i64);
 
 #[derive(Default)]
 pub struct MemStore {
@@ -30,6 +34,8 @@ pub struct MemStore {
     pub message_log: Mutex<Vec<(QueuedMessage, i64)>>,
     /// Deleted messages' ids and creation times (`delete_queued`).
     pub tombstones: Mutex<Vec<(String, i64)>>,
+    /// Verification schedule: (account, region, identity) → (due_at, lease owner, lease until).
+    pub verifications: Mutex<BTreeMap<VKey, VRow>>,
 }
 
 /// In-memory spool.
@@ -539,6 +545,96 @@ impl Store for MemStore {
         log.retain(|(_, finished_at)| *finished_at >= older_than_ms);
         Ok((before - log.len()) as u64)
     }
+    async fn schedule_verification(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        due_at: i64,
+        only_if_absent: bool,
+    ) -> Result<(), StoreError> {
+        let mut v = self.verifications.lock().unwrap();
+        let e = v.entry(vkey(scope, identity)).or_insert((due_at, None, 0));
+        if !only_if_absent {
+            e.0 = due_at;
+        }
+        Ok(())
+    }
+    async fn verification_due(
+        &self,
+        scope: &Scope,
+        identity: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let v = self.verifications.lock().unwrap();
+        Ok(v.get(&vkey(scope, identity)).map(|e| e.0))
+    }
+    async fn claim_verifications(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(Scope, String)>, StoreError> {
+        let mut v = self.verifications.lock().unwrap();
+        let mut due: Vec<_> = v
+            .iter()
+            .filter(|(_, e)| e.0 <= now_ms && e.2 <= now_ms)
+            .map(|(k, e)| (e.0, k.clone()))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut out = Vec::new();
+        for (_, k) in due {
+            let e = v.get_mut(&k).unwrap();
+            e.1 = Some(node.to_string());
+            e.2 = now_ms + lease_ms;
+            let scope = Scope::new(k.0.parse().unwrap(), k.1.parse().unwrap());
+            out.push((scope, k.2.clone()));
+        }
+        Ok(out)
+    }
+    async fn claim_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut v = self.verifications.lock().unwrap();
+        let e = v.entry(vkey(scope, identity)).or_insert((now_ms, None, 0));
+        if e.2 > now_ms {
+            return Ok(false);
+        }
+        e.1 = Some(node.to_string());
+        e.2 = now_ms + lease_ms;
+        Ok(true)
+    }
+    async fn finish_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        next_due: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let mut v = self.verifications.lock().unwrap();
+        let k = vkey(scope, identity);
+        match v.get_mut(&k) {
+            Some(e) if e.1.as_deref() == Some(node) => {
+                match next_due {
+                    Some(d) => *e = (d, None, 0),
+                    None => {
+                        v.remove(&k);
+                    }
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError> {
+        let mut v = self.verifications.lock().unwrap();
+        Ok(v.remove(&vkey(scope, identity)).is_some())
+    }
 }
 
 pub fn scope_in(region: &str) -> Scope {
@@ -580,5 +676,13 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             outbound_ips: vec![],
             verification: Default::default(),
         },
+    )
+}
+
+fn vkey(scope: &Scope, identity: &str) -> (String, String, String) {
+    (
+        scope.account.as_str().to_string(),
+        scope.region.as_str().to_string(),
+        identity.to_string(),
     )
 }

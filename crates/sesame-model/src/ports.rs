@@ -328,6 +328,54 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes log entries of messages that left the queue before `older_than_ms`; returns
     /// the count. Feedback for a pruned message is refused like an unknown one.
     async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError>;
+
+    // --- DNS verification schedule (spec D-39, D-99; DECISIONS Q-81) ---
+    /// Sets when the next check of `identity` is due (insert or replace; a live lease is kept).
+    /// With `only_if_absent`, an existing row is left as it is.
+    async fn schedule_verification(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        due_at: i64,
+        only_if_absent: bool,
+    ) -> Result<(), StoreError>;
+    /// When the next check of `identity` is due; `None` when it is not scheduled.
+    async fn verification_due(
+        &self,
+        scope: &Scope,
+        identity: &str,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Claims up to `limit` identities whose check is due at `now_ms` and whose lease is free
+    /// or expired, leasing them to `node` until `now_ms + lease_ms`. Safe across nodes: two
+    /// claimers never get the same identity while a lease is live.
+    async fn claim_verifications(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(Scope, String)>, StoreError>;
+    /// Claims one identity now whatever its due time (an on-demand check), creating its row if
+    /// needed. `false` when another holder's lease is live.
+    async fn claim_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Ends `node`'s lease: the next check is due at `next_due`, or the row is removed (`None`:
+    /// nothing left to check). `false` when `node` no longer held the lease.
+    async fn finish_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        next_due: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    /// Removes the row (the identity was deleted). Returns whether one existed.
+    async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError>;
 }
 
 /// Where message bodies live (the spool). `sesame-spool` implements it on local disk with

@@ -19,6 +19,7 @@
 //!   ingestion (`find_message`, `prune_message_log`).
 //! - `queue_ops`: the operator's queue queries (`sesame queue`, `/metrics` gauges) and the
 //!   tombstones that let the server remove a deleted message's body from its spool.
+//! - `verification`: the DNS verification schedule and its per-identity leases.
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
@@ -52,6 +53,7 @@ mod resources;
 mod rows;
 mod sending;
 mod store;
+mod verification;
 
 pub use connect::SqlStore;
 pub use migrate::AppliedMigration;

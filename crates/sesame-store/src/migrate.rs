@@ -61,6 +61,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_queue_tombstones.sql"),
         postgres: include_str!("../migrations/postgres/0005_queue_tombstones.sql"),
     },
+    Migration {
+        version: 6,
+        name: "verification_schedule",
+        sqlite: include_str!("../migrations/sqlite/0006_verification_schedule.sql"),
+        postgres: include_str!("../migrations/postgres/0006_verification_schedule.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

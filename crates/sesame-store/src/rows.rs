@@ -92,7 +92,7 @@ pub(crate) fn scoped_resource(row: &impl Columns, kind: &str) -> Result<Resource
 }
 
 /// `(account_id, region)` columns of a row that carries its own scope.
-fn scope(row: &impl Columns) -> Result<Scope, StoreError> {
+pub(crate) fn scope(row: &impl Columns) -> Result<Scope, StoreError> {
     let region = row.text("region")?;
     let region = region.parse().map_err(|e| corrupt("region", e))?;
     Ok(Scope::new(account_id(row)?, region))

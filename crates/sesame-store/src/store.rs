@@ -281,4 +281,61 @@ impl Store for SqlStore {
     async fn prune_message_log(&self, older_than_ms: i64) -> Result<u64, StoreError> {
         self.prune_message_log_rows(older_than_ms).await
     }
+
+    async fn schedule_verification(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        due_at: i64,
+        only_if_absent: bool,
+    ) -> Result<(), StoreError> {
+        self.schedule_verification_row(scope, identity, due_at, only_if_absent)
+            .await
+    }
+
+    async fn verification_due(
+        &self,
+        scope: &Scope,
+        identity: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        self.verification_due_row(scope, identity).await
+    }
+
+    async fn claim_verifications(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<(Scope, String)>, StoreError> {
+        self.claim_verification_rows(node, now_ms, lease_ms, limit)
+            .await
+    }
+
+    async fn claim_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.claim_verification_row(node, scope, identity, now_ms, lease_ms)
+            .await
+    }
+
+    async fn finish_verification(
+        &self,
+        node: &str,
+        scope: &Scope,
+        identity: &str,
+        next_due: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.finish_verification_row(node, scope, identity, next_due)
+            .await
+    }
+
+    async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError> {
+        self.delete_verification_row(scope, identity).await
+    }
 }

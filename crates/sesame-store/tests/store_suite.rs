@@ -38,6 +38,10 @@ use ip_usage::*;
 mod queue_ops;
 use queue_ops::*;
 
+#[path = "store_suite/verification.rs"]
+mod verification;
+use verification::*;
+
 const PG_URL_VAR: &str = "SESAME_TEST_DATABASE_URL";
 
 // ---------------------------------------------------------------------------------------------
@@ -246,6 +250,9 @@ suite!(
     ip_sends_are_per_scope_ip_and_day,
     ip_sends_prune_old_days,
     concurrent_ip_sends_never_exceed_the_cap,
+    verification_claims_due_rows_once,
+    verification_leases_expire_and_single_claims,
+    concurrent_verification_claims_never_share,
     finished_message_is_found_in_the_log,
     prune_message_log_by_age,
     queue_list_filters_orders_and_pages,

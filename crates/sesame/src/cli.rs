@@ -105,9 +105,10 @@ pub enum InboxCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum IdentityCmd {
-    /// Mark an identity (and its DKIM keys and MAIL FROM) verified without checking DNS.
+    /// Verify an identity: without --force, check its DNS records now (as `identity check`);
+    /// with --force, mark it (and its DKIM keys and MAIL FROM) verified without checking DNS.
     Verify {
-        /// Required: this bypasses DNS verification.
+        /// Operator override: mark verified without looking at DNS.
         #[arg(long)]
         force: bool,
         #[arg(long, value_name = "ID")]
@@ -128,6 +129,31 @@ pub enum IdentityCmd {
         #[arg(long)]
         region: Option<String>,
         /// The domain identity.
+        identity: String,
+    },
+    /// Check an identity's DNS records now (DKIM, the v1 `_amazonses` TXT token, custom MAIL
+    /// FROM), update its statuses, and print what was looked up, what was found and why.
+    Check {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// Region of the identity (default: the first configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// The email address or domain.
+        identity: String,
+    },
+    /// Show the last DNS verification checks of an identity (names, types, values seen,
+    /// results) and the account notices its status changes produced.
+    Audit {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// Region of the identity (default: the first configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Print JSON: {"checks":[…],"notices":[…]}.
+        #[arg(long)]
+        json: bool,
+        /// The email address or domain.
         identity: String,
     },
     /// Print the DNS records to publish for an identity's DKIM keys.
@@ -372,9 +398,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             region,
             identity,
         }) => {
-            if !force {
-                anyhow::bail!("DNS verification is not available yet: pass --force to mark {identity} verified as the operator");
-            }
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
             let id = account_id(&account)?;
             engine.require_account(&id).await?;
@@ -384,6 +407,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or(engine.default_region().as_str()),
             ))?;
             let scope = sesame_model::Scope::new(id, region[0].clone());
+            if !force {
+                println!("checking DNS (pass --force to mark {identity} verified without DNS, as the operator)");
+                return crate::verification::check_now(&cfg, &engine, &scope, &identity)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "identity {identity} in account {} region {}",
+                            scope.account, scope.region
+                        )
+                    });
+            }
             let rec = engine
                 .force_verify_identity(&scope, &identity)
                 .await
@@ -424,6 +458,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             println!("{identity}: Easy DKIM keys rotated");
             Ok(())
+        }
+        Command::Identity(IdentityCmd::Check {
+            account,
+            region,
+            identity,
+        }) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            let id = account_id(&account)?;
+            engine.require_account(&id).await?;
+            let region = engine.regions_or_all(Some(
+                region
+                    .as_deref()
+                    .unwrap_or(engine.default_region().as_str()),
+            ))?;
+            let scope = sesame_model::Scope::new(id, region[0].clone());
+            crate::verification::check_now(&cfg, &engine, &scope, &identity)
+                .await
+                .with_context(|| {
+                    format!(
+                        "identity {identity} in account {} region {}",
+                        scope.account, scope.region
+                    )
+                })
+        }
+        Command::Identity(IdentityCmd::Audit {
+            account,
+            region,
+            json,
+            identity,
+        }) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            let id = account_id(&account)?;
+            engine.require_account(&id).await?;
+            let region = engine.regions_or_all(Some(
+                region
+                    .as_deref()
+                    .unwrap_or(engine.default_region().as_str()),
+            ))?;
+            let scope = sesame_model::Scope::new(id, region[0].clone());
+            crate::verification::print_audit(&engine, &scope, &identity, json).await
         }
         Command::Identity(IdentityCmd::DkimRecords {
             account,

@@ -16,6 +16,7 @@ mod queue_cmd;
 mod queue_sweep;
 mod serve;
 mod smtp_backend;
+mod verification;
 
 use clap::Parser;
 

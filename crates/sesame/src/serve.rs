@@ -104,6 +104,15 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     };
     let node = crate::delivery::node_id(&cfg.data_dir)
         .with_context(|| format!("reading or creating {}/node-id", cfg.data_dir.display()))?;
+    // DNS verification of identities (docs/verification.md).
+    let verifying = tokio::spawn(crate::verification::run(
+        engine.clone(),
+        crate::verification::lookup(&cfg)?,
+        crate::verification::timings(&cfg),
+        node.clone(),
+        std::time::Duration::from_secs(cfg.verification_poll_seconds),
+        stop_rx.clone(),
+    ));
     let limits = crate::delivery::Limits {
         batch: 64,
         concurrency: match mode {
@@ -209,6 +218,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     }
     pruning.await.context("message log pruning task")?;
     sweep.await.context("queue sweep task")?;
+    verifying.await.context("verification task")?;
     tracing::info!("sesame stopped");
     Ok(())
 }

@@ -196,7 +196,23 @@ pub(super) async fn get(
         tags: Some(to_wire_tags(&rec.tags)),
         configuration_set_name: rec.configuration_set_name.clone(),
         verification_status: Some(rec.verification_status.clone()),
-        verification_info: None,
+        verification_info: verification_info(&rec),
+    })
+}
+
+/// v2 `VerificationInfo` from the last DNS check; absent before the first check and for
+/// addresses (verified by email).
+fn verification_info(rec: &IdentityRecord) -> Option<w::VerificationInfo> {
+    let t = rec.verification.info_track(rec)?;
+    Some(w::VerificationInfo {
+        last_checked_timestamp: t.last_checked.map(secs),
+        last_success_timestamp: t.last_success.map(secs),
+        error_type: t.error_type.clone(),
+        soa_record: rec.verification.soa.as_ref().map(|s| w::SOARecord {
+            primary_name_server: Some(s.primary_name_server.clone()),
+            admin_email: Some(s.admin_email.clone()),
+            serial_number: Some(s.serial_number as i64),
+        }),
     })
 }
 

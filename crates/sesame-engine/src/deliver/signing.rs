@@ -4,8 +4,9 @@
 //! - An identity with its own DKIM state that has signing **disabled** is never signed (D-88:
 //!   an address may turn off what it inherits).
 //! - A **domain** identity with its own state signs with its own key when the state is usable
-//!   (signing enabled, status `SUCCESS`, keys present); if its own state is not usable, nothing
-//!   is signed (its configuration applies, and it is not ready).
+//!   (signing enabled, status `SUCCESS` or `TEMPORARY_FAILURE`, keys present); if its
+//!   own state is not usable, nothing is signed (its configuration applies, and it is not
+//!   ready).
 //! - An **address** identity without usable keys of its own (the usual case: Easy DKIM keys
 //!   belong to domains), and a domain identity without any DKIM state, inherit from the nearest
 //!   domain identity of the From domain or a parent domain that has a DKIM state (Q-89; Q-96
@@ -24,8 +25,12 @@ pub struct Signer<'a> {
     pub key: &'a DkimKeyRecord,
 }
 
+/// Signing continues while verified records are missing (`TEMPORARY_FAILURE`) and stops when
+/// DKIM is revoked at `FAILED`.
 fn usable(d: &DkimState) -> bool {
-    d.signing_enabled && d.status == status::SUCCESS && !d.keys.is_empty()
+    d.signing_enabled
+        && (d.status == status::SUCCESS || d.status == status::TEMPORARY_FAILURE)
+        && !d.keys.is_empty()
 }
 
 fn domain_of(identity: &IdentityRecord) -> String {
@@ -136,6 +141,17 @@ mod tests {
     fn domain_rules() {
         let pending = ident("example.com", Some(dkim(true, "PENDING", &["t1"])));
         assert_eq!(pick(&pending, std::slice::from_ref(&pending)), None);
+        // signing continues through TEMPORARY_FAILURE and stops at FAILED (revoked).
+        let grace = ident(
+            "example.com",
+            Some(dkim(true, "TEMPORARY_FAILURE", &["t1"])),
+        );
+        assert_eq!(
+            pick(&grace, std::slice::from_ref(&grace)),
+            some("example.com", "t1")
+        );
+        let revoked = ident("example.com", Some(dkim(true, "FAILED", &["t1"])));
+        assert_eq!(pick(&revoked, std::slice::from_ref(&revoked)), None);
         let off = ident("example.com", Some(dkim(false, "SUCCESS", &["t1"])));
         assert_eq!(pick(&off, std::slice::from_ref(&off)), None);
         let parent = ident("example.com", Some(dkim(true, "SUCCESS", &["p1"])));
