@@ -296,6 +296,24 @@ pub const SETTINGS: &[Setting] = &[
         default: "7776000",
         doc: "Easy DKIM key rotation period (Q-92; 90 days by default). At each rotation the next key (published since the previous rotation) starts signing, the active key stays published as the previous one, and a new key of `NextSigningKeyLength` is generated and published as the next one. `0` or `off` disables rotation. Tests use a few seconds.",
     },
+    Setting {
+        key: "operator_dkim",
+        env: "SESAME_OPERATOR_DKIM",
+        default: "true",
+        doc: "The operator DKIM signature `d=<service_domain>` (Q-72, SES's `d=amazonses.com`). The 2048-bit key is generated once by the first node and stored sealed in the database (all nodes share it); the DNS responder publishes it at `<operator_selector>._domainkey.<service_domain>`. Sesame's own mail (verification emails, forwarded bounces and complaints, simulator auto-replies) is signed with it; see `operator_dkim_customer_mail` for customer mail. `false` disables the signature (system mail then leaves unsigned).",
+    },
+    Setting {
+        key: "operator_selector",
+        env: "SESAME_OPERATOR_SELECTOR",
+        default: "sesame1",
+        doc: "Selector `s=` of the operator DKIM signature (one DNS label, `[a-z0-9-]`). A new selector gets a new key (generated at the next start); to roll the operator key, change it.",
+    },
+    Setting {
+        key: "operator_dkim_customer_mail",
+        env: "SESAME_OPERATOR_DKIM_CUSTOMER_MAIL",
+        default: "true",
+        doc: "Also add the operator signature to every customer message, after the customer's own Easy DKIM/BYODKIM signature, as SES does (D-89, Q-72, AT-D-07); unsigned customer mail then still carries a valid DKIM signature (not aligned with the From domain). It costs a second RSA-2048 signature per message (about 1 ms of CPU); `false` keeps the operator signature for Sesame's own mail only.",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -388,6 +406,16 @@ pub struct DnsSettings {
     pub ttl: u32,
     /// `None`: rotation disabled.
     pub dkim_rotation_seconds: Option<u64>,
+    /// The operator signature `d=<service_domain>`; `None` when `operator_dkim` is off.
+    pub operator_dkim: Option<OperatorDkimSettings>,
+}
+
+/// `operator_dkim`, `operator_selector`, `operator_dkim_customer_mail` (see [`SETTINGS`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorDkimSettings {
+    pub selector: String,
+    /// Also sign customer mail (second signature).
+    pub customer_mail: bool,
 }
 
 /// `delivery_mode` (see [`SETTINGS`]).
@@ -782,12 +810,41 @@ fn dns_settings(
             )
         })?),
     };
+    let operator_dkim = if parse_bool("SESAME_OPERATOR_DKIM", get("operator_dkim"), true)? {
+        let selector = get("operator_selector")
+            .unwrap_or_else(|| "sesame1".into())
+            .to_ascii_lowercase();
+        if selector.is_empty()
+            || selector.len() > 63
+            || selector.starts_with('-')
+            || selector.ends_with('-')
+            || !selector
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(invalid(
+                "SESAME_OPERATOR_SELECTOR",
+                &format!("{selector:?} is not one DNS label of [a-z0-9-]"),
+            ));
+        }
+        Some(OperatorDkimSettings {
+            selector,
+            customer_mail: parse_bool(
+                "SESAME_OPERATOR_DKIM_CUSTOMER_MAIL",
+                get("operator_dkim_customer_mail"),
+                true,
+            )?,
+        })
+    } else {
+        None
+    };
     Ok(DnsSettings {
         addr,
         public_ips,
         feedback_mx_ips,
         ttl,
         dkim_rotation_seconds,
+        operator_dkim,
     })
 }
 
@@ -1078,6 +1135,43 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(k), "{err}");
+        }
+    }
+
+    /// the operator signature is on by default (selector `sesame1`, customer mail too),
+    /// can be disabled, and the selector must be one DNS label.
+    #[test]
+    fn operator_dkim_settings() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(
+            c.dns.operator_dkim,
+            Some(OperatorDkimSettings {
+                selector: "sesame1".into(),
+                customer_mail: true
+            })
+        );
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("SESAME_OPERATOR_SELECTOR", "Op-2026"),
+                ("SESAME_OPERATOR_DKIM_CUSTOMER_MAIL", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.dns.operator_dkim,
+            Some(OperatorDkimSettings {
+                selector: "op-2026".into(),
+                customer_mail: false
+            })
+        );
+        let c = Config::load_from(None, &env(&[("SESAME_OPERATOR_DKIM", "false")])).unwrap();
+        assert_eq!(c.dns.operator_dkim, None);
+        for v in ["a.b", "-x", "s_1"] {
+            let err = Config::load_from(None, &env(&[("SESAME_OPERATOR_SELECTOR", v)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("SESAME_OPERATOR_SELECTOR"), "{v}: {err}");
         }
     }
 

@@ -13,6 +13,7 @@
 //! | `feedback-smtp.<region>.<sd>` | A/AAAA of the feedback MX (`feedback_mx_ips`, Q-68) |
 //! | `dkim.<sd>` | nothing (an empty non-terminal: NODATA, not NXDOMAIN) |
 //! | `<token>.dkim.<sd>` | TXT `v=DKIM1; k=rsa; p=…` of an Easy DKIM key (Q-64, Q-65) |
+//! | `<operator_selector>._domainkey.<sd>` | TXT `v=DKIM1; k=rsa; p=…` of the operator key (Q-72) |
 //!
 //! Answers follow RFC 1034 §4.3.2 and RFC 2308: AA on every answer for a name in the zone;
 //! NXDOMAIN for a name that does not exist, NOERROR with no answer (NODATA) for a name that
@@ -42,6 +43,9 @@ pub struct ZoneConfig {
     pub ns_ips: Vec<IpAddr>,
     /// TTL of every record.
     pub ttl: u32,
+    /// The operator DKIM key: `(selector, p= value)`, published at
+    /// `<selector>._domainkey.<sd>`; `None` when the operator signature is disabled.
+    pub operator_dkim: Option<(String, String)>,
     /// SOA serial. No zone transfers are offered (each node answers from the shared store),
     /// so the serial only has to be plausible; the composition root passes the start time.
     pub serial: u32,
@@ -148,6 +152,12 @@ impl Zone {
             ))))],
         );
         names.insert(format!("dkim.{sd}"), vec![]);
+        if let Some((selector, public_key)) = &cfg.operator_dkim {
+            names.insert(
+                format!("{}._domainkey.{sd}", selector.to_ascii_lowercase()),
+                vec![RData::TXT(TXT::new(txt_strings(&dkim_txt(public_key))))],
+            );
+        }
         for region in &cfg.regions {
             let region = region.to_ascii_lowercase();
             names.insert(
@@ -268,6 +278,7 @@ mod tests {
             feedback_mx_ips: vec!["192.0.2.25".parse().unwrap()],
             ns_ips: vec!["192.0.2.53".parse().unwrap()],
             ttl: 300,
+            operator_dkim: Some(("sesame1".into(), "OPKEY".into())),
             serial: 7,
         })
     }
@@ -313,6 +324,24 @@ mod tests {
         );
         let (_, _, v, _) = ask(&z, "us-east-1.mail.example.net.", RecordType::ANY, None);
         assert_eq!(v.len(), 2);
+        // the operator key; `_domainkey.<sd>` is an empty non-terminal (NODATA).
+        let (rc, aa, v, _) = ask(
+            &z,
+            "SESAME1._domainkey.mail.example.net.",
+            RecordType::TXT,
+            None,
+        );
+        assert_eq!((rc, aa), (ResponseCode::NoError, true));
+        assert_eq!(v, vec!["v=DKIM1; k=rsa; p=OPKEY"]);
+        let (rc, _, v, auth) = ask(&z, "_domainkey.mail.example.net.", RecordType::TXT, None);
+        assert_eq!((rc, v.len(), auth), (ResponseCode::NoError, 0, 1));
+        let (rc, ..) = ask(
+            &z,
+            "other._domainkey.mail.example.net.",
+            RecordType::TXT,
+            None,
+        );
+        assert_eq!(rc, ResponseCode::NXDomain);
     }
 
     /// RFC 2308: NXDOMAIN vs NODATA, both with the SOA; REFUSED outside the zone.

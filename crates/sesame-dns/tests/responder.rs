@@ -100,6 +100,7 @@ async fn responder_answers_authoritatively_over_udp_and_tcp() {
         feedback_mx_ips: vec!["127.0.5.25".parse().unwrap()],
         ns_ips: vec!["127.0.5.53".parse().unwrap()],
         ttl: 300,
+        operator_dkim: None,
         serial: 2026,
     }));
     let keys = Arc::new(Keys::default());

@@ -184,15 +184,23 @@ impl Store for CachingStore {
             .list_resources(scope, kind, prefix, after, limit)
             .await
     }
-    async fn find_resources_containing(
+    async fn find_dkim_selector(
         &self,
-        kind: &str,
-        needles: &[&str],
-        limit: usize,
-    ) -> Result<Vec<Resource>, StoreError> {
-        self.inner
-            .find_resources_containing(kind, needles, limit)
-            .await
+        token: &str,
+    ) -> Result<Option<sesame_model::DkimSelector>, StoreError> {
+        self.inner.find_dkim_selector(token).await
+    }
+    async fn get_operator_dkim_key(
+        &self,
+        selector: &str,
+    ) -> Result<Option<sesame_model::OperatorDkimKey>, StoreError> {
+        self.inner.get_operator_dkim_key(selector).await
+    }
+    async fn insert_operator_dkim_key(
+        &self,
+        key: &sesame_model::OperatorDkimKey,
+    ) -> Result<sesame_model::OperatorDkimKey, StoreError> {
+        self.inner.insert_operator_dkim_key(key).await
     }
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError> {
         self.inner.count_resources(scope, kind).await

@@ -294,7 +294,13 @@ impl Engine {
             SYSTEM_EMAIL_VERIFICATION,
             std::slice::from_ref(&rec.identity),
             raw,
-            serde_json::json!({ "identity": rec.identity }),
+            // D-60, Q-103: a custom template's From (a customer address) is signed with its
+            // identity's key when that identity signs (`deliver::system`); the default email
+            // is from `no-reply@<sd>` and carries the operator signature only.
+            match custom {
+                Some(c) => serde_json::json!({ "identity": rec.identity, "from": c.from }),
+                None => serde_json::json!({ "identity": rec.identity }),
+            },
         )
         .await?;
         tracing::info!(account = %scope.account, region = %scope.region, identity = %rec.identity, message_id = %id, "verification email queued");

@@ -661,4 +661,38 @@ mod tests {
         assert!(Engine::validate_mail_from(&rec, "bounce.other.com").is_err());
         assert!(Engine::validate_mail_from(&rec, "badexample.com").is_err());
     }
+
+    /// the store's token index (`sesame_model::dkim_selectors_of`) reads the document
+    /// shape of `IdentityRecord`: Easy DKIM keys are indexed, BYODKIM and no-DKIM are not.
+    #[test]
+    fn identity_documents_feed_the_dkim_index() {
+        let key = |s: &str| DkimKeyRecord {
+            selector: s.into(),
+            private_key_sealed: "sealed".into(),
+            public_key: format!("P{s}"),
+            bits: 2048,
+        };
+        let mut rec = Engine::new_identity("example.com");
+        let none = serde_json::to_value(&rec).unwrap();
+        assert!(sesame_model::dkim_selectors_of(&none).is_empty());
+        rec.dkim = Some(DkimState {
+            signing_enabled: true,
+            status: "PENDING".into(),
+            origin: "AWS_SES".into(),
+            tokens: vec!["t1".into(), "t2".into()],
+            keys: vec![key("t1"), key("t2")],
+            current_key_length: None,
+            next_key_length: None,
+            last_key_generation: None,
+            key_length_changes: vec![],
+        });
+        let easy = serde_json::to_value(&rec).unwrap();
+        assert_eq!(
+            sesame_model::dkim_selectors_of(&easy),
+            vec![("t1".into(), "Pt1".into()), ("t2".into(), "Pt2".into())]
+        );
+        rec.dkim.as_mut().unwrap().origin = "EXTERNAL".into();
+        let byo = serde_json::to_value(&rec).unwrap();
+        assert!(sesame_model::dkim_selectors_of(&byo).is_empty());
+    }
 }

@@ -23,6 +23,7 @@ pub mod error;
 pub mod feedback;
 pub mod forwarding;
 pub mod identities;
+pub mod operator_dkim;
 pub mod pagination;
 pub mod records;
 pub mod send;
@@ -88,6 +89,9 @@ pub struct Engine {
     /// In-flow control: awaited before each send is accepted (see [`InflowGate`]). `None` in
     /// CLI commands, tests, and nodes that do not deliver.
     inflow: Option<Arc<dyn InflowGate>>,
+    /// The operator signature `d=<service_domain>` (Q-72, [`operator_dkim`]); `None` when
+    /// disabled (and in CLI commands, which send nothing).
+    pub(crate) operator_dkim: Option<Arc<operator_dkim::OperatorDkim>>,
 }
 
 /// In-flow control, as Postfix's `in_flow_delay`: when acceptance outruns delivery, each new
@@ -141,6 +145,7 @@ impl Engine {
             hot: Arc::default(),
             dkim_keys: Arc::default(),
             inflow: None,
+            operator_dkim: None,
         }
     }
 

@@ -36,6 +36,8 @@ pub struct MemStore {
     pub tombstones: Mutex<Vec<(String, i64)>>,
     /// Verification schedule: (account, region, identity) → (due_at, lease owner, lease until).
     pub verifications: Mutex<BTreeMap<VKey, VRow>>,
+    /// Operator DKIM keys by selector.
+    pub operator_keys: Mutex<BTreeMap<String, sesame_model::OperatorDkimKey>>,
 }
 
 /// In-memory spool.
@@ -214,22 +216,44 @@ impl Store for MemStore {
             .map(|(_, v)| v.clone())
             .collect())
     }
-    async fn find_resources_containing(
+    async fn find_dkim_selector(
         &self,
-        kind: &str,
-        needles: &[&str],
-        limit: usize,
-    ) -> Result<Vec<Resource>, StoreError> {
+        token: &str,
+    ) -> Result<Option<sesame_model::DkimSelector>, StoreError> {
+        // A scan is fine in memory; the SQL store has the `dkim_selectors` index.
         let rows = self.rows.lock().unwrap();
         Ok(rows
             .iter()
-            .filter(|((_, _, k, _), v)| {
-                let text = v.data.to_string();
-                k == kind && needles.iter().all(|n| text.contains(n))
-            })
-            .take(limit)
-            .map(|(_, v)| v.clone())
-            .collect())
+            .filter(|((_, _, k, _), _)| k == sesame_model::DKIM_INDEX_KIND)
+            .find_map(|(_, r)| {
+                sesame_model::dkim_selectors_of(&r.data)
+                    .into_iter()
+                    .find(|(t, _)| t == token)
+                    .map(|(t, p)| sesame_model::DkimSelector {
+                        token: t,
+                        scope: r.key.scope.clone(),
+                        identity: r.key.name.clone(),
+                        public_key: p,
+                    })
+            }))
+    }
+    async fn get_operator_dkim_key(
+        &self,
+        selector: &str,
+    ) -> Result<Option<sesame_model::OperatorDkimKey>, StoreError> {
+        Ok(self.operator_keys.lock().unwrap().get(selector).cloned())
+    }
+    async fn insert_operator_dkim_key(
+        &self,
+        key: &sesame_model::OperatorDkimKey,
+    ) -> Result<sesame_model::OperatorDkimKey, StoreError> {
+        Ok(self
+            .operator_keys
+            .lock()
+            .unwrap()
+            .entry(key.selector.clone())
+            .or_insert_with(|| key.clone())
+            .clone())
     }
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError> {
         let rows = self.rows.lock().unwrap();

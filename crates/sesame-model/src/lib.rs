@@ -24,6 +24,7 @@ pub use mail::{
     AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
 };
 pub use ports::{
-    AccessKeyRecord, AccountRecord, BodyStore, Resource, ResourceKey, Store, StoreError,
+    dkim_selectors_of, AccessKeyRecord, AccountRecord, BodyStore, DkimSelector, OperatorDkimKey,
+    Resource, ResourceKey, Store, StoreError, DKIM_INDEX_KIND,
 };
 pub use queue::{QueueCursor, QueueEntry, QueueFilter, QueueStats};

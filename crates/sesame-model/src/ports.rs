@@ -169,18 +169,27 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Resource>, StoreError>;
     /// Number of resources of `kind` in `scope`.
     async fn count_resources(&self, scope: &Scope, kind: &str) -> Result<u64, StoreError>;
-    /// Resources of `kind` in **every** scope whose stored document text (compact JSON)
-    /// contains every one of `needles` (plain substrings, no pattern characters), ordered by
-    /// account, region and name, at most `limit`. For lookups by a unique value inside
-    /// documents across accounts, such as the instance DNS zone finding the identity that owns
-    /// an Easy DKIM token: a scan of that kind's rows, so callers cache the answers
-    /// briefly.
-    async fn find_resources_containing(
+    /// The Easy DKIM key behind `token` (`<token>.dkim.<sd>`, Q-65 (a)) in **every** scope:
+    /// an indexed lookup of the rows the store derives with [`dkim_selectors_of`] from every
+    /// write of a resource of kind [`DKIM_INDEX_KIND`], in the same transaction as that write
+    /// (insert, update, upsert, delete, delete by prefix), so the index never disagrees with
+    /// a committed document. `None` when no identity has that token. Should two identities
+    /// ever hold the same token (tokens are random, Q-94), the first by account, region and
+    /// identity wins.
+    async fn find_dkim_selector(&self, token: &str) -> Result<Option<DkimSelector>, StoreError>;
+
+    /// The operator's DKIM key for `selector`, if one was stored.
+    async fn get_operator_dkim_key(
         &self,
-        kind: &str,
-        needles: &[&str],
-        limit: usize,
-    ) -> Result<Vec<Resource>, StoreError>;
+        selector: &str,
+    ) -> Result<Option<OperatorDkimKey>, StoreError>;
+    /// Stores `key` unless a key for its selector exists, and returns the stored one: the
+    /// first node to generate a key wins, every other node gets (and uses) the winner's, so
+    /// all nodes sign with, and publish, the same key.
+    async fn insert_operator_dkim_key(
+        &self,
+        key: &OperatorDkimKey,
+    ) -> Result<OperatorDkimKey, StoreError>;
 
     // --- sending: queue, quotas, events outbox, dev inbox ---
     /// Accepts a batch of messages in **one transaction** (group commit: the engine batches
@@ -378,6 +387,57 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError>;
 }
 
+/// The resource kind whose documents feed the Easy DKIM key index ([`Store::find_dkim_selector`]).
+pub const DKIM_INDEX_KIND: &str = "identity";
+
+/// One Easy DKIM key of the index: the token (selector), its owner and the `p=` value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DkimSelector {
+    pub token: String,
+    pub scope: Scope,
+    /// The identity (resource name) that owns the key.
+    pub identity: String,
+    /// Base64 SubjectPublicKeyInfo: the `p=` value served at `<token>.dkim.<sd>`.
+    pub public_key: String,
+}
+
+/// The operator's DKIM key, shared by every node through the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorDkimKey {
+    pub selector: String,
+    /// The private key (PKCS#8 DER, base64) sealed with the instance key, base64; opaque to
+    /// the store.
+    pub private_key_sealed: String,
+    /// `p=` value of `<selector>._domainkey.<sd>`.
+    pub public_key: String,
+    pub bits: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// The index rows `(token, public key)` of an identity document: every key of its `dkim`
+/// member when `dkim.origin` is `AWS_SES` (Easy DKIM keys live in the instance zone; BYODKIM
+/// keys are in the customer's DNS, Q-65). The document shape is the engine's
+/// `IdentityRecord`; a test there checks the two agree. Anything else yields nothing.
+pub fn dkim_selectors_of(data: &serde_json::Value) -> Vec<(String, String)> {
+    let Some(dkim) = data.get("dkim") else {
+        return vec![];
+    };
+    if dkim.get("origin").and_then(|o| o.as_str()) != Some("AWS_SES") {
+        return vec![];
+    }
+    let Some(keys) = dkim.get("keys").and_then(|k| k.as_array()) else {
+        return vec![];
+    };
+    keys.iter()
+        .filter_map(|k| {
+            let token = k.get("selector")?.as_str()?;
+            let public = k.get("public_key")?.as_str()?;
+            Some((token.to_string(), public.to_string()))
+        })
+        .collect()
+}
+
 /// Where message bodies live (the spool). `sesame-spool` implements it on local disk with
 /// group commit; an object-store implementation can come later.
 #[async_trait]
@@ -387,4 +447,34 @@ pub trait BodyStore: Send + Sync + 'static {
     async fn read_body(&self, id: &str) -> std::io::Result<Vec<u8>>;
     /// Idempotent.
     async fn remove_body(&self, id: &str) -> std::io::Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// only Easy DKIM (`AWS_SES`) keys are indexed.
+    #[test]
+    fn dkim_selectors_of_documents() {
+        let easy = serde_json::json!({"dkim": {"origin": "AWS_SES", "keys": [
+            {"selector": "t1", "public_key": "P1", "bits": 2048},
+            {"selector": "t2", "public_key": "P2"},
+            {"selector": "t3"}
+        ]}});
+        assert_eq!(
+            dkim_selectors_of(&easy),
+            vec![("t1".into(), "P1".into()), ("t2".into(), "P2".into())]
+        );
+        let byo = serde_json::json!({"dkim": {"origin": "EXTERNAL", "keys": [
+            {"selector": "sel", "public_key": "P"}]}});
+        assert!(dkim_selectors_of(&byo).is_empty());
+        for doc in [
+            serde_json::json!({"dkim": null}),
+            serde_json::json!({}),
+            serde_json::json!({"dkim": {"origin": "AWS_SES"}}),
+            serde_json::json!("text"),
+        ] {
+            assert!(dkim_selectors_of(&doc).is_empty(), "{doc}");
+        }
+    }
 }

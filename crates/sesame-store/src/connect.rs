@@ -115,6 +115,15 @@ impl SqlStore {
         }
     }
 
+    /// Runs one raw SQL statement. For tests of the schema itself (e.g. re-applying a
+    /// migration to check its backfill); nothing in Sesame calls it.
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> Result<u64, StoreError> {
+        with_pool!(self, pool => {
+            Ok(sqlx::query(sql).execute(pool).await.map_err(map_err)?.rows_affected())
+        })
+    }
+
     /// Waits for checked-out connections to come back, then closes every connection. Later
     /// calls on this store (or its clones) fail with `Backend`.
     pub async fn close(&self) {

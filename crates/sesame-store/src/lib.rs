@@ -42,6 +42,7 @@ macro_rules! with_pool {
 
 mod accounts;
 pub mod connect;
+mod dkim_index;
 mod error;
 mod group_commit;
 mod ip_usage;

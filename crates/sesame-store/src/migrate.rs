@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_verification_schedule.sql"),
         postgres: include_str!("../migrations/postgres/0006_verification_schedule.sql"),
     },
+    Migration {
+        version: 7,
+        name: "dkim_selectors",
+        sqlite: include_str!("../migrations/sqlite/0007_dkim_selectors.sql"),
+        postgres: include_str!("../migrations/postgres/0007_dkim_selectors.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

@@ -1,15 +1,79 @@
 //! Queries on `resources`: JSON documents keyed by `(account, region, kind, name)` with a
 //! version for optimistic concurrency.
 
-use sesame_model::{Resource, ResourceKey, Scope, StoreError};
-use sqlx::Row;
+//!
+//! Writes of a resource of kind [`DKIM_INDEX_KIND`] (identities) also rewrite that identity's
+//! rows of the Easy DKIM key index `dkim_selectors` (migration 0007) in the **same
+//! transaction**, from the document being written ([`dkim_selectors_of`]): a committed
+//! identity and its index rows always agree, on every node, whichever engine path (create,
+//! rotation, BYODKIM switch, delete) wrote it. The zone responder reads the index by token
+//! (`find_dkim_selector_row`, `dkim_index.rs`).
 
-use crate::connect::now_ms;
+use sesame_model::{dkim_selectors_of, Resource, ResourceKey, Scope, StoreError, DKIM_INDEX_KIND};
+use sqlx::{Executor, Row};
+
+use crate::connect::{now_ms, Pool};
 use crate::error::{corrupt, map_err};
 use crate::{rows, SqlStore};
 
 /// The key columns, always bound as `$1..$4` in this order.
 const KEY_MATCH: &str = "account_id = $1 AND region = $2 AND kind = $3 AND name = $4";
+
+const INDEX_DELETE_OWNER: &str =
+    "DELETE FROM dkim_selectors WHERE account_id = $1 AND region = $2 AND identity = $3";
+const INDEX_INSERT: &str = "INSERT INTO dkim_selectors \
+    (token, account_id, region, identity, public_key) VALUES ($1, $2, $3, $4, $5) \
+    ON CONFLICT DO NOTHING";
+
+/// Begins a write transaction bound to `$tx` and runs `$body`, which must commit (returning
+/// early drops `$tx`, which rolls back). SQLite: `BEGIN IMMEDIATE` (take the write lock up
+/// front, as every write transaction of this crate does).
+macro_rules! resource_tx {
+    ($store:expr, $tx:ident => $body:block) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+                $body
+            }
+            Pool::Postgres(pool) => {
+                let mut $tx = pool.begin().await.map_err(map_err)?;
+                $body
+            }
+        }
+    };
+}
+
+/// Replaces the index rows of the resource `$key` with those derived from `$data`
+/// (`Option<&Value>`; `None` after a delete). A no-op for other kinds.
+macro_rules! reindex {
+    ($tx:ident, $key:expr, $data:expr) => {
+        if $key.kind == DKIM_INDEX_KIND {
+            (&mut *$tx)
+                .execute(
+                    sqlx::query(INDEX_DELETE_OWNER)
+                        .bind($key.scope.account.as_str())
+                        .bind($key.scope.region.as_str())
+                        .bind($key.name.as_str()),
+                )
+                .await
+                .map_err(map_err)?;
+            let data: Option<&serde_json::Value> = $data;
+            for (token, public_key) in data.map(dkim_selectors_of).unwrap_or_default() {
+                (&mut *$tx)
+                    .execute(
+                        sqlx::query(INDEX_INSERT)
+                            .bind(token)
+                            .bind($key.scope.account.as_str())
+                            .bind($key.scope.region.as_str())
+                            .bind($key.name.as_str())
+                            .bind(public_key),
+                    )
+                    .await
+                    .map_err(map_err)?;
+            }
+        }
+    };
+}
 
 impl SqlStore {
     pub(crate) async fn insert_resource_row(
@@ -22,17 +86,21 @@ impl SqlStore {
             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)";
         let text = to_text(data)?;
         let now = now_ms();
-        with_pool!(self, pool => {
-            sqlx::query(SQL)
-                .bind(key.scope.account.as_str())
-                .bind(key.scope.region.as_str())
-                .bind(&key.kind)
-                .bind(&key.name)
-                .bind(&text)
-                .bind(now)
-                .execute(pool)
+        resource_tx!(self, tx => {
+            (&mut *tx)
+                .execute(
+                    sqlx::query(SQL)
+                        .bind(key.scope.account.as_str())
+                        .bind(key.scope.region.as_str())
+                        .bind(&key.kind)
+                        .bind(&key.name)
+                        .bind(&text)
+                        .bind(now),
+                )
                 .await
                 .map_err(map_err)?;
+            reindex!(tx, key, Some(data));
+            tx.commit().await.map_err(map_err)?;
         });
         Ok(Resource {
             key: key.clone(),
@@ -81,19 +149,26 @@ impl SqlStore {
         );
         let text = to_text(data)?;
         let now = now_ms();
-        let updated = with_pool!(self, pool => {
-            let row = sqlx::query(&sql)
-                .bind(key.scope.account.as_str())
-                .bind(key.scope.region.as_str())
-                .bind(&key.kind)
-                .bind(&key.name)
-                .bind(&text)
-                .bind(expected_version)
-                .bind(now)
-                .fetch_optional(pool)
+        let updated = resource_tx!(self, tx => {
+            let row = (&mut *tx)
+                .fetch_optional(
+                    sqlx::query(&sql)
+                        .bind(key.scope.account.as_str())
+                        .bind(key.scope.region.as_str())
+                        .bind(&key.kind)
+                        .bind(&key.name)
+                        .bind(&text)
+                        .bind(expected_version)
+                        .bind(now),
+                )
                 .await
                 .map_err(map_err)?;
-            row.map(|r| stamps(&r)).transpose()?
+            let stamped = row.map(|r| stamps(&r)).transpose()?;
+            if stamped.is_some() {
+                reindex!(tx, key, Some(data));
+                tx.commit().await.map_err(map_err)?;
+            }
+            stamped
         });
         match updated {
             Some((version, created_at, updated_at)) => Ok(Resource {
@@ -138,18 +213,23 @@ impl SqlStore {
             RETURNING version, created_at, updated_at";
         let text = to_text(data)?;
         let now = now_ms();
-        let (version, created_at, updated_at) = with_pool!(self, pool => {
-            let row = sqlx::query(SQL)
-                .bind(key.scope.account.as_str())
-                .bind(key.scope.region.as_str())
-                .bind(&key.kind)
-                .bind(&key.name)
-                .bind(&text)
-                .bind(now)
-                .fetch_one(pool)
+        let (version, created_at, updated_at) = resource_tx!(self, tx => {
+            let row = (&mut *tx)
+                .fetch_one(
+                    sqlx::query(SQL)
+                        .bind(key.scope.account.as_str())
+                        .bind(key.scope.region.as_str())
+                        .bind(&key.kind)
+                        .bind(&key.name)
+                        .bind(&text)
+                        .bind(now),
+                )
                 .await
                 .map_err(map_err)?;
-            stamps(&row)?
+            let stamped = stamps(&row)?;
+            reindex!(tx, key, Some(data));
+            tx.commit().await.map_err(map_err)?;
+            stamped
         });
         Ok(Resource {
             key: key.clone(),
@@ -162,16 +242,21 @@ impl SqlStore {
 
     pub(crate) async fn delete_resource_row(&self, key: &ResourceKey) -> Result<bool, StoreError> {
         let sql = format!("DELETE FROM resources WHERE {KEY_MATCH}");
-        let affected = with_pool!(self, pool => {
-            sqlx::query(&sql)
-                .bind(key.scope.account.as_str())
-                .bind(key.scope.region.as_str())
-                .bind(&key.kind)
-                .bind(&key.name)
-                .execute(pool)
+        let affected = resource_tx!(self, tx => {
+            let affected = (&mut *tx)
+                .execute(
+                    sqlx::query(&sql)
+                        .bind(key.scope.account.as_str())
+                        .bind(key.scope.region.as_str())
+                        .bind(&key.kind)
+                        .bind(&key.name),
+                )
                 .await
                 .map_err(map_err)?
-                .rows_affected()
+                .rows_affected();
+            reindex!(tx, key, None);
+            tx.commit().await.map_err(map_err)?;
+            affected
         });
         Ok(affected > 0)
     }
@@ -187,7 +272,12 @@ impl SqlStore {
             "DELETE FROM resources WHERE account_id = $1 AND region = $2 AND kind = $3{}",
             range.condition(4)
         );
-        let affected = with_pool!(self, pool => {
+        // The index rows of the deleted identities (same name range, column `identity`).
+        let index_sql = format!(
+            "DELETE FROM dkim_selectors WHERE account_id = $1 AND region = $2{}",
+            range.condition(3).replace(" name ", " identity ")
+        );
+        let affected = resource_tx!(self, tx => {
             let q = sqlx::query(&sql)
                 .bind(scope.account.as_str())
                 .bind(scope.region.as_str())
@@ -197,7 +287,20 @@ impl SqlStore {
                 Some(upper) => q.bind(upper.as_str()),
                 None => q,
             };
-            q.execute(pool).await.map_err(map_err)?.rows_affected()
+            let affected = (&mut *tx).execute(q).await.map_err(map_err)?.rows_affected();
+            if kind == DKIM_INDEX_KIND {
+                let q = sqlx::query(&index_sql)
+                    .bind(scope.account.as_str())
+                    .bind(scope.region.as_str())
+                    .bind(range.lower);
+                let q = match &range.upper {
+                    Some(upper) => q.bind(upper.as_str()),
+                    None => q,
+                };
+                (&mut *tx).execute(q).await.map_err(map_err)?;
+            }
+            tx.commit().await.map_err(map_err)?;
+            affected
         });
         Ok(affected)
     }
@@ -231,40 +334,6 @@ impl SqlStore {
             };
             let found = q.bind(limit).fetch_all(pool).await.map_err(map_err)?;
             found.iter().map(|r| rows::resource(r, scope, kind)).collect()
-        })
-    }
-
-    /// Substring matches on the document text: `instr` (SQLite) / `strpos` (PostgreSQL) rather
-    /// than LIKE, so `%` and `_` in the needles are literal.
-    pub(crate) async fn find_resource_rows(
-        &self,
-        kind: &str,
-        needles: &[&str],
-        limit: usize,
-    ) -> Result<Vec<Resource>, StoreError> {
-        let func = match &self.pool {
-            crate::connect::Pool::Sqlite(_) => "instr",
-            crate::connect::Pool::Postgres(_) => "strpos",
-        };
-        let conditions: String = (0..needles.len())
-            .map(|i| format!(" AND {func}(data, ${}) > 0", i + 3))
-            .collect();
-        let sql = format!(
-            "SELECT account_id, region, name, data, version, created_at, updated_at \
-             FROM resources WHERE kind = $1{conditions} \
-             ORDER BY account_id, region, name LIMIT $2"
-        );
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        with_pool!(self, pool => {
-            let mut q = sqlx::query(&sql).bind(kind).bind(limit);
-            for n in needles {
-                q = q.bind(*n);
-            }
-            let found = q
-                .fetch_all(pool)
-                .await
-                .map_err(map_err)?;
-            found.iter().map(|r| rows::scoped_resource(r, kind)).collect()
         })
     }
 

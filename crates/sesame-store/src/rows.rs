@@ -86,11 +86,6 @@ pub(crate) fn resource(
 }
 
 /// A resource row that carries its own `account_id` and `region` columns.
-pub(crate) fn scoped_resource(row: &impl Columns, kind: &str) -> Result<Resource, StoreError> {
-    let scope = scope(row)?;
-    resource(row, &scope, kind)
-}
-
 /// `(account_id, region)` columns of a row that carries its own scope.
 pub(crate) fn scope(row: &impl Columns) -> Result<Scope, StoreError> {
     let region = row.text("region")?;

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use sesame_model::{
-    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, EventRecord,
-    QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope, SendStatsBucket, Store, StoreError,
+    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, DkimSelector,
+    EventRecord, OperatorDkimKey, QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope,
+    SendStatsBucket, Store, StoreError,
 };
 use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -112,13 +113,22 @@ impl Store for SqlStore {
         self.count_resource_rows(scope, kind).await
     }
 
-    async fn find_resources_containing(
+    async fn find_dkim_selector(&self, token: &str) -> Result<Option<DkimSelector>, StoreError> {
+        self.find_dkim_selector_row(token).await
+    }
+
+    async fn get_operator_dkim_key(
         &self,
-        kind: &str,
-        needles: &[&str],
-        limit: usize,
-    ) -> Result<Vec<Resource>, StoreError> {
-        self.find_resource_rows(kind, needles, limit).await
+        selector: &str,
+    ) -> Result<Option<OperatorDkimKey>, StoreError> {
+        self.get_operator_dkim_key_row(selector).await
+    }
+
+    async fn insert_operator_dkim_key(
+        &self,
+        key: &OperatorDkimKey,
+    ) -> Result<OperatorDkimKey, StoreError> {
+        self.insert_operator_dkim_key_row(key).await
     }
 
     async fn accept_messages(

@@ -38,6 +38,10 @@ use ip_usage::*;
 mod queue_ops;
 use queue_ops::*;
 
+#[path = "store_suite/dkim_index.rs"]
+mod dkim_index;
+use dkim_index::*;
+
 #[path = "store_suite/verification.rs"]
 mod verification;
 use verification::*;
@@ -222,7 +226,10 @@ suite!(
     resource_list_orders_by_bytes_with_prefix_after_limit,
     resource_list_pages_cover_everything_once,
     resource_count,
-    resource_find_containing_spans_scopes,
+    dkim_index_follows_identity_writes,
+    dkim_index_token_collision_keeps_both_owners,
+    dkim_index_backfill_on_migration,
+    operator_dkim_key_first_insert_wins,
     scopes_and_kinds_are_isolated,
     concurrent_updates_with_same_version_one_wins,
     concurrent_upserts_lose_no_increment,
@@ -732,77 +739,6 @@ async fn resource_count(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(s.count_resources(&sc, "identity").await.unwrap(), 6);
-}
-
-/// the DNS zone finds the identity owning an Easy DKIM token in any account or region;
-/// the needle is a literal substring (`%`/`_` are not patterns), the kind filters, order is
-/// (account, region, name).
-async fn resource_find_containing_spans_scopes(ctx: Ctx) {
-    let s = &ctx.store;
-    let a = scope(1, "us-east-1");
-    let b = scope(2, "eu-west-1");
-    let put = |sc: &Scope, kind: &str, name: &str, v: serde_json::Value| {
-        let key = ResourceKey::new(sc, kind, name);
-        async move { s.insert_resource(&key, &v).await.unwrap() }
-    };
-    put(&b, "identity", "b.test", json!({"tokens": ["tok2", "x"]})).await;
-    put(
-        &a,
-        "identity",
-        "a.test",
-        json!({"tokens": ["tok1", "tok2"]}),
-    )
-    .await;
-    put(&a, "identity", "c.test", json!({"tokens": ["tok3"]})).await;
-    put(&a, "template", "t", json!({"body": "tok2"})).await;
-    put(&a, "identity", "pct.test", json!({"v": "100%_x"})).await;
-    let found = s
-        .find_resources_containing("identity", &["\"tok2\""], 10)
-        .await
-        .unwrap();
-    let keys: Vec<(String, &str)> = found
-        .iter()
-        .map(|r| (r.key.scope.account.to_string(), r.key.name.as_str()))
-        .collect();
-    assert_eq!(
-        keys,
-        vec![
-            (a.account.to_string(), "a.test"),
-            (b.account.to_string(), "b.test")
-        ]
-    );
-    assert_eq!(found[1].key.scope, b);
-    assert_eq!(found[1].data, json!({"tokens": ["tok2", "x"]}));
-    let limited = s
-        .find_resources_containing("identity", &["tok"], 1)
-        .await
-        .unwrap();
-    assert_eq!(limited.len(), 1);
-    assert!(s
-        .find_resources_containing("identity", &["%_"], 10)
-        .await
-        .unwrap()
-        .iter()
-        .all(|r| r.key.name == "pct.test"));
-    assert_eq!(
-        s.find_resources_containing("identity", &["1%"], 10)
-            .await
-            .unwrap()
-            .len(),
-        0
-    );
-    assert!(s
-        .find_resources_containing("identity", &["nothing-here"], 10)
-        .await
-        .unwrap()
-        .is_empty());
-    // Several needles: all must be present.
-    let both = s
-        .find_resources_containing("identity", &["\"tok2\"", "\"x\""], 10)
-        .await
-        .unwrap();
-    assert_eq!(both.len(), 1);
-    assert_eq!(both[0].key.name, "b.test");
 }
 
 /// all state is keyed by (account, region); the same kind and name in another account,

@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use sesame_config::Config;
 use sesame_dns::server::{self, DkimKeys, DnsListeners, DnsServerOptions};
 use sesame_dns::{Zone, ZoneConfig};
-use sesame_engine::records::{kind, IdentityRecord};
 use sesame_model::Store;
 
-/// The Easy DKIM keys of every account and region, straight from the store (so every node
-/// sharing the database serves the same keys; the responder caches answers for 2 s).
+/// The Easy DKIM keys of every account and region, from the store's token index
+/// (`dkim_selectors`, kept in step with every identity write in the same transaction), so every
+/// node sharing the database serves the same keys; the responder caches answers for 2 s.
 pub struct StoreDkimKeys {
     pub store: Arc<dyn Store>,
 }
@@ -33,34 +33,18 @@ impl DkimKeys for StoreDkimKeys {
         if !plausible_token(token) {
             return Ok(None);
         }
-        // Both needles are JSON object members of the compact document, which text inside a
-        // string value (a tag, a BYODKIM selector copied from someone's mail) cannot fake:
-        // quotes in string values are escaped. So the matches are Easy DKIM identities with a
-        // key of that selector, and tokens are random: in practice one row.
-        let selector = format!("\"selector\":\"{token}\"");
         let found = self
             .store
-            .find_resources_containing(kind::IDENTITY, &["\"origin\":\"AWS_SES\"", &selector], 16)
+            .find_dkim_selector(token)
             .await
             .map_err(|e| e.to_string())?;
-        for r in found {
-            let Ok(rec) = serde_json::from_value::<IdentityRecord>(r.data) else {
-                continue;
-            };
-            // Only Easy DKIM keys live in our zone; BYODKIM keys are in the customer's DNS.
-            let Some(d) = rec.dkim.filter(|d| d.origin == "AWS_SES") else {
-                continue;
-            };
-            if let Some(k) = d.keys.iter().find(|k| k.selector == token) {
-                return Ok(Some(k.public_key.clone()));
-            }
-        }
-        Ok(None)
+        Ok(found.map(|s| s.public_key))
     }
 }
 
-/// The zone served for `cfg.service_domain`.
-pub fn zone(cfg: &Config) -> Zone {
+/// The zone served for `cfg.service_domain`; `operator_dkim` is the operator key's
+/// `(selector, p=)`, when enabled.
+pub fn zone(cfg: &Config, operator_dkim: Option<(String, String)>) -> Zone {
     let serial = (sesame_engine::now_ms() / 1000) as u32;
     Zone::new(ZoneConfig {
         origin: cfg.service_domain.clone(),
@@ -69,6 +53,7 @@ pub fn zone(cfg: &Config) -> Zone {
         feedback_mx_ips: cfg.dns.feedback_mx_ips.clone(),
         ns_ips: cfg.dns.public_ips.clone(),
         ttl: cfg.dns.ttl,
+        operator_dkim,
         serial,
     })
 }
@@ -90,9 +75,10 @@ pub async fn run(
     listeners: DnsListeners,
     cfg: &Config,
     store: Arc<dyn Store>,
+    operator_dkim: Option<(String, String)>,
     stopped: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let zone = Arc::new(zone(cfg));
+    let zone = Arc::new(zone(cfg, operator_dkim));
     tracing::info!(zone = %zone.origin(), "DNS responder started");
     server::run(
         listeners,

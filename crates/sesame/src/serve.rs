@@ -47,6 +47,24 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     if let Some(gate) = &inflow {
         engine.set_inflow_gate(gate.clone());
     }
+    // The operator signature d=<service_domain> (Q-72): loaded, or generated once for every
+    // node sharing the database, before the ready line, so the zone publishes it and the
+    // first message is signed. Key generation is CPU work: off the async workers.
+    if let Some(op) = &cfg.dns.operator_dkim {
+        let (e, selector, customer_mail) = (engine.clone(), op.selector.clone(), op.customer_mail);
+        let loaded = tokio::task::spawn_blocking(move || {
+            tokio::runtime::Handle::current()
+                .block_on(e.load_operator_dkim(&selector, customer_mail))
+        })
+        .await
+        .context("loading the operator DKIM key")?
+        .context("loading the operator DKIM key (SESAME_OPERATOR_DKIM)")?;
+        tracing::info!(selector = %loaded.selector, domain = %loaded.domain, customer_mail, "operator DKIM signature enabled");
+        engine.set_operator_dkim(loaded);
+    }
+    let operator_txt = engine
+        .operator_dkim()
+        .map(|o| (o.selector.clone(), o.public_key.clone()));
     let listener = tokio::net::TcpListener::bind(cfg.http_addr)
         .await
         .with_context(|| {
@@ -174,7 +192,10 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         .map_or_else(|| "off".to_string(), |(_, a)| a.to_string());
     let dns_task = dns.map(|(listeners, _)| {
         let (cfg, store, stopped) = (cfg.clone(), engine.store.clone(), stopped());
-        tokio::spawn(async move { crate::dns_zone::run(listeners, &cfg, store, stopped).await })
+        let operator_txt = operator_txt.clone();
+        tokio::spawn(async move {
+            crate::dns_zone::run(listeners, &cfg, store, operator_txt, stopped).await
+        })
     });
     let rotation = cfg.dns.dkim_rotation_seconds.map(|secs| {
         tokio::spawn(crate::dkim_rotation::run(

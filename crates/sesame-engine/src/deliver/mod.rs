@@ -25,7 +25,7 @@
 //! Bounces and complaints are also mailed to the message's feedback address when forwarding
 //! applies ([`crate::forwarding`], Q-162), before the events are committed. Queue rows of the
 //! service's own mail (`meta.system`, e.g. those notifications) are delivered by `system`:
-//! no simulator, suppression, events or DKIM.
+//! no simulator, suppression, events or customer DKIM; the operator signature `d=<sd>`.
 //!
 //! `ooto@` also answers with an RFC 3834 auto-reply to the Return-Path (else the sender),
 //! captured like any other message (E-79). Bounces and complaints are never added to the
@@ -97,6 +97,24 @@ fn parse_meta(msg: &QueuedMessage) -> Result<Meta, EngineError> {
         configuration_set: text("configuration_set"),
         feedback_address: text("feedback_address"),
     })
+}
+
+/// The `DKIM-Signature: …\r\n` fields `first` and `second` (when present, in that order)
+/// followed by `body`.
+pub(crate) fn prepend_fields(
+    first: Option<String>,
+    second: Option<String>,
+    body: Vec<u8>,
+) -> Vec<u8> {
+    if first.is_none() && second.is_none() {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len() + 1024);
+    for f in [first, second].into_iter().flatten() {
+        out.extend_from_slice(f.as_bytes());
+    }
+    out.extend_from_slice(&body);
+    out
 }
 
 fn random16() -> [u8; 16] {
@@ -220,9 +238,14 @@ impl Engine {
         for (r, _) in outcomes {
             if simulator::classify(r, None) == Some(simulator::Scenario::OutOfOffice) {
                 if let Some(to) = meta.feedback_address.as_deref() {
-                    self.store
-                        .capture_message(&out_of_office_reply(scope, r, to, &meta.mail, now_ms()))
-                        .await?;
+                    let now = now_ms();
+                    let mut reply = out_of_office_reply(scope, r, to, &meta.mail, now);
+                    // The service's own mail: the operator signature, when enabled.
+                    if let Some(op) = self.operator_dkim() {
+                        let raw = to_crlf(&reply.raw).into_owned();
+                        reply.raw = prepend_fields(Some(op.sign(&raw, now)?), None, raw);
+                    }
+                    self.store.capture_message(&reply).await?;
                 }
             }
         }
@@ -335,7 +358,10 @@ impl Engine {
     }
 
     /// The body as it leaves: CRLF line endings and, when the governing identity signs, a
-    /// `DKIM-Signature` field prepended (Q-96: signing is the last change).
+    /// `DKIM-Signature` field prepended (Q-96: signing is the last change); then, when the
+    /// operator signs customer mail (Q-72, `operator_dkim_customer_mail`), the operator's
+    /// `d=<service_domain>` signature below it. Both sign the same message (neither covers the
+    /// other's `DKIM-Signature` field), so their order does not matter to verifiers.
     async fn sign_for_delivery(
         &self,
         scope: &Scope,
@@ -344,30 +370,47 @@ impl Engine {
         now: i64,
     ) -> Result<Vec<u8>, EngineError> {
         let body = to_crlf(body).into_owned();
-        let Some(from_identity) = &meta.from_identity else {
-            return Ok(body);
+        let customer = match &meta.from_identity {
+            Some(from_identity) => {
+                self.customer_signature(scope, from_identity, &meta.mail.from_domain, &body, now)
+                    .await?
+            }
+            None => None,
         };
+        let operator = match self.operator_dkim() {
+            Some(op) if op.customer_mail => Some(op.sign(&body, now)?),
+            _ => None,
+        };
+        Ok(prepend_fields(customer, operator, body))
+    }
+
+    /// The customer's DKIM signature of `body` when the identity `from_identity` (governing
+    /// the From address, whose domain is `from_domain`) signs, else `None`.
+    pub(crate) async fn customer_signature(
+        &self,
+        scope: &Scope,
+        from_identity: &str,
+        from_domain: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Option<String>, EngineError> {
         let Some(governing) = self.get_identity(scope, from_identity).await? else {
-            return Ok(body);
+            return Ok(None);
         };
-        let domains = self
-            .domain_identities(scope, &meta.mail.from_domain)
-            .await?;
+        let domains = self.domain_identities(scope, from_domain).await?;
         let Some(signer) = signing::choose(&governing, &domains) else {
-            return Ok(body);
+            return Ok(None);
         };
         let key = self.dkim_signing_key(scope, signer.owner, signer.key)?;
         let field = sesame_mail::dkim::sign_with(
             &key,
-            &body,
+            body,
             &signer.domain,
             &signer.key.selector,
             (now / 1000) as u64,
         )
         .map_err(|e| EngineError::Internal(format!("DKIM signing failed: {e}")))?;
-        let mut out = field.into_bytes();
-        out.extend_from_slice(&body);
-        Ok(out)
+        Ok(Some(field))
     }
 
     /// Domain identities for `domain` and its parents, most specific first.

@@ -10,8 +10,11 @@
 //!   a notification to one is dropped;
 //! - no events, no statistics, no suppression entries: the notification is not the customer's
 //!   message;
-//! - no DKIM signature (the customer's keys are not the service's; the operator has no key
-//!   yet), and the envelope sender stays null (`MAIL FROM:<>`), so a notification that fails
+//! - signed with the operator key `d=<service_domain>` (Q-72, [`crate::operator_dkim`]) when
+//!   it is enabled — except a custom verification email from a customer address whose identity
+//!   signs (D-60, Q-103): that one carries the identity's signature (plus the operator's when
+//!   `operator_dkim_customer_mail` is on, as customer mail does) — see [`Engine::sign_system`];
+//! - the envelope sender stays null (`MAIL FROM:<>`), so a notification that fails
 //!   permanently, or whose retry window ends, is logged and dropped — RFC 3464 §2 and RFC 5321
 //!   §4.5.5: never a DSN about a DSN.
 
@@ -23,6 +26,7 @@ use sesame_model::{CapturedMessage, DeliveryJob, QueuedMessage, TlsPolicy, Trans
 use sesame_policy::simulator;
 
 use super::outcome::{self, Verdict};
+use super::prepend_fields;
 use super::retry::{Next, Schedule};
 use super::smtp::group_by_domain;
 use crate::{now_ms, Engine, EngineError};
@@ -40,6 +44,39 @@ fn deliverable(msg: &QueuedMessage) -> Vec<String> {
 }
 
 impl Engine {
+    /// DKIM signatures of a system message (see the module docs). `body` has CRLF endings.
+    /// A custom verification email records its From address in the queue meta (`from`);
+    /// every other system message is from an address of the service domain.
+    pub(crate) async fn sign_system(
+        &self,
+        msg: &QueuedMessage,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, EngineError> {
+        let now = now_ms();
+        let customer = match msg.meta.get("from").and_then(|v| v.as_str()) {
+            Some(from) => {
+                let governing = self
+                    .governing_identity(&msg.scope, from)
+                    .await
+                    .map_err(|e| EngineError::Internal(format!("identity of {from}: {e:?}")))?;
+                match governing {
+                    Some(g) => {
+                        let domain = from.rsplit_once('@').map_or("", |(_, d)| d);
+                        self.customer_signature(&msg.scope, &g.identity, domain, &body, now)
+                            .await?
+                    }
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let operator = match self.operator_dkim() {
+            Some(op) if customer.is_none() || op.customer_mail => Some(op.sign(&body, now)?),
+            _ => None,
+        };
+        Ok(prepend_fields(customer, operator, body))
+    }
+
     /// Capture mode: the body, as spooled, into the dev inbox; the row is finished without
     /// events.
     pub(super) async fn deliver_system_captured(
@@ -52,13 +89,14 @@ impl Engine {
             let Some(body) = self.load_body(&msg).await? else {
                 return self.missing_body(node, &msg).await;
             };
+            let raw = self.sign_system(&msg, to_crlf(&body).into_owned()).await?;
             self.store
                 .capture_message(&CapturedMessage {
                     message_id: msg.message_id.clone(),
                     scope: msg.scope.clone(),
                     mail_from: String::new(),
                     recipients,
-                    raw: to_crlf(&body).into_owned(),
+                    raw,
                     captured_at: now_ms(),
                 })
                 .await?;
@@ -86,7 +124,7 @@ impl Engine {
             let Some(body) = self.load_body(&msg).await? else {
                 return self.missing_body(node, &msg).await;
             };
-            let body = Arc::new(to_crlf(&body).into_owned());
+            let body = Arc::new(self.sign_system(&msg, to_crlf(&body).into_owned()).await?);
             let jobs: Vec<DeliveryJob> = group_by_domain(&recipients)
                 .into_iter()
                 .map(|(domain, recipients)| DeliveryJob {
