@@ -181,9 +181,18 @@ fn bounces_and_complaints_are_mailed_to_the_sender() {
         raw.contains("\r\nAuto-Submitted: auto-replied\r\n"),
         "{raw}"
     );
-    assert!(
-        !raw.starts_with("DKIM-Signature"),
-        "not signed with the customer's key"
+    // signed with the operator key `d=<SD>` only, never with the customer's key.
+    let header = raw.split("\r\n\r\n").next().unwrap();
+    let signers: Vec<&str> = header
+        .split("DKIM-Signature:")
+        .skip(1)
+        .filter_map(|f| f.split("d=").nth(1))
+        .filter_map(|d| d.split(';').next())
+        .collect();
+    assert_eq!(
+        signers,
+        vec![SD],
+        "not signed with the customer's key: {raw}"
     );
     let fb = parse(raw.as_bytes());
     assert_eq!(

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{call, cli_ok, create_account, Creds, Server};
+use common::{call, cli_ok, create_account, sesame, Creds, Server};
 use serde_json::Value;
 use sesame_testpeers::{start_or_skip, zone_text, Knot, PostfixMx, Unbound};
 
@@ -287,5 +287,230 @@ fn operator_signature_verifies_through_sesames_own_zone() {
     assert_eq!(
         signatures(dave, unbound.addr()),
         vec![sig("platform.test", "sesame1")]
+    );
+}
+
+/// `sesame identity check` (CLI beside the running server) with the server's DNS settings.
+fn check_identity(dir: &std::path::Path, resolver: &str, account: &str, identity: &str) -> String {
+    let out = sesame(dir)
+        .env("SESAME_SERVICE_DOMAIN", "platform.test")
+        .env("SESAME_RESOLVER", resolver)
+        .args(["identity", "check", "--account", account, identity])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "identity check: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A BYODKIM key pair made with openssl (D-78): (PKCS#8 DER base64 private key, SPKI DER
+/// base64 public key).
+fn openssl_key() -> (String, String) {
+    let sh = |cmd: &str| {
+        let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("k.pem");
+    let pem = pem.display();
+    sh(&format!("openssl genrsa -out {pem} 2048 2>/dev/null"));
+    let private = sh(&format!(
+        "openssl pkcs8 -topk8 -nocrypt -in {pem} -outform DER | base64 -w0"
+    ));
+    let public = sh(&format!(
+        "openssl rsa -in {pem} -pubout -outform DER 2>/dev/null | base64 -w0"
+    ));
+    (private, public)
+}
+
+/// Q-91 (a) / D-75: switching Easy DKIM → BYODKIM (and back) makes `DkimAttributes.Status`
+/// `PENDING` and stops the customer signature until the new records verify; mail meanwhile
+/// carries the operator signature only (Q-91: "the operator `d=<sd>` signature still
+/// applies"). Once the BYODKIM TXT is published and checked, mail is signed `s=<selector>`.
+#[test]
+fn switching_dkim_method_stops_customer_signing_until_verified() {
+    let (knot_addr, unbound_addr, postfix_addr, dns) = (
+        "127.0.10.20:53",
+        "127.0.10.21:53",
+        "127.0.10.22:25",
+        "127.0.10.54:0",
+    );
+    let mx_ip = sa(postfix_addr).ip();
+    let rcpt1 = zone_text("rcpt1.test", &format!("@ MX 10 mx\nmx A {mx_ip}"));
+    let example = zone_text("example.test", &format!("@ A {OUTBOUND}"));
+    let knot = start_or_skip!(Knot::start(
+        sa(knot_addr),
+        &[("rcpt1.test", &rcpt1), ("example.test", &example)]
+    ));
+    let postfix = start_or_skip!(PostfixMx::start(
+        sa(postfix_addr),
+        "rcpt1.test",
+        "mx.rcpt1.test"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let creds = create_account(dir.path());
+    cli_ok(
+        dir.path(),
+        &["account", "production", "--account", &creds.account_id],
+    );
+    let resolver = knot.addr().to_string();
+    let server = Server::start(
+        dir.path(),
+        &["--dev"],
+        &[
+            ("SESAME_DELIVERY_MODE", "smtp"),
+            ("SESAME_RESOLVER", resolver.as_str()),
+            ("SESAME_DELIVERY_RETRY_BASE_SECONDS", "1"),
+            ("SESAME_SERVICE_DOMAIN", "platform.test"),
+            ("SESAME_OUTBOUND_IPS", OUTBOUND),
+            ("SESAME_DNS_ADDR", dns),
+        ],
+    );
+    let unbound = start_or_skip!(Unbound::start(
+        sa(unbound_addr),
+        &[
+            ("example.test", knot.addr()),
+            ("rcpt1.test", knot.addr()),
+            ("platform.test", sa(&server.dns)),
+        ]
+    ));
+    let api = Api {
+        server: &server,
+        creds: &creds,
+    };
+    let status = || {
+        let v = api.ok("GET", "/v2/email/identities/example.test", Value::Null);
+        (
+            v["DkimAttributes"]["SigningAttributesOrigin"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            v["DkimAttributes"]["Status"].as_str().unwrap().to_string(),
+            v["DkimAttributes"]["Tokens"].clone(),
+        )
+    };
+    let mut sent = 0;
+    let mut send_and_check = |subject: &str| -> Vec<Value> {
+        api.ok(
+            "POST",
+            "/v2/email/outbound-emails",
+            serde_json::json!({
+                "FromEmailAddress": "sender@example.test",
+                "Destination": {"ToAddresses": ["bob@rcpt1.test"]},
+                "Content": {"Simple": {"Subject": {"Data": subject},
+                                       "Body": {"Text": {"Data": "Q-91"}}}}
+            }),
+        );
+        sent += 1;
+        let got = postfix.wait_delivered("bob", sent, Duration::from_secs(60));
+        assert_eq!(got.len(), sent, "postfix log:\n{}", postfix.log());
+        let raw = got
+            .iter()
+            .find(|m| String::from_utf8_lossy(m).contains(subject))
+            .unwrap();
+        signatures(raw, unbound.addr())
+    };
+
+    // Easy DKIM, verified through DNS (CNAMEs in knot, `identity check`).
+    api.ok(
+        "POST",
+        "/v2/email/identities",
+        serde_json::json!({"EmailIdentity": "example.test"}),
+    );
+    let (_, _, tokens) = status();
+    let tokens: Vec<String> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    for t in &tokens {
+        knot.set(
+            "example.test",
+            &format!("{t}._domainkey"),
+            60,
+            "CNAME",
+            &format!("{t}.dkim.platform.test."),
+        )
+        .unwrap();
+    }
+    check_identity(dir.path(), &resolver, &creds.account_id, "example.test");
+    assert_eq!(status().1, "SUCCESS");
+    assert_eq!(
+        send_and_check("easy dkim"),
+        vec![
+            sig("example.test", &tokens[0]),
+            sig("platform.test", "sesame1")
+        ]
+    );
+
+    // Easy → BYODKIM: PENDING, and no customer signature until the TXT verifies.
+    let (private, public) = openssl_key();
+    let r = api.ok(
+        "PUT",
+        "/v2/email/identities/example.test/dkim/signing",
+        serde_json::json!({"SigningAttributesOrigin": "EXTERNAL", "SigningAttributes": {
+            "DomainSigningSelector": "byo2026", "DomainSigningPrivateKey": private}}),
+    );
+    assert_eq!(r["DkimStatus"], "PENDING", "{r}");
+    let (origin, st, toks) = status();
+    assert_eq!(
+        (origin.as_str(), st.as_str(), toks),
+        ("EXTERNAL", "PENDING", serde_json::json!(["byo2026"]))
+    );
+    assert_eq!(
+        send_and_check("switching to byodkim"),
+        vec![sig("platform.test", "sesame1")],
+        "Q-91 (a): no customer signature while PENDING"
+    );
+
+    // The customer publishes the TXT; the check verifies it; BYODKIM signs.
+    let txt = format!("v=DKIM1; k=rsa; p={public}");
+    let strings: Vec<String> = txt
+        .as_bytes()
+        .chunks(200)
+        .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+        .collect();
+    knot.set(
+        "example.test",
+        "byo2026._domainkey",
+        60,
+        "TXT",
+        &strings.join(" "),
+    )
+    .unwrap();
+    let out = check_identity(dir.path(), &resolver, &creds.account_id, "example.test");
+    assert_eq!(status().1, "SUCCESS", "{out}");
+    assert_eq!(
+        send_and_check("byodkim verified"),
+        vec![
+            sig("example.test", "byo2026"),
+            sig("platform.test", "sesame1")
+        ]
+    );
+
+    // BYODKIM → Easy DKIM: PENDING again with new tokens, customer signing stops.
+    let r = api.ok(
+        "PUT",
+        "/v2/email/identities/example.test/dkim/signing",
+        serde_json::json!({"SigningAttributesOrigin": "AWS_SES"}),
+    );
+    assert_eq!(r["DkimStatus"], "PENDING", "{r}");
+    let (origin, st, toks) = status();
+    assert_eq!((origin.as_str(), st.as_str()), ("AWS_SES", "PENDING"));
+    assert_eq!(toks.as_array().unwrap().len(), 3);
+    assert_ne!(toks, serde_json::json!(tokens), "new Easy DKIM tokens");
+    assert_eq!(
+        send_and_check("back to easy dkim"),
+        vec![sig("platform.test", "sesame1")],
+        "D-75: the same applies Easy DKIM -> BYODKIM and back"
     );
 }
