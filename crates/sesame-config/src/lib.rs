@@ -314,6 +314,12 @@ pub const SETTINGS: &[Setting] = &[
         default: "true",
         doc: "Also add the operator signature to every customer message, after the customer's own Easy DKIM/BYODKIM signature, as SES does (D-89, Q-72, AT-D-07); unsigned customer mail then still carries a valid DKIM signature (not aligned with the From domain). It costs a second RSA-2048 signature per message (about 1 ms of CPU); `false` keeps the operator signature for Sesame's own mail only.",
     },
+    Setting {
+        key: "verification_authoritative_first",
+        env: "SESAME_VERIFICATION_AUTHORITATIVE_FIRST",
+        default: "true",
+        doc: "DNS verification asks the zone's authoritative name servers first (Q-80): the resolver (`resolver`) finds the zone's SOA, NS and their addresses, then the servers are queried directly on port 53, without recursion, so a resolver's cache never hides a record just published or removed. The resolver answers when the servers cannot be found or do not answer. `false`: ask only the resolver (e.g. where outbound DNS to arbitrary servers is blocked).",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -382,6 +388,8 @@ pub struct Config {
     pub verification_retry_interval_seconds: u64,
     pub verification_success_interval_seconds: u64,
     pub verification_poll_seconds: u64,
+    /// verification asks the zone's authoritative servers first.
+    pub verification_authoritative_first: bool,
     /// Feedback MX listener; `None` when disabled.
     pub mx_addr: Option<SocketAddr>,
     /// Base of verification links; `None`: the API listener's address.
@@ -739,6 +747,11 @@ impl Config {
                 get("verification_poll_seconds"),
                 5,
             )? as u64,
+            verification_authoritative_first: parse_bool(
+                "SESAME_VERIFICATION_AUTHORITATIVE_FIRST",
+                get("verification_authoritative_first"),
+                true,
+            )?,
             mx_addr: parse_listener("SESAME_MX_ADDR", v.get("mx_addr"), "127.0.0.1:2525")?,
             verification_base_url: match get("verification_base_url") {
                 None => None,

@@ -40,6 +40,10 @@ impl Default for LookupOptions {
 #[derive(Clone)]
 pub struct Lookup {
     inner: TokioResolver,
+    /// Asking a zone's authoritative servers directly ([`Lookup::authoritative`]): a CNAME
+    /// that leaves the zone cannot be followed there, so such an answer is reported as a
+    /// server error (the caller then asks its resolver) instead of a false NODATA.
+    authoritative: bool,
 }
 
 impl Lookup {
@@ -74,7 +78,43 @@ impl Lookup {
         opts.negative_max_ttl = Some(Duration::ZERO);
         Ok(Lookup {
             inner: builder.build(),
+            authoritative: false,
         })
+    }
+
+    /// Asks the given authoritative servers (all on `port`) without recursion.
+    pub fn authoritative(ips: &[IpAddr], port: u16, o: LookupOptions) -> Result<Lookup, String> {
+        let group = NameServerConfigGroup::from_ips_clear(ips, port, true);
+        let mut builder = TokioResolver::builder_with_config(
+            ResolverConfig::from_parts(None, vec![], group),
+            TokioConnectionProvider::default(),
+        );
+        let opts: &mut ResolverOpts = builder.options_mut();
+        opts.use_hosts_file = ResolveHosts::Never;
+        opts.timeout = o.timeout;
+        opts.attempts = o.attempts;
+        opts.ndots = 0;
+        opts.recursion_desired = false;
+        opts.cache_size = 0;
+        opts.positive_max_ttl = Some(Duration::ZERO);
+        opts.negative_max_ttl = Some(Duration::ZERO);
+        Ok(Lookup {
+            inner: builder.build(),
+            authoritative: true,
+        })
+    }
+
+    /// The NS host names of the zone apex `zone` (lower-case, no trailing dot).
+    pub async fn ns(&self, zone: &str) -> Result<Vec<String>, DnsError> {
+        Ok(self
+            .records(zone, RecordType::NS)
+            .await?
+            .iter()
+            .filter_map(|r| match r.data() {
+                RData::NS(n) => Some(host(&n.0)),
+                _ => None,
+            })
+            .collect())
     }
 
     /// Records of type `rtype` in the answer (for CNAME: the one owned by `name` itself).
@@ -90,7 +130,14 @@ impl Lookup {
                     })
                     .cloned()
                     .collect();
-                if own.is_empty() {
+                let cname_out = rtype != RecordType::CNAME
+                    && l.record_iter()
+                        .any(|r| r.record_type() == RecordType::CNAME);
+                if own.is_empty() && self.authoritative && cname_out {
+                    Err(DnsError::ServerError(format!(
+                        "{name} {rtype}: a CNAME that leaves the zone (ask a resolver)"
+                    )))
+                } else if own.is_empty() {
                     Err(DnsError::TypeNotFound(format!("{name} {rtype}")))
                 } else {
                     Ok(own)

@@ -33,9 +33,22 @@ pub fn timings(cfg: &Config) -> Timings {
     }
 }
 
-/// The DNS client of verification: `SESAME_RESOLVER`, else the system resolver.
+/// The DNS client of verification: the zone's authoritative servers first (Q-80,
+/// `verification_authoritative_first`), found through and falling back to `SESAME_RESOLVER`,
+/// else the system resolver.
 pub fn lookup(cfg: &Config) -> anyhow::Result<Arc<dyn DnsLookup>> {
     let l = sesame_dns::Lookup::new(cfg.resolver).map_err(anyhow::Error::msg)?;
+    if cfg.verification_authoritative_first {
+        return Ok(Arc::new(sesame_dns::AuthoritativeFirst::new(
+            l,
+            53,
+            // A zone server that does not answer quickly hands over to the resolver.
+            sesame_dns::LookupOptions {
+                timeout: std::time::Duration::from_secs(3),
+                attempts: 1,
+            },
+        )));
+    }
     Ok(Arc::new(l))
 }
 
