@@ -75,6 +75,11 @@ fn keys(dir: &Path, env: &[(&str, String)], account: &str) -> Vec<(String, Strin
 
 /// The `p=` a node's responder serves for `token` (strings of the TXT joined).
 fn served(dns: &str, token: &str) -> String {
+    served_at(dns, &format!("{token}.dkim.platform.test"))
+}
+
+/// The `p=` a node's responder serves at `name`.
+fn served_at(dns: &str, name: &str) -> String {
     let (ip, port) = dns.rsplit_once(':').unwrap();
     let out = Command::new("dig")
         .args([
@@ -85,7 +90,7 @@ fn served(dns: &str, token: &str) -> String {
             "+norec",
             "+time=2",
             "+tries=1",
-            &format!("{token}.dkim.platform.test"),
+            name,
             "TXT",
         ])
         .output()
@@ -144,6 +149,12 @@ fn two_nodes_serve_the_same_keys_and_rotate_once() {
     };
     let a = start(dir_a.path(), "127.0.5.60:0");
     let b = start(dir_b.path(), "127.0.5.61:0");
+
+    // the operator key was generated once (by A, the first to start) and B loaded it:
+    // both publish the same key.
+    let op_a = served_at(&a.dns, "sesame1._domainkey.platform.test");
+    assert!(op_a.starts_with("MII"), "{op_a:?}");
+    assert_eq!(served_at(&b.dns, "sesame1._domainkey.platform.test"), op_a);
 
     // Created through node A, served by node B.
     let (status, body) = call(
