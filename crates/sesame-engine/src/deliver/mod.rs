@@ -780,6 +780,90 @@ mod tests {
         Some((tag("d"), tag("s")))
     }
 
+    /// `(d, s)` of every `DKIM-Signature` field of the header, in order.
+    fn all_signers(raw: &[u8]) -> Vec<(String, String)> {
+        let text = String::from_utf8_lossy(raw);
+        let head = text.split("\r\n\r\n").next().unwrap().to_string();
+        head.split("DKIM-Signature:")
+            .skip(1)
+            .map(|field| {
+                let tag = |t: &str| {
+                    field
+                        .split(';')
+                        .map(|p| p.trim())
+                        .find_map(|p| p.strip_prefix(&format!("{t}=")).map(str::to_string))
+                        .unwrap()
+                };
+                (tag("d"), tag("s"))
+            })
+            .collect()
+    }
+
+    /// Q-72, D-89: with the operator key, customer mail carries the customer's signature and
+    /// then the operator's `d=<sd>` (when `customer_mail`); a sender that does not sign gets
+    /// the operator's only; with `customer_mail` off, customer mail is as before.
+    #[tokio::test]
+    async fn operator_signature_on_customer_mail() {
+        let mut f = fixture().await;
+        let sc = scope();
+        let token = f
+            .engine
+            .get_identity(&sc, "example.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .dkim
+            .unwrap()
+            .tokens[0]
+            .clone();
+        let mut off = Engine::new_identity("off@example.test");
+        off.dkim = Some(DkimState {
+            signing_enabled: false,
+            status: "SUCCESS".into(),
+            origin: "AWS_SES".into(),
+            tokens: vec![],
+            keys: vec![],
+            current_key_length: None,
+            next_key_length: None,
+            last_key_generation: None,
+            key_length_changes: vec![],
+        });
+        f.engine.insert_identity(&sc, off).await.unwrap();
+        f.engine
+            .force_verify_identity(&sc, "off@example.test")
+            .await
+            .unwrap();
+        let sd = f.engine.settings.service_domain.clone();
+        let customer = ("example.test".to_string(), token);
+        let operator = (sd, "sesame1".to_string());
+        for (customer_mail, from, expect) in [
+            (
+                true,
+                "sender@example.test",
+                vec![customer.clone(), operator.clone()],
+            ),
+            (true, "off@example.test", vec![operator.clone()]),
+            (false, "sender@example.test", vec![customer.clone()]),
+            (false, "off@example.test", vec![]),
+        ] {
+            let op = f
+                .engine
+                .load_operator_dkim("sesame1", customer_mail)
+                .await
+                .unwrap();
+            f.engine.set_operator_dkim(op);
+            let id = send(&f, from, &["someone@example.net"], None).await;
+            deliver_all(&f).await;
+            let m = f
+                .store
+                .captured_messages(None, Some(&id), 1)
+                .await
+                .unwrap()
+                .remove(0);
+            assert_eq!(all_signers(&m.raw), expect, "{customer_mail} {from}");
+        }
+    }
+
     /// the domain signs with its first key; an address inherits it unless it
     /// disabled signing; d= is the domain whose configuration applies.
     #[tokio::test]
