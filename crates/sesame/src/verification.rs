@@ -215,21 +215,33 @@ pub async fn check_now(
     let Some(report) = report? else {
         anyhow::bail!("identity {identity} was deleted meanwhile");
     };
-    print!("{}", render(&report, cfg.resolver));
+    print!(
+        "{}",
+        render(&report, cfg.resolver, cfg.verification_authoritative_first)
+    );
     Ok(())
 }
 
 /// The human-readable report of a check.
-pub fn render(r: &CheckReport, resolver: Option<std::net::SocketAddr>) -> String {
+pub fn render(
+    r: &CheckReport,
+    resolver: Option<std::net::SocketAddr>,
+    authoritative_first: bool,
+) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let rec = &r.record;
     let _ = writeln!(
         s,
-        "identity {} ({}) checked with {}",
+        "identity {} ({}) checked with {}{}",
         rec.identity,
         rec.identity_type,
-        resolver.map_or_else(|| "the system resolver".to_string(), |a| a.to_string())
+        resolver.map_or_else(|| "the system resolver".to_string(), |a| a.to_string()),
+        if authoritative_first {
+            " (the zone's authoritative servers first, Q-80)"
+        } else {
+            ""
+        }
     );
     if r.lookups.is_empty() {
         let _ = writeln!(

@@ -132,9 +132,16 @@ fn verification_asks_the_authoritative_servers_first() {
         &[("SESAME_VERIFICATION_AUTHORITATIVE_FIRST", "false")],
     );
     assert!(out.contains("HOST_NOT_FOUND"), "{out}");
+    assert!(!out.contains("authoritative servers first"), "{out}");
     assert_eq!(dkim_status("example.test"), "PENDING", "{out}");
     // Authoritative first: found.
     let out = check(dir.path(), &creds.account_id, "example.test", &[]);
+    assert!(
+        out.contains(&format!(
+            "checked with {STALE} (the zone's authoritative servers first, Q-80)"
+        )),
+        "{out}"
+    );
     assert_eq!(dkim_status("example.test"), "SUCCESS", "{out}");
 
     // Removed on the authoritative server, still in no cache that matters: the check sees the
