@@ -9,14 +9,20 @@
 //! the zone's own server is the freshest "not there"). The configured resolver answers
 //! instead when the servers cannot be found (no NS, no address) or do not answer usably (a
 //! timeout, SERVFAIL, REFUSED, or a CNAME leaving the zone that only a resolver can follow).
+//! A zone whose servers did not answer is sent straight to the resolver for [`SKIP_FOR`], so
+//! one check (several lookups in the same zone) waits for an unreachable server once, not per
+//! lookup.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sesame_model::dns::{DnsError, DnsLookup, MxRecord, SoaRecord};
 
-use crate::lookup::{Lookup, LookupOptions};
+use crate::lookup::{Lookup, LookupOptions, CNAME_OUT};
 
 /// [`DnsLookup`] that asks the zone's authoritative servers first (see the module docs).
 #[derive(Clone)]
@@ -27,7 +33,15 @@ pub struct AuthoritativeFirst {
     /// Port of the authoritative servers (53; tests may use another).
     port: u16,
     options: LookupOptions,
+    /// Zones whose servers did not answer → until when the resolver answers for them.
+    skip: Arc<Mutex<HashMap<String, Instant>>>,
 }
+
+/// How long a zone whose authoritative servers did not answer is asked through the resolver.
+pub const SKIP_FOR: Duration = Duration::from_secs(60);
+
+/// Zones remembered at most (the map starts again empty when full: bounded memory).
+const SKIP_MAX: usize = 1024;
 
 impl AuthoritativeFirst {
     pub fn new(fallback: Lookup, port: u16, options: LookupOptions) -> AuthoritativeFirst {
@@ -35,13 +49,19 @@ impl AuthoritativeFirst {
             fallback,
             port,
             options,
+            skip: Arc::default(),
         }
     }
 
-    /// A lookup against the authoritative servers of the zone `name` is in, or `None` when
-    /// they cannot be found through the resolver.
-    async fn servers_for(&self, name: &str) -> Option<Lookup> {
+    /// The zone `name` is in and a lookup against its authoritative servers, or `None` when
+    /// they cannot be found through the resolver (or did not answer lately).
+    async fn servers_for(&self, name: &str) -> Option<(String, Lookup)> {
         let soa = self.fallback.soa(name).await.ok()?;
+        if let Some(until) = self.skip.lock().unwrap().get(&soa.zone) {
+            if Instant::now() < *until {
+                return None;
+            }
+        }
         let hosts = self.fallback.ns(&soa.zone).await.ok()?;
         let mut ips: Vec<IpAddr> = Vec::new();
         for h in hosts {
@@ -57,7 +77,8 @@ impl AuthoritativeFirst {
             tracing::debug!(%name, zone = %soa.zone, "no authoritative server address; asking the resolver");
             return None;
         }
-        Lookup::authoritative(&ips, self.port, self.options.clone()).ok()
+        let auth = Lookup::authoritative(&ips, self.port, self.options.clone()).ok()?;
+        Some((soa.zone, auth))
     }
 
     async fn ask<'a, T, F, Fut>(&'a self, name: &'a str, query: F) -> Result<T, DnsError>
@@ -65,10 +86,19 @@ impl AuthoritativeFirst {
         F: Fn(Lookup) -> Fut,
         Fut: Future<Output = Result<T, DnsError>>,
     {
-        if let Some(auth) = self.servers_for(name).await {
+        if let Some((zone, auth)) = self.servers_for(name).await {
             match query(auth).await {
                 Err(DnsError::ServerError(e)) => {
-                    tracing::debug!(%name, error = %e, "authoritative servers did not answer; asking the resolver");
+                    tracing::debug!(%name, %zone, error = %e, "authoritative servers did not answer; asking the resolver");
+                    // A CNAME leaving the zone is an answer, not a silent server: only real
+                    // failures send the zone to the resolver for a while.
+                    if !e.ends_with(CNAME_OUT) {
+                        let mut skip = self.skip.lock().unwrap();
+                        if skip.len() >= SKIP_MAX {
+                            skip.clear();
+                        }
+                        skip.insert(zone, Instant::now() + SKIP_FOR);
+                    }
                 }
                 answer => return answer,
             }

@@ -17,6 +17,10 @@ use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::{Name, ResolveError, ResolveErrorKind, TokioResolver};
 use sesame_model::dns::{DnsError, DnsLookup, MxRecord, SoaRecord};
 
+/// The end of the [`DnsError::ServerError`] text of an authoritative answer that is only a
+/// CNAME leading out of the zone (see [`Lookup::authoritative`]).
+pub(crate) const CNAME_OUT: &str = "a CNAME that leaves the zone (ask a resolver)";
+
 /// Resolver settings; the defaults suit production, tests shorten them.
 #[derive(Clone, Debug)]
 pub struct LookupOptions {
@@ -135,7 +139,7 @@ impl Lookup {
                         .any(|r| r.record_type() == RecordType::CNAME);
                 if own.is_empty() && self.authoritative && cname_out {
                     Err(DnsError::ServerError(format!(
-                        "{name} {rtype}: a CNAME that leaves the zone (ask a resolver)"
+                        "{name} {rtype}: {CNAME_OUT}"
                     )))
                 } else if own.is_empty() {
                     Err(DnsError::TypeNotFound(format!("{name} {rtype}")))
