@@ -864,6 +864,44 @@ mod tests {
         }
     }
 
+    /// the service's own mail — the forwarded bounce notification and the
+    /// simulator's auto-reply (E-79) — carries the operator signature `d=<sd>` only, even with
+    /// `customer_mail` off.
+    #[tokio::test]
+    async fn operator_signs_the_services_own_mail() {
+        let mut f = fixture().await;
+        let op = f.engine.load_operator_dkim("sesame1", false).await.unwrap();
+        f.engine.set_operator_dkim(op);
+        let id = send(
+            &f,
+            "sender@example.test",
+            &[&format!("bounce@{SIM}"), &format!("ooto@{SIM}")],
+            None,
+        )
+        .await;
+        // Delivers the message, then the notification it queued.
+        deliver_all(&f).await;
+        let own: Vec<CapturedMessage> = f
+            .store
+            .captured
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.message_id != id)
+            .cloned()
+            .collect();
+        assert_eq!(own.len(), 2, "the bounce notification and the auto-reply");
+        let operator = vec![(f.engine.settings.service_domain.clone(), "sesame1".into())];
+        for m in &own {
+            assert_eq!(
+                all_signers(&m.raw),
+                operator,
+                "{}",
+                String::from_utf8_lossy(&m.raw)
+            );
+        }
+    }
+
     /// the domain signs with its first key; an address inherits it unless it
     /// disabled signing; d= is the domain whose configuration applies.
     #[tokio::test]
