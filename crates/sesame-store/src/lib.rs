@@ -20,6 +20,8 @@
 //! - `queue_ops`: the operator's queue queries (`sesame queue`, `/metrics` gauges) and the
 //!   tombstones that let the server remove a deleted message's body from its spool.
 //! - `verification`: the DNS verification schedule and its per-identity leases.
+//! - `dkim_index`: the Easy DKIM token index the instance zone reads (rewritten by every
+//!   identity write in `resources`, same transaction) and the operator's DKIM keys.
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
 //!
 //! Ordering is byte order on both backends (SQLite's BINARY collation, PostgreSQL `COLLATE "C"`),
