@@ -399,14 +399,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             identity,
         }) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
-            let id = account_id(&account)?;
-            engine.require_account(&id).await?;
-            let region = engine.regions_or_all(Some(
-                region
-                    .as_deref()
-                    .unwrap_or(engine.default_region().as_str()),
-            ))?;
-            let scope = sesame_model::Scope::new(id, region[0].clone());
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
             if !force {
                 println!("checking DNS (pass --force to mark {identity} verified without DNS, as the operator)");
                 return crate::verification::check_now(&cfg, &engine, &scope, &identity)
@@ -465,14 +458,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             identity,
         }) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
-            let id = account_id(&account)?;
-            engine.require_account(&id).await?;
-            let region = engine.regions_or_all(Some(
-                region
-                    .as_deref()
-                    .unwrap_or(engine.default_region().as_str()),
-            ))?;
-            let scope = sesame_model::Scope::new(id, region[0].clone());
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
             crate::verification::check_now(&cfg, &engine, &scope, &identity)
                 .await
                 .with_context(|| {
@@ -489,14 +475,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             identity,
         }) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
-            let id = account_id(&account)?;
-            engine.require_account(&id).await?;
-            let region = engine.regions_or_all(Some(
-                region
-                    .as_deref()
-                    .unwrap_or(engine.default_region().as_str()),
-            ))?;
-            let scope = sesame_model::Scope::new(id, region[0].clone());
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
             crate::verification::print_audit(&engine, &scope, &identity, json).await
         }
         Command::Identity(IdentityCmd::DkimRecords {
