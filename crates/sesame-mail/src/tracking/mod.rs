@@ -430,7 +430,7 @@ mod tests {
             let got = text(&r.raw);
             let start = got.find(&format!("{cte}\r\n\r\n")).unwrap() + cte.len() + 4;
             let end = got.rfind("\r\n--BB--").unwrap();
-            let part = got[start..end].as_bytes();
+            let part = &got.as_bytes()[start..end];
             let decoded = match cte {
                 "base64" => decode_base64(part).unwrap(),
                 _ => decode_qp(part),
