@@ -390,7 +390,7 @@ fn tracked_mail_records_open_and_click_events() {
 }
 
 /// G-62: without a destination publishing OPEN or CLICK nothing is rewritten; the placeholder
-/// is removed.
+/// is removed. Two placeholders are refused at send (E-132).
 #[test]
 fn untracked_set_leaves_links_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -468,4 +468,23 @@ fn untracked_set_leaves_links_alone() {
         msg["Body"]["html_part"].as_str().unwrap().trim(),
         "<p><a href=\"https://a.example.org/\">a</a></p>"
     );
+
+    // E-132, G-63, Q-21: two placeholders are a 400 BadRequestException.
+    let (status, resp) = call(
+        &addr,
+        &key,
+        &secret,
+        "POST",
+        "/v2/email/outbound-emails",
+        &json!({
+            "FromEmailAddress": "sender@example.test",
+            "Destination": {"ToAddresses": ["reader@example.net"]},
+            "Content": {"Simple": {"Subject": {"Data": "s"},
+                "Body": {"Html": {"Data": "<p>{{ses:openTracker}}</p>{{ses:openTracker}}"}}}}
+        })
+        .to_string(),
+    );
+    assert_eq!(status, 400, "{resp}");
+    assert!(resp.contains("BadRequestException"), "{resp}");
+    assert!(resp.contains("more than one {{ses:openTracker}}"), "{resp}");
 }

@@ -115,6 +115,30 @@ fn is_protected(ct: &ContentType) -> bool {
     )
 }
 
+/// G-63, E-132, Q-21: `{{ses:openTracker}}` placeholders in the decoded inline HTML bodies of
+/// `raw`; more than one is a send error (v2 `BadRequestException`, v1 `InvalidParameterValue`).
+pub fn open_tracker_placeholders(raw: &[u8]) -> usize {
+    // Cheap pre-check on the send path: the placeholder survives 7bit, 8bit and (almost
+    // always) quoted-printable literally; only base64 hides it.
+    let p = OPEN_TRACKER_PLACEHOLDER.as_bytes();
+    let contains_ci = |n: &[u8]| raw.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    if !raw.windows(p.len()).any(|w| w == p)
+        && !(contains_ci(b"base64") && contains_ci(b"text/html"))
+    {
+        return 0;
+    }
+    let Some(m) = mail_parser::MessageParser::default().parse(raw) else {
+        return 0;
+    };
+    m.html_body
+        .iter()
+        .filter_map(|&id| match &m.part(id)?.body {
+            mail_parser::PartType::Html(h) => Some(count_open_trackers(h.as_bytes())),
+            _ => None,
+        })
+        .sum()
+}
+
 /// Rewrites `raw` (CRLF line endings) for tracking; `Err` says why it is left as it was.
 pub fn rewrite_message(raw: &[u8], urls: &dyn TrackingUrls) -> Result<Rewritten, Untouched> {
     let s = split::split(raw).map_err(|_| Untouched::Unparseable)?;
@@ -527,6 +551,37 @@ mod tests {
                 .count(),
             10
         );
+    }
+
+    /// E-132: placeholders are counted in HTML bodies only, after transfer decoding.
+    #[test]
+    fn placeholder_count() {
+        let two = "{{ses:openTracker}} {{ses:openTracker}}";
+        let b64 = text(&encode_base64(two.as_bytes()));
+        let table: &[(String, usize)] = &[
+            (
+                text(&alternative(
+                    "Content-Type: text/html\r\n",
+                    "{{ses:openTracker}}",
+                )),
+                1,
+            ),
+            (text(&alternative("Content-Type: text/html\r\n", two)), 2),
+            (
+                text(&alternative(
+                    "Content-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n",
+                    b64.trim_end(),
+                )),
+                2,
+            ),
+            (
+                format!("Subject: x\r\nContent-Type: text/plain\r\n\r\n{two}\r\n"),
+                0,
+            ),
+        ];
+        for (raw, want) in table {
+            assert_eq!(open_tracker_placeholders(raw.as_bytes()), *want, "{raw}");
+        }
     }
 
     #[test]
