@@ -27,7 +27,8 @@
 //!    `https`; `REQUIRE_OPEN_ONLY` → opens `https`, clicks keep the link's scheme;
 //! 2. the operator's `tracking_base_url` (verbatim; `serve --dev` sets it to the API listener);
 //! 3. the default host `r.<region>.<service_domain>`: opens `https` (E-137), clicks
-//!    keep the link's scheme.
+//!    keep the link's scheme unless the set's `HttpsPolicy` (without a domain, Q-232) is
+//!    `REQUIRE`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
@@ -131,13 +132,13 @@ pub struct MessageUrls<'a> {
 
 impl MessageUrls<'_> {
     fn base(&self, open: bool, link_https: bool) -> String {
+        let policy = self
+            .set
+            .and_then(|s| s.tracking_options.as_ref())
+            .and_then(|o| o.get("HttpsPolicy"))
+            .and_then(Value::as_str)
+            .unwrap_or("OPTIONAL");
         if let Some(domain) = self.set.and_then(|s| s.custom_redirect_domain()) {
-            let policy = self
-                .set
-                .and_then(|s| s.tracking_options.as_ref())
-                .and_then(|o| o.get("HttpsPolicy"))
-                .and_then(Value::as_str)
-                .unwrap_or("OPTIONAL");
             let https = match (policy, open) {
                 ("REQUIRE", _) => true,
                 ("REQUIRE_OPEN_ONLY", true) => true,
@@ -150,7 +151,11 @@ impl MessageUrls<'_> {
         if let Some(base) = &self.engine.settings.tracking.base_url {
             return base.trim_end_matches('/').to_string();
         }
-        let scheme = if open || link_https { "https" } else { "http" };
+        let scheme = if open || link_https || policy == "REQUIRE" {
+            "https"
+        } else {
+            "http"
+        };
         format!(
             "{scheme}://{}",
             tracking_host(
@@ -438,6 +443,14 @@ mod tests {
                     "https://track.example.test",
                     "https://track.example.test",
                     "https://track.example.test",
+                ),
+            ),
+            (
+                Some(set(Some(json!({"HttpsPolicy": "REQUIRE"})))),
+                (
+                    "https://r.us-east-1.sesame.test",
+                    "https://r.us-east-1.sesame.test",
+                    "https://r.us-east-1.sesame.test",
                 ),
             ),
             (
