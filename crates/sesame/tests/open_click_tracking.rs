@@ -488,3 +488,138 @@ fn untracked_set_leaves_links_alone() {
     assert!(resp.contains("BadRequestException"), "{resp}");
     assert!(resp.contains("more than one {{ses:openTracker}}"), "{resp}");
 }
+
+/// G-71, E-137, Q-232: with a `CustomRedirectDomain` (a subdomain of a verified domain) and
+/// `HttpsPolicy` `OPTIONAL`, the pixel is `http://<domain>/…` and links keep their scheme; a
+/// client reaching the listener through that name (curl `--connect-to`, as a CNAME would) gets
+/// the redirect. With `tracking_trust_forwarded_for`, `ipAddress` is the `X-Forwarded-For`
+/// client.
+#[test]
+fn custom_redirect_domain_and_trusted_forwarded_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let created: Value =
+        serde_json::from_str(&cli_ok(dir.path(), &["account", "create", "--json"])).unwrap();
+    let acct = created["account_id"].as_str().unwrap().to_string();
+    let key = created["access_key_id"].as_str().unwrap().to_string();
+    let secret = created["secret_access_key"].as_str().unwrap().to_string();
+    cli_ok(dir.path(), &["account", "production", "--account", &acct]);
+    let server = Server::start(
+        dir.path(),
+        &["--dev"],
+        &[("SESAME_TRACKING_TRUST_FORWARDED_FOR", "true")],
+    );
+    let addr = server.http.clone();
+    let api = |method: &str, path: &str, body: &str| {
+        let (status, resp) = call(&addr, &key, &secret, method, path, body);
+        assert_eq!(status, 200, "{method} {path}: {resp}");
+        resp
+    };
+    api(
+        "POST",
+        "/v2/email/identities",
+        r#"{"EmailIdentity":"example.test"}"#,
+    );
+    cli_ok(
+        dir.path(),
+        &[
+            "identity",
+            "verify",
+            "--force",
+            "--account",
+            &acct,
+            "example.test",
+        ],
+    );
+    api(
+        "POST",
+        "/v2/email/configuration-sets",
+        r#"{"ConfigurationSetName":"branded","TrackingOptions":{"CustomRedirectDomain":"track.example.test","HttpsPolicy":"OPTIONAL"}}"#,
+    );
+    api(
+        "POST",
+        "/v2/email/configuration-sets/branded/event-destinations",
+        &json!({"EventDestinationName": "d", "EventDestination": {
+            "Enabled": true, "MatchingEventTypes": ["OPEN", "CLICK"],
+            "SnsDestination": {"TopicArn": format!("arn:aws:sns:us-east-1:{acct}:t")}}})
+        .to_string(),
+    );
+    let html =
+        "<p><a href=\"http://a.example.org/p\">a</a> <a href=\"https://b.example.org/q\">b</a></p>";
+    let resp = api(
+        "POST",
+        "/v2/email/outbound-emails",
+        &json!({
+            "FromEmailAddress": "sender@example.test",
+            "Destination": {"ToAddresses": ["one@example.net", "two@example.net"]},
+            "ConfigurationSetName": "branded",
+            "Content": {"Simple": {"Subject": {"Data": "s"}, "Body": {"Html": {"Data": html}}}}
+        })
+        .to_string(),
+    );
+    let id = serde_json::from_str::<Value>(&resp).unwrap()["MessageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let msg = wait_for("the captured message", || {
+        let (_, body) = http(
+            &addr,
+            &format!("GET /_aws/ses?id={id} HTTP/1.1\r\nHost: {addr}\r\n"),
+            "",
+        );
+        serde_json::from_str::<Value>(&body).unwrap()["messages"]
+            .as_array()
+            .unwrap()
+            .first()
+            .cloned()
+    });
+    let got = msg["Body"]["html_part"].as_str().unwrap().to_string();
+    let pixel = urls_with(&got, "/track/open/");
+    let clicks = urls_with(&got, "/track/click/");
+    assert_eq!(pixel.len(), 1, "{got}");
+    assert!(
+        pixel[0].starts_with("http://track.example.test/track/open/"),
+        "{got}"
+    );
+    assert_eq!(clicks.len(), 2);
+    assert!(
+        clicks[0].starts_with("http://track.example.test/track/click/"),
+        "G-68: {got}"
+    );
+    assert!(
+        clicks[1].starts_with("https://track.example.test/track/click/"),
+        "G-68: {got}"
+    );
+
+    let port = addr.rsplit(':').next().unwrap();
+    let via = format!("track.example.test:80:127.0.0.1:{port}");
+    let (status, location, _, _) = curl(
+        &clicks[0],
+        &[
+            "--connect-to",
+            &via,
+            "-H",
+            "X-Forwarded-For: 203.0.113.9, 10.0.0.1",
+        ],
+    );
+    assert_eq!((status, location.as_str()), (302, "http://a.example.org/p"));
+    let (status, ..) = curl(&pixel[0], &["--connect-to", &via]);
+    assert_eq!(status, 200);
+
+    let all = wait_for("Open and Click events", || {
+        let all = events(dir.path(), &acct, &id);
+        (of_type(&all, "Open").len() == 1 && of_type(&all, "Click").len() == 1).then_some(all)
+    });
+    let click = &of_type(&all, "Click")[0]["data"]["click"];
+    assert_eq!(
+        click["ipAddress"], "203.0.113.9",
+        "the trusted X-Forwarded-For client"
+    );
+    assert_eq!(click["link"], "http://a.example.org/p");
+    let open = &of_type(&all, "Open")[0]["data"]["open"];
+    assert_eq!(open["ipAddress"], CLIENT_IP, "no X-Forwarded-For: the peer");
+    // Q-231: several recipients share one body; the events carry the message's destination.
+    assert_eq!(
+        of_type(&all, "Open")[0]["data"]["mail"]["destination"],
+        json!(["one@example.net", "two@example.net"])
+    );
+}
