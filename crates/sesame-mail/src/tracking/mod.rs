@@ -122,9 +122,9 @@ pub fn open_tracker_placeholders(raw: &[u8]) -> usize {
     // always) quoted-printable literally; only base64 hides it.
     let p = OPEN_TRACKER_PLACEHOLDER.as_bytes();
     let contains_ci = |n: &[u8]| raw.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    if !raw.windows(p.len()).any(|w| w == p)
-        && !(contains_ci(b"base64") && contains_ci(b"text/html"))
-    {
+    let literal = raw.windows(p.len()).any(|w| w == p);
+    let maybe_hidden = contains_ci(b"base64") && contains_ci(b"text/html");
+    if !(literal || maybe_hidden) {
         return 0;
     }
     let Some(m) = mail_parser::MessageParser::default().parse(raw) else {
