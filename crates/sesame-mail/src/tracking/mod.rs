@@ -584,6 +584,50 @@ mod tests {
         }
     }
 
+    /// Input paths never panic: random messages made of MIME and HTML fragments.
+    #[test]
+    fn random_fragments_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let pieces: &[&str] = &[
+            "Content-Type: multipart/mixed; boundary=B\r\n",
+            "Content-Type: text/html\r\n",
+            "Content-Transfer-Encoding: base64\r\n",
+            "Content-Transfer-Encoding: quoted-printable\r\n",
+            "\r\n",
+            "--B\r\n",
+            "--B--\r\n",
+            "--B",
+            "<a",
+            " href=",
+            "\"https://a.example/\"",
+            "'",
+            ">",
+            "<a href=https://x.example/>",
+            "ses:tags=\"a:b\"",
+            " ses:no-track",
+            "<!--",
+            "-->",
+            "{{ses:openTracker}}",
+            "</body>",
+            "=",
+            "=4",
+            "=\r\n",
+            "QUJD",
+            "\n",
+            "<",
+            "\u{e9}",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..3000 {
+            let mut raw = String::from("From: a@example.test\r\n");
+            for _ in 0..rng.gen_range(0..40) {
+                raw.push_str(pieces[rng.gen_range(0..pieces.len())]);
+            }
+            let _ = rewrite_message(raw.as_bytes(), &BOTH);
+            let _ = open_tracker_placeholders(raw.as_bytes());
+        }
+    }
+
     #[test]
     fn qp_round_trip() {
         let table: &[&[u8]] = &[
