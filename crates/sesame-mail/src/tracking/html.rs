@@ -39,7 +39,7 @@ pub fn pixel_tag(url: &str) -> String {
 pub struct Counter {
     /// Links rewritten so far (G-66 cap).
     pub tracked: usize,
-    /// Whether a pixel was placed (one per message part is allowed; see `rewrite_html`).
+    /// HTML parts that received the pixel (each inline HTML part gets one).
     pub pixels: usize,
 }
 
