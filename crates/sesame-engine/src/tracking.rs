@@ -5,7 +5,8 @@
 //!
 //! **When** (G-62, Q-227): the message has a configuration set with an enabled event
 //! destination whose `MatchingEventTypes` has `OPEN` (→ the pixel) or `CLICK` (→ links
-//! rewritten). Delivery applies it after the spool and before DKIM signing, so the
+//! rewritten), or VDM engagement tracking is effective ([`vdm_engagement`]: both). VDM only
+//! decides tracking; which destinations publish the events is still their `MatchingEventTypes`. Delivery applies it after the spool and before DKIM signing, so the
 //! signature covers the final bytes; customer-signed and signed/encrypted messages are never
 //! modified.
 //!
@@ -116,6 +117,31 @@ pub fn plan_for(destinations: &[Value]) -> TrackingPlan {
     TrackingPlan {
         open: destinations.iter().any(|d| publishes(d, "OPEN")),
         click: destinations.iter().any(|d| publishes(d, "CLICK")),
+    }
+}
+
+/// Q-227 (b), F-67, F-121: Virtual Deliverability Manager engagement tracking is effective
+/// when the account's `VdmAttributes.VdmEnabled` is `ENABLED` and engagement metrics are
+/// `ENABLED` — the set's `VdmOptions.DashboardOptions.EngagementMetrics` when it has one,
+/// else the account's `DashboardAttributes.EngagementMetrics`.
+pub fn vdm_engagement(account_vdm: Option<&Value>, set_vdm: Option<&Value>) -> bool {
+    let enabled = |v: Option<&Value>| v.and_then(Value::as_str) == Some("ENABLED");
+    let Some(account) = account_vdm else {
+        return false;
+    };
+    if !enabled(account.get("VdmEnabled")) {
+        return false;
+    }
+    let set_choice = set_vdm
+        .and_then(|s| s.get("DashboardOptions"))
+        .and_then(|d| d.get("EngagementMetrics"));
+    match set_choice {
+        Some(v) => enabled(Some(v)),
+        None => enabled(
+            account
+                .get("DashboardAttributes")
+                .and_then(|d| d.get("EngagementMetrics")),
+        ),
     }
 }
 
@@ -248,12 +274,23 @@ impl Engine {
         (self.serves_region(&tok.r) && matches!(tok.k.as_str(), "o" | "c")).then_some(tok)
     }
 
-    /// What the configuration set `set` asks for (no set: nothing).
+    /// What the message's configuration set `set` asks for (G-62), or VDM engagement
+    /// tracking (Q-227 (b): both opens and clicks, with or without a set).
     pub async fn tracking_plan(
         &self,
         scope: &Scope,
         set: Option<&ConfigurationSetRecord>,
     ) -> Result<TrackingPlan, EngineError> {
+        let account = self.account_settings(scope).await?;
+        if vdm_engagement(
+            account.vdm_attributes.as_ref(),
+            set.and_then(|s| s.vdm_options.as_ref()),
+        ) {
+            return Ok(TrackingPlan {
+                open: true,
+                click: true,
+            });
+        }
         let Some(set) = set else {
             return Ok(TrackingPlan::default());
         };
@@ -405,6 +442,39 @@ mod tests {
         ];
         for (dests, (open, click)) in table {
             assert_eq!(plan_for(&dests), TrackingPlan { open, click }, "{dests:?}");
+        }
+    }
+
+    /// Q-227 (b): VDM engagement tracking, account setting and set override.
+    #[test]
+    fn vdm_engagement_table() {
+        let acct = |vdm: &str, eng: Option<&str>| {
+            let mut a = json!({"VdmEnabled": vdm});
+            if let Some(e) = eng {
+                a["DashboardAttributes"] = json!({"EngagementMetrics": e});
+            }
+            a
+        };
+        let set = |e: &str| json!({"DashboardOptions": {"EngagementMetrics": e}});
+        let table = [
+            (None, None, false),
+            (Some(acct("ENABLED", Some("ENABLED"))), None, true),
+            (Some(acct("ENABLED", None)), None, false),
+            (Some(acct("DISABLED", Some("ENABLED"))), None, false),
+            (
+                Some(acct("ENABLED", Some("ENABLED"))),
+                Some(set("DISABLED")),
+                false,
+            ),
+            (
+                Some(acct("ENABLED", Some("DISABLED"))),
+                Some(set("ENABLED")),
+                true,
+            ),
+            (Some(acct("DISABLED", None)), Some(set("ENABLED")), false),
+        ];
+        for (a, s, want) in table {
+            assert_eq!(vdm_engagement(a.as_ref(), s.as_ref()), want, "{a:?} {s:?}");
         }
     }
 
