@@ -89,6 +89,14 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::get(crate::verify_link::get).fallback(handle),
         )
         .route(
+            "/track/open/{token}",
+            axum::routing::get(crate::tracking::open).fallback(handle),
+        )
+        .route(
+            "/track/click/{token}",
+            axum::routing::get(crate::tracking::click).fallback(handle),
+        )
+        .route(
             "/metrics",
             axum::routing::get(crate::metrics::get).fallback(handle),
         )
@@ -107,9 +115,13 @@ pub async fn run(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address is the `ipAddress` of Open/Click events (`crate::tracking`).
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[derive(Clone, Copy, PartialEq)]

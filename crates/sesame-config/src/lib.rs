@@ -296,6 +296,18 @@ pub const SETTINGS: &[Setting] = &[
         default: "7776000",
         doc: "Easy DKIM key rotation period (Q-92; 90 days by default). At each rotation the next key (published since the previous rotation) starts signing, the active key stays published as the previous one, and a new key of `NextSigningKeyLength` is generated and published as the next one. `0` or `off` disables rotation. Tests use a few seconds.",
     },
+    Setting {
+        key: "tracking_base_url",
+        env: "SESAME_TRACKING_BASE_URL",
+        default: "https://r.<region>.<service_domain> (`--dev`: http://<API listener address>)",
+        doc: "Scheme, host and optional path prefix of open/click tracking URLs (docs/tracking.md; Q-70), e.g. `https://r.us-east-1.mail.example.net`: the pixel is `<tracking_base_url>/track/open/TOKEN`, a link `<tracking_base_url>/track/click/TOKEN`, both served by the API listener without SigV4. Unset: `r.<region>.<service_domain>` with opens over https and clicks keeping the link's scheme (G-68); in `serve --dev` the API listener's own address. A configuration set's `CustomRedirectDomain` takes precedence (scheme from its `HttpsPolicy`).",
+    },
+    Setting {
+        key: "tracking_trust_forwarded_for",
+        env: "SESAME_TRACKING_TRUST_FORWARDED_FOR",
+        default: "false",
+        doc: "`true`: the `ipAddress` of Open and Click events is the first address of the `X-Forwarded-For` header (set this only when a proxy or CDN in front of the listener sets it, else recipients could forge it). `false`: the connection's peer address.",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -374,6 +386,11 @@ pub struct Config {
     pub log: String,
     /// The instance DNS zone and Easy DKIM rotation.
     pub dns: DnsSettings,
+    /// Base of open/click tracking URLs; `None`: `r.<region>.<service_domain>` (or the API
+    /// listener in `--dev`).
+    pub tracking_base_url: Option<String>,
+    /// Take Open/Click `ipAddress` from `X-Forwarded-For`.
+    pub tracking_trust_forwarded_for: bool,
 }
 
 /// `dns_*`, `feedback_mx_ips` and `dkim_rotation_seconds` (see [`SETTINGS`]).
@@ -733,6 +750,23 @@ impl Config {
             abuse_contact,
             log: get("log").unwrap_or_else(|| "info".into()),
             dns: dns_settings(v, &get)?,
+            tracking_base_url: match get("tracking_base_url") {
+                None => None,
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                Some(u) => {
+                    return Err(invalid(
+                        "SESAME_TRACKING_BASE_URL",
+                        &format!("{u:?} is not an http:// or https:// URL"),
+                    ))
+                }
+            },
+            tracking_trust_forwarded_for: parse_bool(
+                "SESAME_TRACKING_TRUST_FORWARDED_FOR",
+                get("tracking_trust_forwarded_for"),
+                false,
+            )?,
         })
     }
 }

@@ -31,6 +31,7 @@ pub mod tags;
 pub mod templates;
 #[cfg(test)]
 mod test_store;
+pub mod tracking;
 pub mod verification;
 
 use std::sync::Arc;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub outbound_ips: Vec<std::net::IpAddr>,
     /// The verification email and its link ([`email_verification`], Q-74, Q-84).
     pub verification: email_verification::VerificationSettings,
+    /// Open/click tracking URLs and the client address of their events ([`tracking`]).
+    pub tracking: tracking::TrackingSettings,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

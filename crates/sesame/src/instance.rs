@@ -137,6 +137,10 @@ pub async fn open_with(
             brand: cfg.brand.clone(),
             abuse_contact: Some(cfg.abuse_contact.clone()),
         },
+        tracking: sesame_engine::tracking::TrackingSettings {
+            base_url: cfg.tracking_base_url.clone(),
+            trust_forwarded_for: cfg.tracking_trust_forwarded_for,
+        },
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {

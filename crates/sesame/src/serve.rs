@@ -58,6 +58,10 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
     engine.default_verification_base_url(&endpoint);
+    if dev {
+        // Tracked links in captured mail point at this listener (docs/tracking.md).
+        engine.default_tracking_base_url(&endpoint);
+    }
     let smtp = bind_smtp(&cfg, dev).await?;
     let mx = crate::feedback_backend::bind(&cfg, dev).await?;
     let dns = crate::dns_zone::bind(&cfg).await?;

@@ -235,7 +235,12 @@ impl Engine {
         if crate::forwarding::system_kind(&msg).is_some() {
             return self.deliver_system_captured(node, msg).await;
         }
-        let Prepared { meta, outcomes, .. } = self.prepare(&msg).await?;
+        let Prepared {
+            meta,
+            outcomes,
+            set,
+            ..
+        } = self.prepare(&msg).await?;
         let scope = &msg.scope;
 
         let captured: Vec<String> = outcomes
@@ -248,7 +253,7 @@ impl Engine {
                 return self.missing_body(node, &msg).await;
             };
             let raw = self
-                .sign_for_delivery(scope, &meta, &body, now_ms())
+                .sign_for_delivery(scope, &meta, set.as_ref(), body, now_ms())
                 .await?;
             self.store
                 .capture_message(&CapturedMessage {
@@ -334,16 +339,22 @@ impl Engine {
         }
     }
 
-    /// The body as it leaves: CRLF line endings and, when the governing identity signs, a
-    /// `DKIM-Signature` field prepended (Q-96: signing is the last change).
+    /// The body as it leaves: CRLF line endings, rewritten for open/click tracking when the
+    /// configuration set asks for it ([`crate::tracking`]), and, when the governing identity
+    /// signs, a `DKIM-Signature` field prepended (Q-96: signing is the last change).
     async fn sign_for_delivery(
         &self,
         scope: &Scope,
         meta: &Meta,
-        body: &[u8],
+        set: Option<&ConfigurationSetRecord>,
+        body: Vec<u8>,
         now: i64,
     ) -> Result<Vec<u8>, EngineError> {
-        let body = to_crlf(body).into_owned();
+        let body = match to_crlf(&body) {
+            std::borrow::Cow::Borrowed(_) => body,
+            std::borrow::Cow::Owned(b) => b,
+        };
+        let body = self.apply_tracking(scope, &meta.mail, set, body).await?;
         let Some(from_identity) = &meta.from_identity else {
             return Ok(body);
         };
