@@ -166,7 +166,15 @@ impl Engine {
     async fn prepare(&self, msg: &QueuedMessage) -> Result<Prepared, EngineError> {
         let meta = parse_meta(msg)?;
         let scope = &msg.scope;
-        let account = self.account_settings(scope).await?;
+        // The send path's ≤ 1 s settings cache: read for every delivered message.
+        let account = match self.hot.settings(scope) {
+            Some(a) => a,
+            None => {
+                let a = self.account_settings(scope).await?;
+                self.hot.put_settings(scope, &a);
+                a
+            }
+        };
         let set = match &meta.configuration_set {
             Some(name) => self.get_configuration_set(scope, name).await?,
             None => None,
@@ -358,16 +366,13 @@ impl Engine {
         let Some(from_identity) = &meta.from_identity else {
             return Ok(body);
         };
-        let Some(governing) = self.get_identity(scope, from_identity).await? else {
+        let Some(signer) = self
+            .signer_for(scope, from_identity, &meta.mail.from_domain)
+            .await?
+        else {
             return Ok(body);
         };
-        let domains = self
-            .domain_identities(scope, &meta.mail.from_domain)
-            .await?;
-        let Some(signer) = signing::choose(&governing, &domains) else {
-            return Ok(body);
-        };
-        let key = self.dkim_signing_key(scope, signer.owner, signer.key)?;
+        let key = self.dkim_signing_key(scope, &signer.owner, &signer.key)?;
         let field = sesame_mail::dkim::sign_with(
             &key,
             &body,
@@ -379,6 +384,35 @@ impl Engine {
         let mut out = field.into_bytes();
         out.extend_from_slice(&body);
         Ok(out)
+    }
+
+    /// Which key signs mail of `from_identity` (Q-89, `signing::choose`), read through the send
+    /// path's ≤ 1 s cache: every delivered message needs it, and it changes only when
+    /// an identity does (writes through this engine drop it at once; a key rotated elsewhere
+    /// stays published as the previous key, so a signature made in that second verifies).
+    async fn signer_for(
+        &self,
+        scope: &Scope,
+        from_identity: &str,
+        from_domain: &str,
+    ) -> Result<Option<crate::send::hot::SignerChoice>, EngineError> {
+        if let Some(choice) = self.hot.signer(scope, from_identity, from_domain) {
+            return Ok(choice);
+        }
+        let choice = match self.get_identity(scope, from_identity).await? {
+            None => None,
+            Some(governing) => {
+                let domains = self.domain_identities(scope, from_domain).await?;
+                signing::choose(&governing, &domains).map(|s| crate::send::hot::SignerChoice {
+                    owner: s.owner.to_string(),
+                    domain: s.domain,
+                    key: s.key.clone(),
+                })
+            }
+        };
+        self.hot
+            .put_signer(scope, from_identity, from_domain, choice.clone());
+        Ok(choice)
     }
 
     /// Domain identities for `domain` and its parents, most specific first.
