@@ -18,6 +18,8 @@ pub const TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 50_000;
 
 type ScopeKey = (String, String);
+/// (scope, From identity, From domain) → when cached, the decision.
+type SignerMap = HashMap<(ScopeKey, String, String), (Instant, Option<SignerChoice>)>;
 
 #[derive(Default)]
 pub struct HotCache {
@@ -29,7 +31,7 @@ pub struct HotCache {
     /// Delivery: the DKIM signer chosen for (From identity, From domain) (`deliver::signing`),
     /// `None` for "unsigned", so each delivered message does not re-read the identity and its
     /// parent domains.
-    signers: Mutex<HashMap<(ScopeKey, String, String), (Instant, Option<SignerChoice>)>>,
+    signers: Mutex<SignerMap>,
 }
 
 /// A cached signing decision: the identity that owns the key, `d=`, and the key.
