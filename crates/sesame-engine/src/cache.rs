@@ -316,6 +316,13 @@ impl Store for CachingStore {
     ) -> Result<Vec<SendStatsBucket>, StoreError> {
         self.inner.send_statistics(scope, since_ms).await
     }
+    async fn reputation_buckets(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<sesame_model::ReputationBucket>, StoreError> {
+        self.inner.reputation_buckets(scope, since_ms).await
+    }
     async fn capture_message(&self, m: &CapturedMessage) -> Result<(), StoreError> {
         self.inner.capture_message(m).await
     }

@@ -177,7 +177,11 @@ pub fn assess(counts: Counts, t: &Thresholds) -> Assessment {
     let (bounce, complaint) = if representative {
         (
             status(counts.bounce_rate(), t.bounce_review, t.bounce_pause),
-            status(counts.complaint_rate(), t.complaint_review, t.complaint_pause),
+            status(
+                counts.complaint_rate(),
+                t.complaint_review,
+                t.complaint_pause,
+            ),
         )
     } else {
         (MetricStatus::Healthy, MetricStatus::Healthy)
