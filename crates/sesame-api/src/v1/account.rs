@@ -72,9 +72,11 @@ pub(super) async fn update_sending_enabled(
     i: w::UpdateAccountSendingEnabledRequest,
 ) -> Result<(), ApiError> {
     let enabled = i.enabled.unwrap_or(false);
+    let now = sesame_engine::now_ms();
     api.engine
         .update_account_settings(&ctx.scope, |s| {
-            s.sending_enabled = enabled;
+            // G-87, Q-243: the customer's switch; an enforcement SHUTDOWN still blocks sending.
+            s.set_sending_enabled(enabled, now);
             Ok(())
         })
         .await

@@ -92,9 +92,11 @@ pub(super) async fn put_sending(
     i: w::PutAccountSendingAttributesRequest,
 ) -> Result<w::PutAccountSendingAttributesResponse, ApiError> {
     let enabled = i.sending_enabled.unwrap_or(false);
+    let now = sesame_engine::now_ms();
     api.engine
         .update_account_settings(&ctx.scope, |s| {
-            s.sending_enabled = enabled;
+            // G-87, Q-243: the customer's switch; an enforcement SHUTDOWN still blocks sending.
+            s.set_sending_enabled(enabled, now);
             Ok(())
         })
         .await
