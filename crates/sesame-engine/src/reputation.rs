@@ -22,8 +22,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use sesame_model::{ReputationBucket, Scope};
 use sesame_policy::reputation::{
-    assess, enforcement_status, Assessment, Bucket, Counts, MetricStatus, Thresholds, Window,
+    assess, enforcement_status, Assessment, Bucket, Counts, MetricStatus,
 };
+pub use sesame_policy::reputation::{Thresholds, Window};
 
 use crate::{Engine, EngineError};
 

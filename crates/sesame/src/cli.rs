@@ -216,6 +216,18 @@ pub enum AccountCmd {
         #[arg(long)]
         max_send_rate: Option<f64>,
     },
+    /// Evaluate an account's bounce and complaint rates now and apply automatic review and
+    /// pausing, as `sesame serve` does every SESAME_REPUTATION_EVALUATION_SECONDS
+    /// (docs/reputation.md). Prints what it saw and changed.
+    Reputation {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,6 +265,61 @@ pub enum ConfigCmd {
     Docs,
     /// Load and validate the configuration, then print it.
     Validate,
+}
+
+fn print_reputation(r: &sesame_engine::reputation::ReputationReport) {
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.2}%", v * 100.0));
+    let rates = |x: &sesame_engine::reputation::Rates| {
+        format!(
+            "bounce {} ({}/{}, {}), complaint {} ({}/{}, {}){}",
+            pct(x.bounce_rate),
+            x.bounces,
+            x.sends,
+            x.bounce_status,
+            pct(x.complaint_rate),
+            x.complaints,
+            x.sends,
+            x.complaint_status,
+            if x.representative {
+                ""
+            } else {
+                " [below the minimum volume]"
+            }
+        )
+    };
+    let a = &r.account;
+    println!("account {} ({})", r.account_id, r.region);
+    println!(
+        "  status {}, sending {}",
+        a.enforcement_status,
+        if a.sending_enabled {
+            "enabled"
+        } else {
+            "paused"
+        }
+    );
+    println!("  rates: {}", rates(&a.rates));
+    println!("  since last resume: {}", rates(&a.since_resume));
+    if !a.changes.is_empty() {
+        println!("  changed: {}", a.changes.join(", "));
+    }
+    for s in &r.configuration_sets {
+        println!(
+            "  configuration set {}: sending {}; {}{}",
+            s.name,
+            if s.sending_enabled {
+                "enabled"
+            } else {
+                "paused"
+            },
+            rates(&s.rates),
+            if s.changes.is_empty() {
+                String::new()
+            } else {
+                format!("; changed: {}", s.changes.join(", "))
+            }
+        );
+    }
 }
 
 pub(crate) fn account_id(s: &str) -> anyhow::Result<AccountId> {
@@ -369,6 +436,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         "account {id} now has production access ({})",
                         region.as_deref().unwrap_or("all regions")
                     );
+                    Ok(())
+                }
+                AccountCmd::Reputation {
+                    account,
+                    region,
+                    json,
+                } => {
+                    let id = account_id(&account)?;
+                    let reports =
+                        crate::reputation::evaluate(&engine, &cfg, &id, region.as_deref()).await?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&reports)?);
+                    } else {
+                        for r in &reports {
+                            print_reputation(r);
+                        }
+                    }
                     Ok(())
                 }
                 AccountCmd::SetQuota {

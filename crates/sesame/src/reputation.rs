@@ -1,0 +1,76 @@
+//! The reputation evaluation job (docs/reputation.md; `sesame_engine::reputation` applies the
+//! verdicts, `sesame_policy::reputation` has the rules).
+//!
+//! Every node runs it: evaluations are idempotent and every change is a compare-and-swap that
+//! re-checks its condition, so two nodes evaluating the same account at once pause it once.
+
+use std::time::Duration;
+
+use sesame_config::{Config, ReputationSettings};
+use sesame_engine::reputation::{ReputationParams, ReputationReport, Thresholds, Window};
+use sesame_engine::{now_ms, Engine};
+use sesame_model::Scope;
+use tokio::sync::watch;
+
+/// The engine's parameters from the `reputation_*` settings.
+pub fn params(r: &ReputationSettings) -> ReputationParams {
+    ReputationParams {
+        thresholds: Thresholds {
+            bounce_review: r.bounce_review_rate,
+            bounce_pause: r.bounce_pause_rate,
+            complaint_review: r.complaint_review_rate,
+            complaint_pause: r.complaint_pause_rate,
+            minimum_volume: i64::try_from(r.minimum_volume).unwrap_or(i64::MAX),
+        },
+        window: Window {
+            min_sends: i64::try_from(r.window_sends).unwrap_or(i64::MAX),
+            ..Window::default()
+        },
+        count_simulator: r.count_simulator,
+    }
+}
+
+/// Runs evaluations every `reputation_evaluation_seconds` until `stop` flips.
+pub async fn run(engine: Engine, cfg: Config, every: Duration, mut stop: watch::Receiver<bool>) {
+    let p = params(&cfg.reputation);
+    loop {
+        if let Err(e) = sweep(&engine, &cfg.regions, &p).await {
+            tracing::warn!(error = %format!("{e:#}"), "reputation evaluation failed; retrying next interval");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn sweep(engine: &Engine, regions: &[String], p: &ReputationParams) -> anyhow::Result<()> {
+    for account in engine.store.list_accounts().await? {
+        for region in regions {
+            let scope = Scope::new(account.account_id.clone(), region.parse()?);
+            engine.evaluate_reputation(&scope, p, now_ms()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `sesame account reputation`: evaluates now (applying the verdicts, as the job would) and
+/// returns the reports, one per region.
+pub async fn evaluate(
+    engine: &Engine,
+    cfg: &Config,
+    account: &sesame_model::AccountId,
+    region: Option<&str>,
+) -> anyhow::Result<Vec<ReputationReport>> {
+    let p = params(&cfg.reputation);
+    let regions: Vec<String> = match region {
+        Some(r) => vec![r.to_string()],
+        None => cfg.regions.clone(),
+    };
+    let mut out = Vec::new();
+    for region in regions {
+        let scope = Scope::new(account.clone(), region.parse()?);
+        out.push(engine.evaluate_reputation(&scope, &p, now_ms()).await?);
+    }
+    Ok(out)
+}
