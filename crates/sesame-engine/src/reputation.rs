@@ -29,23 +29,13 @@ pub use sesame_policy::reputation::{Thresholds, Window};
 use crate::{Engine, EngineError};
 
 /// The operator's settings (`reputation_*` in docs/configuration.md).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ReputationParams {
     pub thresholds: Thresholds,
     pub window: Window,
     /// Count mailbox-simulator recipients as if they were real (off by default: E-82 says they
     /// never count). For exercising automatic pausing without real bounces.
     pub count_simulator: bool,
-}
-
-impl Default for ReputationParams {
-    fn default() -> Self {
-        ReputationParams {
-            thresholds: Thresholds::default(),
-            window: Window::default(),
-            count_simulator: false,
-        }
-    }
 }
 
 /// The rates of one scope as reported (fractions, G-77).

@@ -472,6 +472,16 @@ impl Store for MemStore {
             .cloned()
             .collect())
     }
+    async fn prune_statistics(&self, _: i64, reputation: i64) -> Result<u64, StoreError> {
+        let mut all = self.reputation.lock().unwrap();
+        let mut n = 0;
+        for rows in all.values_mut() {
+            let before = rows.len();
+            rows.retain(|b| b.bucket_start >= reputation);
+            n += (before - rows.len()) as u64;
+        }
+        Ok(n)
+    }
     async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError> {
         let mut c = self.captured.lock().unwrap();
         if !c.iter().any(|m| m.message_id == message.message_id) {

@@ -828,6 +828,28 @@ impl SqlStore {
         })
     }
 
+    pub(crate) async fn prune_statistics_rows(
+        &self,
+        stats_before_ms: i64,
+        reputation_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        with_pool!(self, pool => {
+            let a = sqlx::query("DELETE FROM send_stats WHERE bucket_start < $1")
+                .bind(stats_before_ms)
+                .execute(pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            let b = sqlx::query("DELETE FROM reputation_stats WHERE bucket_start < $1")
+                .bind(reputation_before_ms)
+                .execute(pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            Ok(a + b)
+        })
+    }
+
     pub(crate) async fn capture_row(&self, m: &CapturedMessage) -> Result<(), StoreError> {
         let sql = format!(
             "INSERT INTO captured ({CAPTURED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \

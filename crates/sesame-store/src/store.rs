@@ -248,6 +248,15 @@ impl Store for SqlStore {
         self.reputation_rows(scope, since_ms).await
     }
 
+    async fn prune_statistics(
+        &self,
+        stats_before_ms: i64,
+        reputation_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.prune_statistics_rows(stats_before_ms, reputation_before_ms)
+            .await
+    }
+
     async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError> {
         self.capture_row(message).await
     }

@@ -44,7 +44,18 @@ pub async fn run(engine: Engine, cfg: Config, every: Duration, mut stop: watch::
     }
 }
 
+/// `GetSendStatistics` keeps 14 days (plus the bucket that straddles the limit).
+const STATS_RETENTION_MS: i64 = 14 * 24 * 3_600_000 + 15 * 60_000;
+
 async fn sweep(engine: &Engine, regions: &[String], p: &ReputationParams) -> anyhow::Result<()> {
+    let now = now_ms();
+    let pruned = engine
+        .store
+        .prune_statistics(now - STATS_RETENTION_MS, now - p.window.max_age_ms)
+        .await?;
+    if pruned > 0 {
+        tracing::debug!(rows = pruned, "old statistics pruned");
+    }
     for account in engine.store.list_accounts().await? {
         for region in regions {
             let scope = Scope::new(account.account_id.clone(), region.parse()?);

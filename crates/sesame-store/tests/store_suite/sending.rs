@@ -1109,3 +1109,37 @@ pub(crate) async fn reputation_buckets_by_set_and_send_hour(ctx: Ctx) {
         .unwrap()
         .is_empty());
 }
+
+/// statistics older than their retention are deleted, in every scope; newer ones stay.
+pub(crate) async fn prune_statistics_by_age(ctx: Ctx) {
+    let s = &ctx.store;
+    let a = scope(1, "us-east-1");
+    let b = scope(2, "eu-west-1");
+    let send = |id: &str, sc: &Scope, at: i64| EventRecord {
+        event_id: id.to_string(),
+        scope: sc.clone(),
+        message_id: id.to_string(),
+        event_type: "Send".into(),
+        timestamp: at,
+        data: json!({"mail": {"destination": ["a@example.net"]}}),
+    };
+    for (sc, at) in [(&a, T0), (&b, T0), (&a, T0 + DAY)] {
+        s.accept_messages(
+            &[(
+                msg(&format!("m{at}{}", sc.account.as_str()), sc, 1, at),
+                unlimited(1),
+                vec![send(&format!("s{at}{}", sc.account.as_str()), sc, at)],
+            )],
+            at,
+        )
+        .await
+        .unwrap();
+    }
+    // Two send_stats rows and two reputation_stats rows (T0 in both scopes) go.
+    assert_eq!(s.prune_statistics(T0 + 1, T0 + 1).await.unwrap(), 4);
+    assert_eq!(s.send_statistics(&a, 0).await.unwrap().len(), 1);
+    assert!(s.send_statistics(&b, 0).await.unwrap().is_empty());
+    assert_eq!(s.reputation_buckets(&a, 0).await.unwrap().len(), 1);
+    assert!(s.reputation_buckets(&b, 0).await.unwrap().is_empty());
+    assert_eq!(s.prune_statistics(T0 + 1, T0 + 1).await.unwrap(), 0);
+}
