@@ -10,6 +10,7 @@ an evaluation every second and `SESAME_REPUTATION_COUNT_SIMULATOR=true`, so that
 events from `bounce@simulator.amazonses.com` count (by default they never do, E-82)."""
 
 import datetime
+import json
 import time
 from pathlib import Path
 
@@ -97,8 +98,6 @@ def test_bounce_threshold_pauses_the_account_and_resume_works(rep_server):
 
     # The operator's view: the same verdict, on demand.
     out = rep_server.cli("account", "reputation", "--account", acct.account_id, "--region", "us-east-1", "--json")
-    import json
-
     report = json.loads(out.stdout)[0]
     assert report["account"]["rates"]["bounce_rate"] == 1.0
     assert report["account"]["rates"]["bounce_status"] == "Sending pause"
@@ -210,3 +209,36 @@ def test_simulator_mail_stays_out_of_send_statistics(server, tmp_path):
     assert sum(p["Bounces"] for p in points) == 0
     for p in points:
         assert p["Timestamp"].minute % 15 == 0 and p["Timestamp"].second == 0
+
+
+def test_operator_shutdown_cannot_be_lifted_by_the_account(server):
+    """G-89, Q-243: an enforcement pause (operator `sesame account enforcement --status
+    SHUTDOWN`) refuses every send (Q-244: v2 SendingPausedException "Account is paused", v1
+    AccountSendingPausedException); the account's own PutAccountSendingAttributes succeeds but
+    GetAccount.SendingEnabled stays false; only the operator lifts it."""
+    acct = create_account(server)
+    domain = f"{unique('d')}.example.test"
+    acct.ses.verify_domain_identity(Domain=domain)
+    server.cli("identity", "verify", "--force", "--account", acct.account_id, domain)
+    server.cli("account", "production", "--account", acct.account_id)
+    v2, v1 = acct.sesv2, acct.ses
+    server.cli("account", "enforcement", "--account", acct.account_id, "--status", "SHUTDOWN", "--reason", "test")
+    a = v2.get_account()
+    assert (a["SendingEnabled"], a["EnforcementStatus"]) == (False, "SHUTDOWN")
+    with pytest.raises(ClientError) as ei:
+        send(acct, domain, SUCCESS)
+    assert err(ei) == ("SendingPausedException", 400, "Account is paused")
+    v2.put_account_sending_attributes(SendingEnabled=True)
+    v1.update_account_sending_enabled(Enabled=True)
+    assert v2.get_account()["SendingEnabled"] is False
+    assert v1.get_account_sending_enabled()["Enabled"] is False
+    with pytest.raises(ClientError) as ei:
+        v1.send_email(Source=f"a@{domain}", Destination={"ToAddresses": [SUCCESS]}, Message=V1_MESSAGE)
+    assert err(ei) == ("AccountSendingPausedException", 400, "Account is paused")
+    bad = server.cli("account", "enforcement", "--account", acct.account_id, "--status", "PAUSED", check=False)
+    assert bad.returncode != 0
+    server.cli("account", "enforcement", "--account", acct.account_id, "--status", "HEALTHY")
+    time.sleep(1.2)  # operator changes reach the send path within its 1 s settings cache
+    a = v2.get_account()
+    assert (a["SendingEnabled"], a["EnforcementStatus"]) == (True, "HEALTHY")
+    send(acct, domain, SUCCESS)

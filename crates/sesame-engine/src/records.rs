@@ -87,6 +87,10 @@ pub struct AccountReputation {
     /// Unix ms of the last resume by the account (see [`AccountSettings::set_sending_enabled`]).
     #[serde(default)]
     pub resumed_at: Option<i64>,
+    /// Unix ms of the operator's last window reset (G-78: after remediation only mail sent
+    /// afterwards counts, for the rates and for pausing).
+    #[serde(default)]
+    pub reset_at: Option<i64>,
     /// The latest state changes, newest last, at most [`AccountReputation::HISTORY`] (G-78:
     /// an audit trail with a reason).
     #[serde(default)]
@@ -98,7 +102,7 @@ pub struct AccountReputation {
 pub struct ReputationChange {
     pub at: i64,
     /// `UnderReview`, `Healthy`, `SendingPaused`, `SendingResumed`,
-    /// `ConfigurationSetSendingPaused`.
+    /// `ConfigurationSetSendingPaused`, `OperatorSetStatus`.
     pub change: String,
     pub reason: String,
 }

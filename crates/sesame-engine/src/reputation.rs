@@ -157,14 +157,25 @@ impl Engine {
             .reputation_buckets(scope, now_ms - p.window.max_age_ms)
             .await?;
         let all = series(&rows, p.count_simulator, |_| true);
-        let full = assess(p.window.sum(&all, now_ms, None), &p.thresholds);
 
         // Account: status, then pause. Decided inside the compare-and-swap, on fresh settings.
         let mut changes = Vec::new();
         let current = self.account_settings(scope).await?;
+        let full_of = |s: &crate::records::AccountSettings| {
+            assess(
+                p.window.sum(&all, now_ms, s.reputation.reset_at),
+                &p.thresholds,
+            )
+        };
+        let mut full = full_of(&current);
         let decide = |s: &crate::records::AccountSettings| {
+            let full = full_of(s);
             let since = assess(
-                p.window.sum(&all, now_ms, s.reputation.resumed_at),
+                p.window.sum(
+                    &all,
+                    now_ms,
+                    s.reputation.resumed_at.max(s.reputation.reset_at),
+                ),
                 &p.thresholds,
             );
             let want = enforcement_status(full.verdict());
@@ -174,13 +185,14 @@ impl Engine {
                 _ => None,
             };
             let pause = since.verdict() == MetricStatus::SendingPause && s.sending_enabled;
-            (since, status, pause)
+            (full, since, status, pause)
         };
-        let (mut since, status, pause) = decide(&current);
+        let (_, mut since, status, pause) = decide(&current);
         let settings = if status.is_some() || pause {
             self.update_account_settings(scope, |s| {
                 changes.clear();
-                let (since_now, status, pause) = decide(s);
+                let (full_now, since_now, status, pause) = decide(s);
+                full = full_now;
                 since = since_now;
                 if let Some(status) = status {
                     s.enforcement_status = status.to_string();
@@ -288,6 +300,42 @@ impl Engine {
             },
             configuration_sets: sets,
         })
+    }
+}
+
+impl Engine {
+    /// The operator's enforcement decision (G-78, G-89, Q-242, Q-243): sets `EnforcementStatus`
+    /// (`HEALTHY`, `PROBATION` or `SHUTDOWN`), which the automatic rules then leave alone until
+    /// they see a new reason to review; `reset_window` makes only mail sent from now on count
+    /// (after remediation). `SHUTDOWN` stops all sending until the operator lifts it; the
+    /// account's own `SendingEnabled` switch is not changed.
+    pub async fn set_enforcement_status(
+        &self,
+        scope: &Scope,
+        status: &str,
+        reset_window: bool,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<crate::records::AccountSettings, EngineError> {
+        if ![HEALTHY, PROBATION, "SHUTDOWN"].contains(&status) {
+            return Err(EngineError::BadRequest(format!(
+                "unknown enforcement status {status:?} (HEALTHY, PROBATION or SHUTDOWN)"
+            )));
+        }
+        self.update_account_settings(scope, |s| {
+            s.enforcement_status = status.to_string();
+            s.reputation.auto_review = false;
+            if reset_window {
+                s.reputation.reset_at = Some(now_ms);
+            }
+            let text = format!(
+                "operator set {status}{}: {reason}",
+                if reset_window { ", window reset" } else { "" }
+            );
+            s.reputation.note(now_ms, "OperatorSetStatus", &text);
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -517,6 +565,46 @@ mod tests {
             r.configuration_sets[0].last_fresh_start,
             Some(NOW as f64 / 1000.0)
         );
+    }
+
+    /// G-78, Q-243: the operator lifts a review with a window reset; old bounces no longer
+    /// count and the evaluator leaves the account healthy. Without a reset the evaluator puts it
+    /// back on review. Unknown statuses are refused.
+    #[tokio::test]
+    async fn operator_status_and_window_reset() {
+        let (engine, scope) = setup(vec![row(None, 2, 100, 6)]).await;
+        let r = engine
+            .evaluate_reputation(&scope, &params(100), NOW)
+            .await
+            .unwrap();
+        assert_eq!(r.account.enforcement_status, "PROBATION");
+        engine
+            .set_enforcement_status(&scope, "HEALTHY", false, "looked fine", NOW)
+            .await
+            .unwrap();
+        let r = engine
+            .evaluate_reputation(&scope, &params(100), NOW)
+            .await
+            .unwrap();
+        assert_eq!(r.account.changes, vec!["UnderReview"]);
+        let s = engine
+            .set_enforcement_status(&scope, "HEALTHY", true, "list cleaned", NOW - HOUR)
+            .await
+            .unwrap();
+        assert_eq!(s.reputation.reset_at, Some(NOW - HOUR));
+        let r = engine
+            .evaluate_reputation(&scope, &params(100), NOW)
+            .await
+            .unwrap();
+        assert!(r.account.changes.is_empty());
+        assert_eq!(r.account.enforcement_status, "HEALTHY");
+        assert_eq!(r.account.rates.sends, 0);
+        assert!(matches!(
+            engine
+                .set_enforcement_status(&scope, "PAUSED", false, "", NOW)
+                .await,
+            Err(EngineError::BadRequest(_))
+        ));
     }
 
     /// E-82: simulator traffic counts only when the operator asks for it.

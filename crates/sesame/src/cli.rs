@@ -228,6 +228,23 @@ pub enum AccountCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Set an account's enforcement status (the operator's review decision, docs/reputation.md):
+    /// HEALTHY, PROBATION or SHUTDOWN (no sending at all until lifted).
+    Enforcement {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_parser = ["HEALTHY", "PROBATION", "SHUTDOWN"])]
+        status: String,
+        /// Count only mail sent from now on (after the sender fixed the cause).
+        #[arg(long)]
+        reset_window: bool,
+        /// Recorded in the account's reputation history.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -452,6 +469,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         for r in &reports {
                             print_reputation(r);
                         }
+                    }
+                    Ok(())
+                }
+                AccountCmd::Enforcement {
+                    account,
+                    region,
+                    status,
+                    reset_window,
+                    reason,
+                } => {
+                    let id = account_id(&account)?;
+                    let regions = match &region {
+                        Some(r) => vec![r.clone()],
+                        None => cfg.regions.clone(),
+                    };
+                    for r in regions {
+                        let scope = sesame_model::Scope::new(id.clone(), r.parse()?);
+                        engine
+                            .set_enforcement_status(
+                                &scope,
+                                &status,
+                                reset_window,
+                                &reason,
+                                sesame_engine::now_ms(),
+                            )
+                            .await?;
+                        println!("account {id} ({r}): enforcement status {status}");
                     }
                     Ok(())
                 }

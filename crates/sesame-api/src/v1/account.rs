@@ -62,7 +62,8 @@ pub(super) async fn get_sending_enabled(
 ) -> Result<w::GetAccountSendingEnabledResponse, ApiError> {
     let s = api.engine.account_settings(&ctx.scope).await.map_err(err)?;
     Ok(w::GetAccountSendingEnabledResponse {
-        enabled: Some(s.sending_enabled),
+        // an enforcement SHUTDOWN shows as not enabled, whatever the account's switch.
+        enabled: Some(s.sending_enabled && s.enforcement_status != "SHUTDOWN"),
     })
 }
 

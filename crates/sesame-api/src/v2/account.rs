@@ -28,7 +28,8 @@ pub(super) async fn get(
             max_send_rate: Some(s.max_send_rate),
             sent_last24_hours: Some(sent),
         }),
-        sending_enabled: Some(s.sending_enabled),
+        // an enforcement SHUTDOWN shows as not enabled, whatever the account's switch.
+        sending_enabled: Some(s.sending_enabled && s.enforcement_status != "SHUTDOWN"),
         suppression_attributes: Some(w::SuppressionAttributes {
             suppressed_reasons: Some(s.suppressed_reasons.clone()),
             validation_attributes: None,
