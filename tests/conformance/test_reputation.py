@@ -189,26 +189,36 @@ def test_bounce_threshold_pauses_a_configuration_set_with_reputation_metrics(rep
     send(acct, domain, SUCCESS, cs)
 
 
-def test_simulator_mail_stays_out_of_send_statistics(server, tmp_path):
-    """E-82, Q-248 (on the shared server, default settings): mailbox-simulator recipients are
-    not delivery attempts and their bounces are not counted in GetSendStatistics, so no data
-    point claims a bounce without an attempt; real recipients are counted."""
+def events_of(server, acct, message_id):
+    out = server.cli("events", "--message-id", message_id, "--account", acct.account_id, "--json")
+    return [e["event_type"] for e in json.loads(out.stdout or "[]")]
+
+
+def test_send_statistics_count_attempts_and_hard_bounces_not_simulator_mail(server):
+    """G-16/G-17/H-30/Q-248 with E-82 (shared server, default settings): a real recipient is a
+    delivery attempt; a recipient on the account suppression list is an attempt and a hard
+    bounce (`Permanent`/`OnAccountSuppressionList`, A-71); a mailbox-simulator recipient is
+    neither, and neither is its bounce. Points are 15-minute aligned and ascending."""
     acct = create_account(server)
     domain = f"{unique('d')}.example.test"
     acct.ses.verify_domain_identity(Domain=domain)
     server.cli("identity", "verify", "--force", "--account", acct.account_id, domain)
     server.cli("account", "production", "--account", acct.account_id)
-    acct.sesv2.send_email(
-        FromEmailAddress=f"a@{domain}", Destination={"ToAddresses": [BOUNCE, "x@example.invalid"]}, Content=SIMPLE
-    )
-    v1 = acct.ses
-    points = wait_for("a data point", lambda: v1.get_send_statistics()["SendDataPoints"])
-    time.sleep(1.5)  # the simulator's bounce has been processed by now
-    points = v1.get_send_statistics()["SendDataPoints"]
-    assert sum(p["DeliveryAttempts"] for p in points) == 1
-    assert sum(p["Bounces"] for p in points) == 0
-    for p in points:
-        assert p["Timestamp"].minute % 15 == 0 and p["Timestamp"].second == 0
+    suppressed = f"{unique('s')}@example.net"
+    acct.sesv2.put_suppressed_destination(EmailAddress=suppressed, Reason="BOUNCE")
+    sim = send(acct, domain, BOUNCE)
+    sup = send(acct, domain, suppressed)
+    send(acct, domain, "x@example.invalid")
+    wait_for("the simulator bounce", lambda: "Bounce" in events_of(server, acct, sim))
+    wait_for("the suppression-list bounce", lambda: "Bounce" in events_of(server, acct, sup))
+    points = acct.ses.get_send_statistics()["SendDataPoints"]
+    assert sum(p["DeliveryAttempts"] for p in points) == 2, points
+    assert sum(p["Bounces"] for p in points) == 1, points
+    assert sum(p["Complaints"] + p["Rejects"] for p in points) == 0, points
+    stamps = [p["Timestamp"] for p in points]
+    assert stamps == sorted(stamps)
+    for t in stamps:
+        assert t.minute % 15 == 0 and t.second == 0 and t.microsecond == 0
 
 
 def test_operator_shutdown_cannot_be_lifted_by_the_account(server):
