@@ -12,6 +12,7 @@ events from `bounce@simulator.amazonses.com` count (by default they never do, E-
 import datetime
 import json
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,11 @@ def wait_for(what, check, timeout=30.0):
         time.sleep(0.2)
 
 
+def metrics_text(server):
+    with urllib.request.urlopen(f"{server.endpoint}/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
 def send(acct, domain, to, configuration_set=None):
     kw = {"ConfigurationSetName": configuration_set} if configuration_set else {}
     return acct.sesv2.send_email(
@@ -102,6 +108,13 @@ def test_bounce_threshold_pauses_the_account_and_resume_works(rep_server):
     assert report["account"]["rates"]["bounce_rate"] == 1.0
     assert report["account"]["rates"]["bounce_status"] == "Sending pause"
     assert report["account"]["sending_enabled"] is False
+
+    # G-77, G-Y: the rate is published on /metrics as a fraction.
+    line = (
+        f'ses_reputation_bounce_rate{{account_id="{acct.account_id}",region="us-east-1",'
+        f'scope="account",configuration_set=""}} 1.0'
+    )
+    wait_for("the bounce-rate gauge", lambda: line in metrics_text(rep_server).splitlines())
 
     v2.put_account_sending_attributes(SendingEnabled=True)
     assert v2.get_account()["SendingEnabled"] is True
@@ -166,6 +179,14 @@ def test_bounce_threshold_pauses_a_configuration_set_with_reputation_metrics(rep
     assert a["SendingEnabled"] is True
     assert a["EnforcementStatus"] == "PROBATION"  # 5 / 67 ≥ 5 %: review, not pause
     assert v2.get_configuration_set(ConfigurationSetName=other)["SendingOptions"]["SendingEnabled"] is True
+
+    # G-77: the set's own rate, with the set as a label (scope configuration_set).
+    prefix = (
+        f'ses_reputation_bounce_rate{{account_id="{acct.account_id}",region="us-east-1",'
+        f'scope="configuration_set",configuration_set="{cs}"}} '
+    )
+    wait_for("the set's bounce-rate gauge", lambda: any(l.startswith(prefix) for l in metrics_text(rep_server).splitlines()))
+    assert not any(f'configuration_set="{other}"' in l for l in metrics_text(rep_server).splitlines())
 
     before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
     v1.update_configuration_set_sending_enabled(ConfigurationSetName=cs, Enabled=True)

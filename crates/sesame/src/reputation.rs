@@ -30,11 +30,18 @@ pub fn params(r: &ReputationSettings) -> ReputationParams {
     }
 }
 
-/// Runs evaluations every `reputation_evaluation_seconds` until `stop` flips.
-pub async fn run(engine: Engine, cfg: Config, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Runs evaluations every `reputation_evaluation_seconds` until `stop` flips; each complete
+/// sweep replaces the `ses_reputation_*` gauges of `metrics`.
+pub async fn run(
+    engine: Engine,
+    cfg: Config,
+    metrics: std::sync::Arc<sesame_metrics::Metrics>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let p = params(&cfg.reputation);
     loop {
-        if let Err(e) = sweep(&engine, &cfg.regions, &p).await {
+        if let Err(e) = sweep(&engine, &cfg.regions, &p, &metrics).await {
             tracing::warn!(error = %format!("{e:#}"), "reputation evaluation failed; retrying next interval");
         }
         tokio::select! {
@@ -47,7 +54,12 @@ pub async fn run(engine: Engine, cfg: Config, every: Duration, mut stop: watch::
 /// `GetSendStatistics` keeps 14 days (plus the bucket that straddles the limit).
 const STATS_RETENTION_MS: i64 = 14 * 24 * 3_600_000 + 15 * 60_000;
 
-async fn sweep(engine: &Engine, regions: &[String], p: &ReputationParams) -> anyhow::Result<()> {
+async fn sweep(
+    engine: &Engine,
+    regions: &[String],
+    p: &ReputationParams,
+    metrics: &sesame_metrics::Metrics,
+) -> anyhow::Result<()> {
     let now = now_ms();
     let pruned = engine
         .store
@@ -56,13 +68,35 @@ async fn sweep(engine: &Engine, regions: &[String], p: &ReputationParams) -> any
     if pruned > 0 {
         tracing::debug!(rows = pruned, "old statistics pruned");
     }
+    let mut gauges = Vec::new();
     for account in engine.store.list_accounts().await? {
         for region in regions {
             let scope = Scope::new(account.account_id.clone(), region.parse()?);
-            engine.evaluate_reputation(&scope, p, now_ms()).await?;
+            let r = engine.evaluate_reputation(&scope, p, now_ms()).await?;
+            gauges.extend(rates(&r));
         }
     }
+    metrics.set_reputation(&gauges);
     Ok(())
+}
+
+/// The gauges of one report: the account, and each set with reputation metrics (G-77).
+fn rates(r: &ReputationReport) -> Vec<sesame_metrics::ReputationRates> {
+    let one =
+        |set: Option<&str>, x: &sesame_engine::reputation::Rates| sesame_metrics::ReputationRates {
+            account_id: r.account_id.clone(),
+            region: r.region.clone(),
+            configuration_set: set.map(str::to_string),
+            bounce_rate: x.bounce_rate,
+            complaint_rate: x.complaint_rate,
+        };
+    std::iter::once(one(None, &r.account.rates))
+        .chain(
+            r.configuration_sets
+                .iter()
+                .map(|s| one(Some(&s.name), &s.rates)),
+        )
+        .collect()
 }
 
 /// `sesame account reputation`: evaluates now (applying the verdicts, as the job would) and

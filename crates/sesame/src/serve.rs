@@ -189,6 +189,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         tokio::spawn(crate::reputation::run(
             engine.clone(),
             cfg.clone(),
+            metrics.clone(),
             std::time::Duration::from_secs(secs),
             stop_rx.clone(),
         ))
