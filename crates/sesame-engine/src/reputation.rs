@@ -221,6 +221,13 @@ impl Engine {
             tracing::warn!(account = %scope.account, region = %scope.region, change = %c,
                 bounce_rate = ?full.bounce_rate, complaint_rate = ?full.complaint_rate,
                 "reputation: account state changed");
+            let (from, to, a) = match c.as_str() {
+                "UnderReview" => (HEALTHY, PROBATION, &full),
+                "Healthy" => (PROBATION, HEALTHY, &full),
+                _ => ("ENABLED", "PAUSED", &since),
+            };
+            self.reputation_notice(scope, now_ms, None, c, from, to, a)
+                .await;
         }
 
         // Configuration sets with reputation metrics (G-88, Q-246), those that sent mail.
@@ -276,6 +283,16 @@ impl Engine {
                     })
                     .await?;
                     set_changes.push("SendingPaused".to_string());
+                    self.reputation_notice(
+                        scope,
+                        now_ms,
+                        Some(name),
+                        "SendingPaused",
+                        "ENABLED",
+                        "PAUSED",
+                        &a,
+                    )
+                    .await;
                 }
             }
             sets.push(SetReport {
@@ -304,6 +321,95 @@ impl Engine {
 }
 
 impl Engine {
+    /// H-158, Q-242: every review and pause is a notice to the account's contact, in the
+    /// account-notice outbox (`crate::verification::AccountNotice`; `identity` is empty, the
+    /// change's component `REPUTATION` or `CONFIGURATION_SET`). Written after the change
+    /// committed, by the node whose write applied it; a failure is logged, never retried.
+    #[allow(clippy::too_many_arguments)]
+    async fn reputation_notice(
+        &self,
+        scope: &Scope,
+        now_ms: i64,
+        set: Option<&str>,
+        change: &str,
+        from: &str,
+        to: &str,
+        a: &Assessment,
+    ) {
+        let pct = |r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{:.2}%", r * 100.0));
+        let rates = format!(
+            "Bounce rate: {} ({} hard bounces of {} sends). Complaint rate: {} ({} complaints).",
+            pct(a.bounce_rate),
+            a.counts.bounces,
+            a.counts.sends,
+            pct(a.complaint_rate),
+            a.counts.complaints
+        );
+        let account = scope.account.as_str();
+        let region = scope.region.as_str();
+        let (notice_type, subject, body) = match (set, change) {
+            (Some(set), _) => (
+                "CONFIGURATION_SET_SENDING_PAUSED",
+                format!("Sending paused for configuration set {set} in {region}"),
+                format!(
+                    "Sending through configuration set {set} of account {account} in {region} \
+                     was paused automatically because its reputation crossed the pause \
+                     threshold. {rates} Fix the cause, then re-enable sending with \
+                     UpdateConfigurationSetSendingEnabled or PutConfigurationSetSendingOptions; \
+                     the set's metrics restart then (LastFreshStart)."
+                ),
+            ),
+            (None, "UnderReview") => (
+                "REPUTATION_UNDER_REVIEW",
+                format!("Account {account} is under review in {region}"),
+                format!(
+                    "Your account's reputation crossed the review threshold; the account can \
+                     still send. {rates} If the rates keep rising, sending is paused."
+                ),
+            ),
+            (None, "Healthy") => (
+                "REPUTATION_HEALTHY",
+                format!("Account {account} is healthy again in {region}"),
+                format!("Your account's reputation is back below the review thresholds. {rates}"),
+            ),
+            (None, _) => (
+                "SENDING_PAUSED",
+                format!("Sending paused for account {account} in {region}"),
+                format!(
+                    "Sending for your account was paused automatically because its reputation \
+                     crossed the pause threshold. {rates} Fix the cause, then resume with \
+                     UpdateAccountSendingEnabled or PutAccountSendingAttributes."
+                ),
+            ),
+        };
+        let notice = crate::verification::AccountNotice {
+            created_at: now_ms,
+            identity: String::new(),
+            notice_type: notice_type.to_string(),
+            subject,
+            body,
+            change: crate::verification::StatusChange {
+                component: if set.is_some() {
+                    "CONFIGURATION_SET".into()
+                } else {
+                    "REPUTATION".into()
+                },
+                from: from.to_string(),
+                to: to.to_string(),
+                deadline: None,
+            },
+            delivered_at: None,
+        };
+        let name = format!("{now_ms:013}-reputation-{:08x}", rand::random::<u32>());
+        let data = serde_json::to_value(&notice).expect("notice serialises");
+        let key =
+            sesame_model::ResourceKey::new(scope, crate::records::kind::ACCOUNT_NOTICE, &name);
+        if let Err(e) = self.store.insert_resource(&key, &data).await {
+            tracing::error!(account = %scope.account, region = %scope.region, error = %e,
+                "reputation: could not store the account notice");
+        }
+    }
+
     /// The operator's enforcement decision (G-78, G-89, Q-242, Q-243): sets `EnforcementStatus`
     /// (`HEALTHY`, `PROBATION` or `SHUTDOWN`), which the automatic rules then leave alone until
     /// they see a new reason to review; `reset_window` makes only mail sent from now on count
@@ -412,11 +518,19 @@ mod tests {
         assert!(!s.sending_enabled);
         assert_eq!(s.enforcement_status, "PROBATION");
         assert_eq!(s.reputation.history.len(), 2);
+        // H-158: one notice per change.
+        let notices = engine.account_notices(&scope).await.unwrap();
+        let types: Vec<_> = notices.iter().map(|n| n.notice_type.as_str()).collect();
+        assert_eq!(types, vec!["REPUTATION_UNDER_REVIEW", "SENDING_PAUSED"]);
+        assert!(notices[1]
+            .body
+            .contains("Bounce rate: 10.00% (10 hard bounces of 100 sends)"));
         let again = engine
             .evaluate_reputation(&scope, &params(100), NOW)
             .await
             .unwrap();
         assert!(again.account.changes.is_empty());
+        assert_eq!(engine.account_notices(&scope).await.unwrap().len(), 2);
     }
 
     /// G-75: below the minimum volume nothing happens, whatever the rate.
@@ -537,6 +651,11 @@ mod tests {
         assert_eq!(r.configuration_sets.len(), 1);
         assert_eq!(r.configuration_sets[0].name, "bad");
         assert_eq!(r.configuration_sets[0].changes, vec!["SendingPaused"]);
+        let notices = engine.account_notices(&scope).await.unwrap();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].notice_type, "CONFIGURATION_SET_SENDING_PAUSED");
+        assert_eq!(notices[0].change.component, "CONFIGURATION_SET");
+        assert!(notices[0].subject.contains("configuration set bad"));
         assert!(!engine
             .require_configuration_set(&scope, "bad")
             .await
