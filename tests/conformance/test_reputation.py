@@ -108,6 +108,7 @@ def test_bounce_threshold_pauses_the_account_and_resume_works(rep_server):
     assert report["account"]["rates"]["bounce_rate"] == 1.0
     assert report["account"]["rates"]["bounce_status"] == "Sending pause"
     assert report["account"]["sending_enabled"] is False
+    assert [h["change"] for h in report["account"]["history"]] == ["UnderReview", "SendingPaused"]
 
     # G-77, G-Y: the rate is published on /metrics as a fraction.
     line = (

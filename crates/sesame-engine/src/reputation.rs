@@ -81,6 +81,8 @@ pub struct AccountReport {
     pub sending_enabled: bool,
     /// What this evaluation changed: `UnderReview`, `Healthy`, `SendingPaused`.
     pub changes: Vec<String>,
+    /// The account's reputation history (G-78's audit trail), oldest first.
+    pub history: Vec<crate::records::ReputationChange>,
 }
 
 /// A configuration set with reputation metrics enabled.
@@ -314,6 +316,7 @@ impl Engine {
                 enforcement_status: settings.enforcement_status.clone(),
                 sending_enabled: settings.sending_enabled,
                 changes,
+                history: settings.reputation.history.clone(),
             },
             configuration_sets: sets,
         })
