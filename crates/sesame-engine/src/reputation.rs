@@ -219,7 +219,7 @@ impl Engine {
         } else {
             current
         };
-        for c in &changes {
+        for (seq, c) in changes.iter().enumerate() {
             tracing::warn!(account = %scope.account, region = %scope.region, change = %c,
                 bounce_rate = ?full.bounce_rate, complaint_rate = ?full.complaint_rate,
                 "reputation: account state changed");
@@ -228,7 +228,7 @@ impl Engine {
                 "Healthy" => (PROBATION, HEALTHY, &full),
                 _ => ("ENABLED", "PAUSED", &since),
             };
-            self.reputation_notice(scope, now_ms, None, c, from, to, a)
+            self.reputation_notice(scope, now_ms, seq, None, c, from, to, a)
                 .await;
         }
 
@@ -288,6 +288,7 @@ impl Engine {
                     self.reputation_notice(
                         scope,
                         now_ms,
+                        changes.len() + sets.len(),
                         Some(name),
                         "SendingPaused",
                         "ENABLED",
@@ -328,11 +329,13 @@ impl Engine {
     /// account-notice outbox (`crate::verification::AccountNotice`; `identity` is empty, the
     /// change's component `REPUTATION` or `CONFIGURATION_SET`). Written after the change
     /// committed, by the node whose write applied it; a failure is logged, never retried.
+    /// `seq` orders the notices of one evaluation (names sort by time, then `seq`).
     #[allow(clippy::too_many_arguments)]
     async fn reputation_notice(
         &self,
         scope: &Scope,
         now_ms: i64,
+        seq: usize,
         set: Option<&str>,
         change: &str,
         from: &str,
@@ -403,7 +406,10 @@ impl Engine {
             },
             delivered_at: None,
         };
-        let name = format!("{now_ms:013}-reputation-{:08x}", rand::random::<u32>());
+        let name = format!(
+            "{now_ms:013}-reputation-{seq:04}-{:08x}",
+            rand::random::<u32>()
+        );
         let data = serde_json::to_value(&notice).expect("notice serialises");
         let key =
             sesame_model::ResourceKey::new(scope, crate::records::kind::ACCOUNT_NOTICE, &name);
