@@ -25,6 +25,7 @@ pub mod forwarding;
 pub mod identities;
 pub mod pagination;
 pub mod records;
+pub mod reputation;
 pub mod send;
 pub mod suppression;
 pub mod tags;

@@ -21,7 +21,8 @@ pub use delivery::{
 };
 pub use ids::{AccountId, Arn, Region, Scope};
 pub use mail::{
-    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, ReputationBucket,
+    SendStatsBucket,
 };
 pub use ports::{
     AccessKeyRecord, AccountRecord, BodyStore, Resource, ResourceKey, Store, StoreError,

@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_verification_schedule.sql"),
         postgres: include_str!("../migrations/postgres/0006_verification_schedule.sql"),
     },
+    Migration {
+        version: 7,
+        name: "reputation_stats",
+        sqlite: include_str!("../migrations/sqlite/0007_reputation_stats.sql"),
+        postgres: include_str!("../migrations/postgres/0007_reputation_stats.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

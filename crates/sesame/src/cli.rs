@@ -216,6 +216,35 @@ pub enum AccountCmd {
         #[arg(long)]
         max_send_rate: Option<f64>,
     },
+    /// Evaluate an account's bounce and complaint rates now and apply automatic review and
+    /// pausing, as `sesame serve` does every SESAME_REPUTATION_EVALUATION_SECONDS
+    /// (docs/reputation.md). Prints what it saw and changed.
+    Reputation {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an account's enforcement status (the operator's review decision, docs/reputation.md):
+    /// HEALTHY, PROBATION or SHUTDOWN (no sending at all until lifted).
+    Enforcement {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_parser = ["HEALTHY", "PROBATION", "SHUTDOWN"])]
+        status: String,
+        /// Count only mail sent from now on (after the sender fixed the cause).
+        #[arg(long)]
+        reset_window: bool,
+        /// Recorded in the account's reputation history.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,6 +282,61 @@ pub enum ConfigCmd {
     Docs,
     /// Load and validate the configuration, then print it.
     Validate,
+}
+
+fn print_reputation(r: &sesame_engine::reputation::ReputationReport) {
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.2}%", v * 100.0));
+    let rates = |x: &sesame_engine::reputation::Rates| {
+        format!(
+            "bounce {} ({}/{}, {}), complaint {} ({}/{}, {}){}",
+            pct(x.bounce_rate),
+            x.bounces,
+            x.sends,
+            x.bounce_status,
+            pct(x.complaint_rate),
+            x.complaints,
+            x.sends,
+            x.complaint_status,
+            if x.representative {
+                ""
+            } else {
+                " [below the minimum volume]"
+            }
+        )
+    };
+    let a = &r.account;
+    println!("account {} ({})", r.account_id, r.region);
+    println!(
+        "  status {}, sending {}",
+        a.enforcement_status,
+        if a.sending_enabled {
+            "enabled"
+        } else {
+            "paused"
+        }
+    );
+    println!("  rates: {}", rates(&a.rates));
+    println!("  since last resume: {}", rates(&a.since_resume));
+    if !a.changes.is_empty() {
+        println!("  changed: {}", a.changes.join(", "));
+    }
+    for s in &r.configuration_sets {
+        println!(
+            "  configuration set {}: sending {}; {}{}",
+            s.name,
+            if s.sending_enabled {
+                "enabled"
+            } else {
+                "paused"
+            },
+            rates(&s.rates),
+            if s.changes.is_empty() {
+                String::new()
+            } else {
+                format!("; changed: {}", s.changes.join(", "))
+            }
+        );
+    }
 }
 
 pub(crate) fn account_id(s: &str) -> anyhow::Result<AccountId> {
@@ -369,6 +453,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         "account {id} now has production access ({})",
                         region.as_deref().unwrap_or("all regions")
                     );
+                    Ok(())
+                }
+                AccountCmd::Reputation {
+                    account,
+                    region,
+                    json,
+                } => {
+                    let id = account_id(&account)?;
+                    let reports =
+                        crate::reputation::evaluate(&engine, &cfg, &id, region.as_deref()).await?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&reports)?);
+                    } else {
+                        for r in &reports {
+                            print_reputation(r);
+                        }
+                    }
+                    Ok(())
+                }
+                AccountCmd::Enforcement {
+                    account,
+                    region,
+                    status,
+                    reset_window,
+                    reason,
+                } => {
+                    let id = account_id(&account)?;
+                    let regions = match &region {
+                        Some(r) => vec![r.clone()],
+                        None => cfg.regions.clone(),
+                    };
+                    for r in regions {
+                        let scope = sesame_model::Scope::new(id.clone(), r.parse()?);
+                        engine
+                            .set_enforcement_status(
+                                &scope,
+                                &status,
+                                reset_window,
+                                &reason,
+                                sesame_engine::now_ms(),
+                            )
+                            .await?;
+                        println!("account {id} ({r}): enforcement status {status}");
+                    }
                     Ok(())
                 }
                 AccountCmd::SetQuota {

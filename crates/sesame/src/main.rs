@@ -14,6 +14,7 @@ mod instance;
 mod outbound;
 mod queue_cmd;
 mod queue_sweep;
+mod reputation;
 mod serve;
 mod smtp_backend;
 mod verification;

@@ -188,6 +188,16 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             stop_rx.clone(),
         ))
     });
+    // Automatic review and pausing (docs/reputation.md), on every node.
+    let reputation = cfg.reputation.evaluation_seconds.map(|secs| {
+        tokio::spawn(crate::reputation::run(
+            engine.clone(),
+            cfg.clone(),
+            metrics.clone(),
+            std::time::Duration::from_secs(secs),
+            stop_rx.clone(),
+        ))
+    });
     let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
         engine.clone(),
         stop_rx.clone(),
@@ -219,6 +229,9 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     }
     if let Some(t) = rotation {
         t.await.context("DKIM rotation task")?;
+    }
+    if let Some(t) = reputation {
+        t.await.context("reputation task")?;
     }
     pruning.await.context("message log pruning task")?;
     sweep.await.context("queue sweep task")?;
