@@ -235,6 +235,30 @@ pub const SETTINGS: &[Setting] = &[
         default: "info",
         doc: "Log filter (tracing `EnvFilter` syntax, e.g. `info,sesame_api=debug`).",
     },
+    Setting {
+        key: "sns_base_url",
+        env: "SESAME_SNS_BASE_URL",
+        default: "http://<API listener address>",
+        doc: "Scheme and host of the URLs in SNS messages (DECISIONS Q-63, Q-168): `SigningCertURL` (`<sns_base_url>/SimpleNotificationService-<id>.pem`), `SubscribeURL` and `UnsubscribeURL` (`<sns_base_url>/?Action=…`); must reach the API listener. Production: `https://sns.<region>.<service_domain>`. Unset: the API listener's own address, right for `--dev`.",
+    },
+    Setting {
+        key: "sns_retry_base_seconds",
+        env: "SESAME_SNS_RETRY_BASE_SECONDS",
+        default: "1",
+        doc: "First retry delay of an SNS HTTP(S) delivery; doubles per attempt (Q-170).",
+    },
+    Setting {
+        key: "sns_retry_max_delay_seconds",
+        env: "SESAME_SNS_RETRY_MAX_DELAY_SECONDS",
+        default: "1200",
+        doc: "Longest delay between two attempts of an SNS HTTP(S) delivery (Q-170: 20 minutes).",
+    },
+    Setting {
+        key: "sns_retry_window_seconds",
+        env: "SESAME_SNS_RETRY_WINDOW_SECONDS",
+        default: "86400",
+        doc: "How long an SNS HTTP(S) delivery is retried before it becomes a dead letter (Q-170: 24 hours).",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +329,11 @@ pub struct Config {
     pub brand: String,
     pub abuse_contact: String,
     pub log: String,
+    /// Base of SNS message URLs; `None`: the API listener's address.
+    pub sns_base_url: Option<String>,
+    pub sns_retry_base_seconds: u64,
+    pub sns_retry_max_delay_seconds: u64,
+    pub sns_retry_window_seconds: u64,
 }
 
 /// `delivery_mode` (see [`SETTINGS`]).
@@ -624,6 +653,33 @@ impl Config {
             brand: get("brand").unwrap_or_else(|| "Sesame".into()),
             abuse_contact,
             log: get("log").unwrap_or_else(|| "info".into()),
+            sns_base_url: match get("sns_base_url") {
+                None => None,
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                Some(u) => {
+                    return Err(invalid(
+                        "SESAME_SNS_BASE_URL",
+                        &format!("{u:?} is not an http:// or https:// URL"),
+                    ))
+                }
+            },
+            sns_retry_base_seconds: parse_count(
+                "SESAME_SNS_RETRY_BASE_SECONDS",
+                get("sns_retry_base_seconds"),
+                1,
+            )? as u64,
+            sns_retry_max_delay_seconds: parse_count(
+                "SESAME_SNS_RETRY_MAX_DELAY_SECONDS",
+                get("sns_retry_max_delay_seconds"),
+                1200,
+            )? as u64,
+            sns_retry_window_seconds: parse_count(
+                "SESAME_SNS_RETRY_WINDOW_SECONDS",
+                get("sns_retry_window_seconds"),
+                86_400,
+            )? as u64,
         })
     }
 }

@@ -25,6 +25,7 @@ pub mod identities;
 pub mod pagination;
 pub mod records;
 pub mod send;
+pub mod sns;
 pub mod suppression;
 pub mod tags;
 pub mod templates;
@@ -62,6 +63,8 @@ pub struct Settings {
     pub outbound_ips: Vec<std::net::IpAddr>,
     /// The verification email and its link ([`email_verification`], Q-74, Q-84).
     pub verification: email_verification::VerificationSettings,
+    /// Built-in SNS topics: URLs in messages and the HTTP retry policy ([`sns`], Q-168, Q-170).
+    pub sns: sns::SnsSettings,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

@@ -562,6 +562,7 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             delivery_retry_window_seconds: 50_400,
             outbound_ips: vec![],
             verification: Default::default(),
+            sns: Default::default(),
         },
     )
 }

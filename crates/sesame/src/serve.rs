@@ -58,6 +58,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
     engine.default_verification_base_url(&endpoint);
+    engine.default_sns_base_url(&endpoint);
     let smtp = bind_smtp(&cfg, dev).await?;
     let mx = crate::feedback_backend::bind(&cfg, dev).await?;
 
@@ -103,6 +104,14 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     };
     let node = crate::delivery::node_id(&cfg.data_dir)
         .with_context(|| format!("reading or creating {}/node-id", cfg.data_dir.display()))?;
+    // SNS HTTP(S) subscription deliveries (sesame-publish), on every node in every mode:
+    // notifications are not mail, `hold` does not apply to them.
+    let sns_publisher = tokio::spawn(sesame_publish::sns::run(
+        engine.clone(),
+        node.clone(),
+        sesame_publish::sns::Options::default(),
+        stop_rx.clone(),
+    ));
     let limits = crate::delivery::Limits {
         batch: 64,
         concurrency: match mode {
@@ -185,6 +194,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         d.await.context("delivery task")?;
     }
     pruning.await.context("message log pruning task")?;
+    sns_publisher.await.context("SNS delivery task")?;
     sweep.await.context("queue sweep task")?;
     tracing::info!("sesame stopped");
     Ok(())

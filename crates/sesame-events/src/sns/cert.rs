@@ -45,8 +45,13 @@ mod tests {
     #[test]
     fn certificate_is_pem_and_carries_the_host() {
         let key = super::super::sign::tests::test_key();
-        let pem = self_signed_pem(&key, &["sns.us-east-1.example.net".into()], 1_700_000_000, 3650)
-            .unwrap();
+        let pem = self_signed_pem(
+            &key,
+            &["sns.us-east-1.example.net".into()],
+            1_700_000_000,
+            3650,
+        )
+        .unwrap();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
         let der = pem::parse(&pem).unwrap();
         // The host name appears in the DER (CN and SAN).

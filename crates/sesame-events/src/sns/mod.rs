@@ -15,7 +15,7 @@
 pub mod cert;
 pub mod sign;
 
-pub use sign::{sign, verify, SignError};
+pub use sign::{private_key_from_pkcs8, sign, verify, PrivateKey, SignError};
 
 use serde_json::{Map, Value};
 

@@ -18,6 +18,14 @@ pub enum SignError {
     Mismatch,
 }
 
+pub use rsa::RsaPrivateKey as PrivateKey;
+
+/// Parses a PKCS#8 DER RSA private key (the stored signing key).
+pub fn private_key_from_pkcs8(der: &[u8]) -> Result<RsaPrivateKey, SignError> {
+    use rsa::pkcs8::DecodePrivateKey;
+    RsaPrivateKey::from_pkcs8_der(der).map_err(|e| SignError::Sign(e.to_string()))
+}
+
 /// Base64 of the SHA256withRSA signature of `canonical` (see [`super::canonical_string`]).
 pub fn sign(canonical: &str, key: &RsaPrivateKey) -> Result<String, SignError> {
     let signer = SigningKey::<Sha256>::new(key.clone());

@@ -1,0 +1,105 @@
+//! The SNS HTTP(S) delivery loop (DECISIONS ). Each round claims up to
+//! [`Options::batch`] due records from the engine's outbox with a lease, posts them
+//! concurrently, and reports each result: 2xx → done; anything else → the engine schedules the
+//! next attempt or dead-letters the record. A node that dies mid-round leaves leased records
+//! that become claimable when the lease runs out, so a message is delivered at least once.
+
+use std::time::Duration;
+
+use sesame_engine::sns::outbox::{Claimed, FailureOutcome};
+use sesame_engine::Engine;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::http::{post, TlsRoots};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Records claimed per round (also the number of posts in flight).
+    pub batch: usize,
+    /// Pause between rounds when nothing was due.
+    pub idle_poll: Duration,
+    /// Per-attempt timeout (connect, TLS, request, status line). SNS waits 15 s.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            batch: 32,
+            idle_poll: Duration::from_millis(250),
+            attempt_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Runs until `stop` turns true; finishes the round in flight first.
+pub async fn run(engine: Engine, node: String, opts: Options, mut stop: watch::Receiver<bool>) {
+    let tls = TlsRoots::system();
+    // Longer than an attempt can take, so a live node never loses its lease mid-post.
+    let lease_ms = (opts.attempt_timeout.as_millis() as i64) * 2 + 5_000;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let now = now_ms();
+        let claimed = match engine
+            .sns_claim_deliveries(&node, now, lease_ms, opts.batch)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming SNS deliveries failed");
+                Vec::new()
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(opts.idle_poll) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let mut set = JoinSet::new();
+        for c in claimed {
+            let engine = engine.clone();
+            let tls = tls.clone();
+            let timeout = opts.attempt_timeout;
+            set.spawn(async move { attempt(&engine, c, &tls, timeout).await });
+        }
+        while set.join_next().await.is_some() {}
+    }
+}
+
+/// One attempt of one record, with its outcome written back.
+pub async fn attempt(engine: &Engine, c: Claimed, tls: &TlsRoots, timeout: Duration) {
+    let r = &c.record;
+    let result = post(&r.url, &r.headers, r.body.as_bytes(), tls, timeout).await;
+    let error = match result {
+        Ok(status) if (200..300).contains(&status) => {
+            tracing::info!(id = %r.id, url = %r.url, message_type = %r.message_type, message_id = %r.message_id, status, "SNS message delivered");
+            if let Err(e) = engine.sns_delivery_succeeded(&c).await {
+                tracing::error!(id = %r.id, error = %e, "recording an SNS delivery failed (it will be sent again)");
+            }
+            return;
+        }
+        Ok(status) => format!("HTTP status {status}"),
+        Err(e) => e.to_string(),
+    };
+    match engine.sns_delivery_failed(&c, &error, now_ms()).await {
+        Ok(FailureOutcome::Retry { at_ms }) => {
+            tracing::info!(id = %r.id, url = %r.url, attempts = r.attempts + 1, error, retry_in_ms = at_ms - now_ms(), "SNS delivery failed; will retry");
+        }
+        Ok(FailureOutcome::DeadLetter) => {}
+        Err(e) => {
+            tracing::error!(id = %r.id, error = %e, "recording an SNS delivery failure failed")
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
