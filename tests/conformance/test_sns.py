@@ -358,6 +358,43 @@ def test_deliveries_survive_kill9(sns_server, sns, acct):
         again.close()
 
 
+def test_dead_letter_after_the_retry_window_and_operator_retry(tmp_path, endpoint):
+    """Q-170: past `sns_retry_window_seconds` a delivery becomes a dead letter, listed by
+    `sesame sns dead-letters`; `--retry-all` sends it again with a fresh window."""
+    data = tmp_path / "data"
+    data.mkdir()
+    s = Server(data)
+    s.env["SESAME_HTTP_ADDR"] = f"127.0.9.3:{free_port('127.0.9.3')}"
+    s.env["SESAME_SNS_RETRY_WINDOW_SECONDS"] = "2"
+    s.start()
+    _SERVERS.append(s)
+    try:
+        sns = create_account(s).client("sns")
+        arn = new_topic(sns)
+        subscribe_and_confirm(sns, arn, endpoint, s.endpoint)
+        endpoint.fail_next = 1000
+        mid = sns.publish(TopicArn=arn, Message="doomed")["MessageId"]
+        deadline = time.monotonic() + 20
+        dead = []
+        while time.monotonic() < deadline:
+            dead = json.loads(s.cli("sns", "dead-letters", "--json").stdout)
+            if dead:
+                break
+            time.sleep(0.3)
+        assert len(dead) == 1, dead
+        d = dead[0]
+        assert (d["message_id"], d["message_type"], d["url"]) == (mid, "Notification", endpoint.url)
+        assert d["attempts"] >= 2 and d["last_error"] == "HTTP status 500"
+        endpoint.fail_next = 0
+        assert "requeued 1" in s.cli("sns", "dead-letters", "--retry-all").stdout
+        _, n, _ = endpoint.next()
+        assert n["MessageId"] == mid
+        verify_sns_message(n, s.endpoint)
+        assert json.loads(s.cli("sns", "dead-letters", "--json").stdout) == []
+    finally:
+        s.stop()
+
+
 # ---------------------------------------------------------------- email subscriptions
 
 def inbox(server, to: str, timeout=20.0):

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use sesame_engine::sns::outbox::{Claimed, FailureOutcome};
+use sesame_engine::sns::outbox::{Claimed, FailureOutcome, DEAD_LETTER_RETENTION_MS};
 use sesame_engine::Engine;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -38,11 +38,24 @@ pub async fn run(engine: Engine, node: String, opts: Options, mut stop: watch::R
     let tls = TlsRoots::system();
     // Longer than an attempt can take, so a live node never loses its lease mid-post.
     let lease_ms = (opts.attempt_timeout.as_millis() as i64) * 2 + 5_000;
+    let mut next_prune = 0i64;
     loop {
         if *stop.borrow() {
             return;
         }
         let now = now_ms();
+        if now >= next_prune {
+            // dead letters are kept 14 days. Hourly; any node may do it.
+            next_prune = now + 3_600_000;
+            match engine
+                .sns_prune_dead_letters(now - DEAD_LETTER_RETENTION_MS)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "old SNS dead letters removed"),
+                Err(e) => tracing::warn!(error = %e, "pruning SNS dead letters failed"),
+            }
+        }
         let claimed = match engine
             .sns_claim_deliveries(&node, now, lease_ms, opts.batch)
             .await

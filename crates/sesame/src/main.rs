@@ -14,6 +14,7 @@ mod queue_cmd;
 mod queue_sweep;
 mod serve;
 mod smtp_backend;
+mod sns_cmd;
 
 use clap::Parser;
 

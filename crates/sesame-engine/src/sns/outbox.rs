@@ -14,10 +14,11 @@
 //! nodes scanning the same record exactly one wins; a lease that expires (a node died
 //! mid-post) makes the record claimable again — at-least-once, nothing lost across restarts.
 //!
-//! The records live in the generic resources table of the [`super::system_scope`]; a claim
-//! scans the pending records in name order. That is fine for notification volumes (each
-//! record is deleted when delivered); a dedicated table indexed by `next_attempt_at` is the
-//! upgrade when backlogs grow large (docs/sns.md).
+//! The records live in the generic resources table of the [`super::system_scope`], named
+//! `<next_attempt_at, 15 digits>-<id>` so that name order is due order: a claim reads from the
+//! front and stops at the first record not yet due, so its cost is the due (and in-flight)
+//! records, not the whole backlog of retries. Rescheduling renames the record (write the new
+//! name, then delete the old: a crash in between means one extra attempt, never a lost one).
 
 use serde::{Deserialize, Serialize};
 use sesame_model::{ResourceKey, StoreError};
@@ -28,7 +29,8 @@ use crate::{Engine, EngineError};
 /// One message to one HTTP(S) endpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryRecord {
-    /// Record name (UUID).
+    /// UUID, stable across retries (the record's name also carries the due time, see
+    /// [`DeliveryRecord::name`]).
     pub id: String,
     pub url: String,
     /// Request headers (`x-amz-sns-*`, `Content-Type`, `User-Agent`).
@@ -50,6 +52,13 @@ pub struct DeliveryRecord {
     pub lease_node: String,
     #[serde(default)]
     pub last_error: Option<String>,
+}
+
+impl DeliveryRecord {
+    /// The resource name: due time first, so name order is due order.
+    pub fn name(&self) -> String {
+        format!("{:015}-{}", self.next_attempt_at.max(0), self.id)
+    }
 }
 
 /// A claimed record and the version the claim wrote (finishing checks it).
@@ -75,7 +84,7 @@ impl Engine {
     pub async fn sns_enqueue_delivery(&self, rec: &DeliveryRecord) -> Result<(), SnsError> {
         let data = serde_json::to_value(rec).expect("record serialises");
         self.store
-            .insert_resource(&self.delivery_key(kind::DELIVERY, &rec.id), &data)
+            .insert_resource(&self.delivery_key(kind::DELIVERY, &rec.name()), &data)
             .await?;
         Ok(())
     }
@@ -91,7 +100,7 @@ impl Engine {
         let scope = system_scope(self);
         let mut out = Vec::new();
         let mut after: Option<String> = None;
-        while out.len() < limit {
+        'scan: while out.len() < limit {
             let rows = self
                 .store
                 .list_resources(&scope, kind::DELIVERY, "", after.as_deref(), 256)
@@ -106,7 +115,11 @@ impl Engine {
                     tracing::error!(id = %r.key.name, "corrupt SNS delivery record skipped");
                     continue;
                 };
-                if rec.next_attempt_at > now_ms || rec.lease_until > now_ms {
+                if rec.next_attempt_at > now_ms {
+                    // Name order is due order: nothing after this is due either.
+                    break 'scan;
+                }
+                if rec.lease_until > now_ms {
                     continue;
                 }
                 rec.lease_until = now_ms + lease_ms;
@@ -132,7 +145,7 @@ impl Engine {
     /// The endpoint answered 2xx: the record is done.
     pub async fn sns_delivery_succeeded(&self, c: &Claimed) -> Result<(), SnsError> {
         self.store
-            .delete_resource(&self.delivery_key(kind::DELIVERY, &c.record.id))
+            .delete_resource(&self.delivery_key(kind::DELIVERY, &c.record.name()))
             .await?;
         Ok(())
     }
@@ -156,8 +169,10 @@ impl Engine {
             s.retry_max_delay_seconds,
         );
         let deadline = rec.created_at + (s.retry_window_seconds as i64) * 1000;
-        let key = self.delivery_key(kind::DELIVERY, &rec.id);
+        let key = self.delivery_key(kind::DELIVERY, &c.record.name());
         if now_ms + delay_ms > deadline {
+            // In a dead letter, `next_attempt_at` is when it died (pruning counts from there).
+            rec.next_attempt_at = now_ms;
             let data = serde_json::to_value(&rec).expect("record serialises");
             // Dead letter first, then the delete: a crash in between leaves a duplicate dead
             // letter attempt, never a lost record.
@@ -170,10 +185,20 @@ impl Engine {
         }
         rec.next_attempt_at = now_ms + delay_ms;
         let data = serde_json::to_value(&rec).expect("record serialises");
-        match self.store.update_resource(&key, &data, c.version).await {
-            Ok(_) | Err(StoreError::NotFound) | Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
+        // Only the lease holder reschedules: if the record moved on (our lease expired and
+        // another node took it), leave it to that node.
+        match self.store.get_resource(&key).await? {
+            Some(r) if r.version == c.version => {}
+            _ => {
+                return Ok(FailureOutcome::Retry {
+                    at_ms: rec.next_attempt_at,
+                })
+            }
         }
+        self.store
+            .upsert_resource(&self.delivery_key(kind::DELIVERY, &rec.name()), &data)
+            .await?;
+        self.store.delete_resource(&key).await?;
         Ok(FailureOutcome::Retry {
             at_ms: rec.next_attempt_at,
         })
@@ -193,6 +218,50 @@ impl Engine {
             .collect()
     }
 
+    /// Moves dead letters back into the outbox for a fresh retry window (`sesame sns
+    /// dead-letters --retry`): `ids` empty = all. Returns how many were requeued.
+    pub async fn sns_requeue_dead_letters(
+        &self,
+        ids: &[String],
+        now_ms: i64,
+    ) -> Result<u64, SnsError> {
+        let mut n = 0;
+        for mut rec in self.sns_dead_letters(usize::MAX).await? {
+            if !ids.is_empty() && !ids.contains(&rec.id) {
+                continue;
+            }
+            let dead = self.delivery_key(kind::DEAD_LETTER, &rec.id);
+            rec.attempts = 0;
+            rec.created_at = now_ms;
+            rec.next_attempt_at = now_ms;
+            rec.lease_until = 0;
+            rec.lease_node.clear();
+            let data = serde_json::to_value(&rec).expect("record serialises");
+            self.store
+                .upsert_resource(&self.delivery_key(kind::DELIVERY, &rec.name()), &data)
+                .await?;
+            self.store.delete_resource(&dead).await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Deletes dead letters that died before `older_than_ms` (Q-170: kept 14 days).
+    pub async fn sns_prune_dead_letters(&self, older_than_ms: i64) -> Result<u64, SnsError> {
+        let mut n = 0;
+        for rec in self.sns_dead_letters(usize::MAX).await? {
+            if rec.next_attempt_at < older_than_ms
+                && self
+                    .store
+                    .delete_resource(&self.delivery_key(kind::DEAD_LETTER, &rec.id))
+                    .await?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Records still waiting for delivery (admin and tests).
     pub async fn sns_pending_deliveries(&self) -> Result<u64, SnsError> {
         Ok(self
@@ -201,6 +270,9 @@ impl Engine {
             .await?)
     }
 }
+
+/// How long dead letters are kept.
+pub const DEAD_LETTER_RETENTION_MS: i64 = 14 * 24 * 3600 * 1000;
 
 /// Delay before attempt `attempts + 1`: `base · 2^(attempts-1)` seconds, at most `max`.
 pub fn backoff_ms(attempts: u32, base_s: u64, max_s: u64) -> i64 {

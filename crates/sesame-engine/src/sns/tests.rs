@@ -259,6 +259,29 @@ async fn claims_are_exclusive_and_failures_retry_then_dead_letter() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].attempts, 2);
     assert_eq!(dead[0].last_error.as_deref(), Some("connection refused"));
+
+    // Kept 14 days from death, then pruned; or requeued by the operator for a new window.
+    assert_eq!(e.sns_prune_dead_letters(late).await.unwrap(), 0);
+    assert_eq!(e.sns_requeue_dead_letters(&[], late + 5).await.unwrap(), 1);
+    assert!(e.sns_dead_letters(10).await.unwrap().is_empty());
+    let c = e
+        .sns_claim_deliveries("n1", late + 5, 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!((c.len(), c[0].record.attempts), (1, 0));
+    let out = e
+        .sns_delivery_failed(&c[0], "again", late + 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(out, FailureOutcome::DeadLetter);
+    // The loop prunes with `now - 14 days`.
+    let died = late + 86_400_000;
+    assert_eq!(
+        e.sns_prune_dead_letters(died - 1).await.unwrap(),
+        0,
+        "not before 14 days"
+    );
+    assert_eq!(e.sns_prune_dead_letters(died + 1).await.unwrap(), 1);
 }
 
 #[tokio::test]
