@@ -83,7 +83,7 @@ def verify_sns_message(msg: dict, cert_url_prefix: str) -> None:
 class Endpoint:
     """An HTTP server recording every POST; `fail_next` answers that many posts with 500."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, tls=None):
         self.received = queue.Queue()
         self.fail_next = 0
         self.attempts = 0
@@ -108,7 +108,11 @@ class Endpoint:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self.httpd = ThreadingHTTPServer((ENDPOINT_HOST, port), Handler)
-        self.url = f"http://{ENDPOINT_HOST}:{self.httpd.server_address[1]}/hook"
+        scheme = "http"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://{ENDPOINT_HOST}:{self.httpd.server_address[1]}/hook"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def next(self, timeout=20.0):
@@ -392,6 +396,101 @@ def test_dead_letter_after_the_retry_window_and_operator_retry(tmp_path, endpoin
         verify_sns_message(n, s.endpoint)
         assert json.loads(s.cli("sns", "dead-letters", "--json").stdout) == []
     finally:
+        s.stop()
+
+
+def _test_pki(tmp_path):
+    """A CA and a server certificate for ENDPOINT_HOST (IP SAN), as PEM files."""
+    import ipaddress
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sesame test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ENDPOINT_HOST)]))
+        .issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ENDPOINT_HOST))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_pem = tmp_path / "ca.pem"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain = tmp_path / "server.pem"
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_pem = tmp_path / "server.key"
+    key_pem.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return ca_pem, chain, key_pem
+
+
+def test_https_subscription_verifies_the_endpoint_certificate(tmp_path):
+    """`https` subscriptions: delivered over TLS, the endpoint's certificate checked against the
+    trusted CAs (here `SSL_CERT_FILE`, the OpenSSL convention Sesame honours); an endpoint
+    whose certificate is not trusted gets nothing (the post fails and is retried)."""
+    import ssl
+
+    ca_pem, chain, key_pem = _test_pki(tmp_path)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(chain, key_pem)
+    data = tmp_path / "data"
+    data.mkdir()
+    s = Server(data)
+    s.env["SESAME_HTTP_ADDR"] = f"127.0.9.4:{free_port('127.0.9.4')}"
+    s.env["SSL_CERT_FILE"] = str(ca_pem)
+    s.start()
+    _SERVERS.append(s)
+    e = Endpoint(tls=ctx)
+    try:
+        sns = create_account(s).client("sns")
+        arn = new_topic(sns)
+        assert e.url.startswith("https://")
+        r = sns.subscribe(TopicArn=arn, Protocol="https", Endpoint=e.url)
+        assert r["SubscriptionArn"] == "pending confirmation"
+        _, conf, _ = e.next()
+        verify_sns_message(conf, s.endpoint)
+        sns.confirm_subscription(TopicArn=arn, Token=conf["Token"])
+        mid = sns.publish(TopicArn=arn, Message="over tls")["MessageId"]
+        headers, n, _ = e.next()
+        assert (n["MessageId"], n["Message"]) == (mid, "over tls")
+        verify_sns_message(n, s.endpoint)
+    finally:
+        e.close()
+        s.stop()
+    # The same endpoint, but Sesame trusts another CA: nothing is delivered.
+    (tmp_path / "other").mkdir()
+    other_ca, _, _ = _test_pki(tmp_path / "other")
+    s.env["SSL_CERT_FILE"] = str(other_ca)
+    s.start()
+    e = Endpoint(tls=ctx)
+    try:
+        sns = create_account(s).client("sns")
+        arn = new_topic(sns)
+        sns.subscribe(TopicArn=arn, Protocol="https", Endpoint=e.url)
+        with pytest.raises(AssertionError, match="no SNS message"):
+            e.next(timeout=3)
+        assert e.attempts == 0, "the TLS handshake fails before any request"
+        assert "TLS failed" in s.stderr_text()
+    finally:
+        e.close()
         s.stop()
 
 

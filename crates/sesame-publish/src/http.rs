@@ -54,12 +54,20 @@ const CA_BUNDLES: &[&str] = &[
 ];
 
 impl TlsRoots {
-    /// The first system CA bundle found; without one, `https` posts fail with a TLS error.
+    /// The CA bundle named by `SSL_CERT_FILE` (the OpenSSL convention) or else the first
+    /// system bundle found; without one, `https` posts fail with a TLS error.
     pub fn system() -> TlsRoots {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::CertificateDer;
         let mut roots = rustls::RootCertStore::empty();
-        for path in CA_BUNDLES {
+        let from_env = std::env::var("SSL_CERT_FILE")
+            .ok()
+            .filter(|p| !p.is_empty());
+        let paths: Vec<String> = match from_env {
+            Some(p) => vec![p],
+            None => CA_BUNDLES.iter().map(|p| p.to_string()).collect(),
+        };
+        for path in &paths {
             if let Ok(iter) = CertificateDer::pem_file_iter(path) {
                 for c in iter.flatten() {
                     let _ = roots.add(c);
