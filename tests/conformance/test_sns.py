@@ -587,6 +587,24 @@ def test_topic_attributes_and_listing(sns_server, acct2):
     assert err(e) == ("NotFound", 404, "Topic does not exist")
 
 
+def test_topic_tags(sns):
+    """TagResource / UntagResource / ListTagsForResource on topics (Q-167); model errors
+    ResourceNotFound (404) and TagLimitExceeded (400)."""
+    arn = sns.create_topic(Name=unique("tagged"), Tags=[{"Key": "team", "Value": "a"}])["TopicArn"]
+    assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+    sns.tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "prod"}])
+    tags = sns.list_tags_for_resource(ResourceArn=arn)["Tags"]
+    assert sorted((t["Key"], t["Value"]) for t in tags) == [("env", "prod"), ("team", "b")]
+    sns.untag_resource(ResourceArn=arn, TagKeys=["team"])
+    assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "env", "Value": "prod"}]
+    with pytest.raises(ClientError) as e:
+        sns.tag_resource(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    assert err(e)[:2] == ("TagLimitExceeded", 400)
+    with pytest.raises(ClientError) as e:
+        sns.list_tags_for_resource(ResourceArn=arn + "x")
+    assert err(e)[:2] == ("ResourceNotFound", 404)
+
+
 @pytest.mark.parametrize("protocol", ["sqs", "lambda", "sms", "application", "firehose"])
 def test_unsupported_protocols_are_invalid_parameter(sns, protocol):
     """Q-169: only http, https, email, email-json."""

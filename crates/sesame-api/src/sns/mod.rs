@@ -36,6 +36,8 @@ pub fn err(e: SnsError) -> ApiError {
         SnsError::NotFound(m) => ApiError::from_shape(s, "NotFoundException", m),
         SnsError::InvalidParameter(m) => ApiError::from_shape(s, "InvalidParameterException", m),
         SnsError::Authorization(m) => ApiError::from_shape(s, "AuthorizationErrorException", m),
+        SnsError::ResourceNotFound(m) => ApiError::from_shape(s, "ResourceNotFoundException", m),
+        SnsError::TagLimitExceeded(m) => ApiError::from_shape(s, "TagLimitExceededException", m),
         SnsError::Engine(EngineError::BadRequest(m)) => {
             ApiError::from_shape(s, "InvalidParameterException", m)
         }
@@ -318,6 +320,63 @@ impl SnsApi for Sns {
             )
             .await
             .map_err(err)
+    }
+
+    async fn tag_resource(
+        &self,
+        c: &RequestCtx,
+        i: w::TagResourceRequest,
+    ) -> R<w::TagResourceResponse> {
+        let arn = self.topic(c, &i.resource_arn, "TagResource")?;
+        let tags: Vec<_> = i
+            .tags
+            .into_iter()
+            .map(|t| sesame_engine::records::Tag {
+                key: t.key,
+                value: t.value,
+            })
+            .collect();
+        self.engine
+            .sns_retag_topic(&c.scope, &arn.topic, &tags, &[])
+            .await
+            .map_err(err)?;
+        Ok(w::TagResourceResponse {})
+    }
+
+    async fn untag_resource(
+        &self,
+        c: &RequestCtx,
+        i: w::UntagResourceRequest,
+    ) -> R<w::UntagResourceResponse> {
+        let arn = self.topic(c, &i.resource_arn, "UntagResource")?;
+        self.engine
+            .sns_retag_topic(&c.scope, &arn.topic, &[], &i.tag_keys)
+            .await
+            .map_err(err)?;
+        Ok(w::UntagResourceResponse {})
+    }
+
+    async fn list_tags_for_resource(
+        &self,
+        c: &RequestCtx,
+        i: w::ListTagsForResourceRequest,
+    ) -> R<w::ListTagsForResourceResponse> {
+        let arn = self.topic(c, &i.resource_arn, "ListTagsForResource")?;
+        let tags = self
+            .engine
+            .sns_topic_tags(&c.scope, &arn.topic)
+            .await
+            .map_err(err)?;
+        Ok(w::ListTagsForResourceResponse {
+            tags: Some(
+                tags.into_iter()
+                    .map(|t| w::Tag {
+                        key: t.key,
+                        value: t.value,
+                    })
+                    .collect(),
+            ),
+        })
     }
 
     async fn publish(&self, c: &RequestCtx, i: w::PublishInput) -> R<w::PublishResponse> {

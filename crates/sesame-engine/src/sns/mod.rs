@@ -74,6 +74,12 @@ pub enum SnsError {
     InvalidParameter(String),
     #[error("{0}")]
     Authorization(String),
+    /// Tagging operations name a missing topic this way (model `ResourceNotFoundException`).
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// More than 50 tags on a topic (model `TagLimitExceededException`).
+    #[error("{0}")]
+    TagLimitExceeded(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -459,6 +465,49 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// `TagResource` / `UntagResource`: adds or replaces `add` (by key), then removes
+    /// `remove`; at most 50 tags. Returns the resulting tags.
+    pub async fn sns_retag_topic(
+        &self,
+        scope: &Scope,
+        name: &str,
+        add: &[Tag],
+        remove: &[String],
+    ) -> Result<Vec<Tag>, SnsError> {
+        let key = Self::topic_key(scope, name);
+        let missing = || SnsError::ResourceNotFound("Resource does not exist".into());
+        loop {
+            let r = self.store.get_resource(&key).await?.ok_or_else(missing)?;
+            let mut rec: TopicRecord = serde_json::from_value(r.data).map_err(corrupt)?;
+            for t in add {
+                rec.tags.retain(|x| x.key != t.key);
+                rec.tags.push(t.clone());
+            }
+            rec.tags.retain(|x| !remove.contains(&x.key));
+            if rec.tags.len() > crate::tags::MAX_TAGS {
+                return Err(SnsError::TagLimitExceeded(
+                    "Could not complete request: tag quota of per resource exceeded".into(),
+                ));
+            }
+            crate::tags::validate_tags(&rec.tags).map_err(|e| invalid(e.to_string()))?;
+            let data = serde_json::to_value(&rec).expect("record serialises");
+            match self.store.update_resource(&key, &data, r.version).await {
+                Ok(_) => return Ok(rec.tags),
+                Err(StoreError::Conflict) => continue,
+                Err(StoreError::NotFound) => return Err(missing()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// `ListTagsForResource`.
+    pub async fn sns_topic_tags(&self, scope: &Scope, name: &str) -> Result<Vec<Tag>, SnsError> {
+        self.sns_get_topic(scope, name)
+            .await?
+            .map(|t| t.tags)
+            .ok_or_else(|| SnsError::ResourceNotFound("Resource does not exist".into()))
     }
 
     /// Every subscription of a topic (pending ones too).
