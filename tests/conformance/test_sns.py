@@ -319,6 +319,27 @@ def test_raw_message_delivery(sns_server, sns, endpoint):
     assert headers["x-amz-sns-message-type"] == "Notification"
 
 
+def test_signature_version_1_on_request(sns_server, sns, endpoint):
+    """Q-168: `SignatureVersion` 1 (SHA1withRSA, SNS's original scheme) when the topic asks for
+    it; Sesame's default is 2. Both verify with the independent validator."""
+    arn = new_topic(sns)
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["SignatureVersion"] == "2"
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="SignatureVersion", AttributeValue="1")
+    assert sns.get_topic_attributes(TopicArn=arn)["Attributes"]["SignatureVersion"] == "1"
+    _, conf = subscribe_and_confirm(sns, arn, endpoint, sns_server.endpoint)
+    assert conf["SignatureVersion"] == "1"
+    sns.publish(TopicArn=arn, Subject="v1", Message="sha1 please")
+    _, n, _ = endpoint.next()
+    assert n["SignatureVersion"] == "1"
+    verify_sns_message(n, sns_server.endpoint)
+    # Claiming version 2 for a version-1 signature fails.
+    with pytest.raises(InvalidSignature):
+        verify_sns_message(dict(n, SignatureVersion="2"), sns_server.endpoint)
+    with pytest.raises(ClientError) as e:
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="SignatureVersion", AttributeValue="3")
+    assert err(e)[:2] == ("InvalidParameter", 400)
+
+
 def test_failed_posts_are_retried_with_backoff(sns_server, sns, endpoint):
     """Q-170: a non-2xx answer is retried with exponential backoff from 1 s (1 s, then 2 s)."""
     arn = new_topic(sns)

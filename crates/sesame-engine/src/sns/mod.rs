@@ -142,6 +142,17 @@ pub struct TopicRecord {
     pub created_at: i64,
 }
 
+impl TopicRecord {
+    /// The `SignatureVersion` messages of this topic are signed with: the attribute when set,
+    /// else `2` (SHA256withRSA).
+    pub fn signature_version(&self) -> &str {
+        match self.attributes.get("SignatureVersion").map(String::as_str) {
+            Some("1") => "1",
+            _ => "2",
+        }
+    }
+}
+
 /// A subscription (kind `sns-subscription`, name = `<topic>/<id>`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubscriptionRecord {
@@ -421,7 +432,7 @@ impl Engine {
             (subs.len() - confirmed).to_string(),
         );
         out.insert("SubscriptionsDeleted".into(), "0".into());
-        out.insert("SignatureVersion".into(), "2".into());
+        out.insert("SignatureVersion".into(), topic.signature_version().into());
         out.insert(
             "EffectiveDeliveryPolicy".into(),
             effective_delivery_policy(&self.settings.sns),
@@ -769,10 +780,10 @@ fn check_topic_attribute(name: &str, value: &str) -> Result<(), SnsError> {
         return Err(invalid("Invalid parameter: AttributeName"));
     }
     match name {
-        // Version 1 (SHA1withRSA) is not produced: see docs/sns.md.
-        "SignatureVersion" if !value.is_empty() && value != "2" => Err(invalid(
-            "Invalid parameter: SignatureVersion Reason: Sesame signs with SignatureVersion 2 only",
-        )),
+        // 1 = SHA1withRSA, 2 = SHA256withRSA (Sesame's default, see docs/sns.md).
+        "SignatureVersion" if !matches!(value, "" | "1" | "2") => {
+            Err(invalid("Invalid parameter: SignatureVersion"))
+        }
         "DisplayName" if value.chars().count() > 100 => Err(invalid(
             "Invalid parameter: DisplayName Reason: at most 100 characters",
         )),

@@ -57,7 +57,7 @@ impl Engine {
         topic: &str,
         req: &PublishRequest,
     ) -> Result<String, SnsError> {
-        self.sns_require_topic(scope, topic).await?;
+        let topic_rec = self.sns_require_topic(scope, topic).await?;
         let message_id = uuid_v4();
         let now = now_ms();
         let subs: Vec<SubscriptionRecord> = self
@@ -82,7 +82,7 @@ impl Engine {
                 token: None,
                 subscribe_url: None,
                 unsubscribe_url: Some(self.sns_unsubscribe_url(scope, sub)),
-                signature_version: "2".into(),
+                signature_version: topic_rec.signature_version().into(),
                 signing_cert_url: String::new(),
                 message_attributes: req.message_attributes.clone(),
             };
@@ -245,8 +245,12 @@ impl Engine {
     ) -> Result<(), SnsError> {
         let topic_arn = self.topic_arn(scope, &sub.topic);
         let subscribe_url = self.sns_subscribe_url(scope, &sub.topic, &sub.token);
+        let topic = self.sns_get_topic(scope, &sub.topic).await?;
+        let signature_version = topic
+            .as_ref()
+            .map_or("2", |t| t.signature_version())
+            .to_string();
         if sub.protocol == "email" {
-            let topic = self.sns_get_topic(scope, &sub.topic).await?;
             let display = topic
                 .and_then(|t| t.attributes.get("DisplayName").cloned())
                 .filter(|d| !d.is_empty())
@@ -277,7 +281,7 @@ impl Engine {
             token: Some(sub.token.clone()),
             subscribe_url: Some(subscribe_url),
             unsubscribe_url: None,
-            signature_version: "2".into(),
+            signature_version,
             signing_cert_url: self.sns_cert_url(scope.region.as_str(), &k.cert_id),
             message_attributes: None,
         };
@@ -308,6 +312,10 @@ impl Engine {
     ) -> Result<(), SnsError> {
         let k = self.sns_signing_key().await?;
         let topic_arn = self.topic_arn(scope, &sub.topic);
+        let signature_version = self
+            .sns_get_topic(scope, &sub.topic)
+            .await?
+            .map_or("2".to_string(), |t| t.signature_version().to_string());
         let envelope = Envelope {
             message_type: mt::UNSUBSCRIBE_CONFIRMATION.into(),
             message_id: uuid_v4(),
@@ -321,7 +329,7 @@ impl Engine {
             token: Some(sub.token.clone()),
             subscribe_url: Some(self.sns_subscribe_url(scope, &sub.topic, &sub.token)),
             unsubscribe_url: None,
-            signature_version: "2".into(),
+            signature_version,
             signing_cert_url: self.sns_cert_url(scope.region.as_str(), &k.cert_id),
             message_attributes: None,
         };

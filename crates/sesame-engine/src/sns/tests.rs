@@ -311,7 +311,7 @@ async fn unsupported_protocols_and_attributes_are_invalid() {
         Err(SnsError::InvalidParameter(_))
     ));
     assert!(matches!(
-        e.sns_set_topic_attribute(&s, "t", "SignatureVersion", Some("1"))
+        e.sns_set_topic_attribute(&s, "t", "SignatureVersion", Some("3"))
             .await,
         Err(SnsError::InvalidParameter(_))
     ));

@@ -15,7 +15,10 @@
 pub mod cert;
 pub mod sign;
 
-pub use sign::{private_key_from_pkcs8, sign, verify, PrivateKey, SignError};
+pub use sign::{
+    private_key_from_pkcs8, sign, sign_with, verify, verify_with, PrivateKey, SignError,
+    SignatureVersion,
+};
 
 use serde_json::{Map, Value};
 
@@ -46,7 +49,7 @@ pub struct Envelope {
     pub subscribe_url: Option<String>,
     /// Notifications only.
     pub unsubscribe_url: Option<String>,
-    /// `1` or `2`; Sesame signs with `2` (SHA256withRSA).
+    /// `1` (SHA1withRSA) or `2` (SHA256withRSA): decides how [`Envelope::signed_body`] signs.
     pub signature_version: String,
     pub signing_cert_url: String,
     /// `Publish`'s `MessageAttributes`, already in SNS's envelope shape
@@ -129,9 +132,12 @@ impl Envelope {
         Value::Object(m)
     }
 
-    /// Signs with `key` (SignatureVersion 2) and returns the JSON text to post.
+    /// Signs with `key` per `signature_version` (anything but `1` signs as `2`) and returns
+    /// the JSON text to post.
     pub fn signed_body(&self, key: &rsa::RsaPrivateKey) -> Result<String, SignError> {
-        let sig = sign(&canonical_string(self), key)?;
+        let version =
+            SignatureVersion::parse(&self.signature_version).unwrap_or(SignatureVersion::V2);
+        let sig = sign_with(version, &canonical_string(self), key)?;
         Ok(serde_json::to_string_pretty(&self.to_json(&sig)).expect("a JSON value serialises"))
     }
 }
