@@ -390,6 +390,10 @@ def test_dead_letter_after_the_retry_window_and_operator_retry(tmp_path, endpoin
     data.mkdir()
     s = Server(data)
     s.env["SESAME_HTTP_ADDR"] = f"127.0.9.3:{free_port('127.0.9.3')}"
+    # SQLite in its own data dir: on a shared PostgreSQL database this server's instance key
+    # could not open the SNS signing key sealed by the module's server (conftest: one instance
+    # key per database).
+    s.env.pop("SESAME_DATABASE_URL", None)
     s.env["SESAME_SNS_RETRY_WINDOW_SECONDS"] = "2"
     s.start()
     _SERVERS.append(s)
@@ -476,6 +480,10 @@ def test_https_subscription_verifies_the_endpoint_certificate(tmp_path):
     data.mkdir()
     s = Server(data)
     s.env["SESAME_HTTP_ADDR"] = f"127.0.9.4:{free_port('127.0.9.4')}"
+    # SQLite in its own data dir: on a shared PostgreSQL database this server's instance key
+    # could not open the SNS signing key sealed by the module's server (conftest: one instance
+    # key per database).
+    s.env.pop("SESAME_DATABASE_URL", None)
     s.env["SSL_CERT_FILE"] = str(ca_pem)
     s.start()
     _SERVERS.append(s)
