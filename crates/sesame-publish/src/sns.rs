@@ -1,6 +1,6 @@
-//! The SNS HTTP(S) delivery loop (DECISIONS ). Each round claims up to
-//! [`Options::batch`] due records from the engine's outbox with a lease, posts them
-//! concurrently, and reports each result: 2xx → done; anything else → the engine schedules the
+//! The SNS HTTP(S) delivery loop (DECISIONS ). It keeps up to [`Options::batch`]
+//! posts in flight, claiming due records from the engine's outbox with a lease as slots free
+//! up, and reports each result: 2xx → done; anything else → the engine schedules the
 //! next attempt or dead-letters the record. A node that dies mid-round leaves leased records
 //! that become claimable when the lease runs out, so a message is delivered at least once.
 
@@ -15,7 +15,7 @@ use crate::http::{post, TlsRoots};
 
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Records claimed per round (also the number of posts in flight).
+    /// Most posts in flight at once.
     pub batch: usize,
     /// Pause between rounds when nothing was due.
     pub idle_poll: Duration,
@@ -33,15 +33,16 @@ impl Default for Options {
     }
 }
 
-/// Runs until `stop` turns true; finishes the round in flight first.
+/// Runs until `stop` turns true; lets the posts in flight finish first.
 pub async fn run(engine: Engine, node: String, opts: Options, mut stop: watch::Receiver<bool>) {
     let tls = TlsRoots::system();
     // Longer than an attempt can take, so a live node never loses its lease mid-post.
     let lease_ms = (opts.attempt_timeout.as_millis() as i64) * 2 + 5_000;
     let mut next_prune = 0i64;
+    let mut in_flight = JoinSet::new();
     loop {
         if *stop.borrow() {
-            return;
+            break;
         }
         let now = now_ms();
         if now >= next_prune {
@@ -56,32 +57,41 @@ pub async fn run(engine: Engine, node: String, opts: Options, mut stop: watch::R
                 Err(e) => tracing::warn!(error = %e, "pruning SNS dead letters failed"),
             }
         }
-        let claimed = match engine
-            .sns_claim_deliveries(&node, now, lease_ms, opts.batch)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "claiming SNS deliveries failed");
-                Vec::new()
+        // Keep up to `batch` posts in flight: a slow endpoint holds one slot, not the round.
+        let free = opts.batch.saturating_sub(in_flight.len());
+        let claimed = if free == 0 {
+            Vec::new()
+        } else {
+            match engine
+                .sns_claim_deliveries(&node, now, lease_ms, free)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming SNS deliveries failed");
+                    Vec::new()
+                }
             }
         };
-        if claimed.is_empty() {
-            tokio::select! {
-                _ = tokio::time::sleep(opts.idle_poll) => {}
-                _ = stop.changed() => {}
-            }
-            continue;
-        }
-        let mut set = JoinSet::new();
+        let claimed_any = !claimed.is_empty();
         for c in claimed {
             let engine = engine.clone();
             let tls = tls.clone();
             let timeout = opts.attempt_timeout;
-            set.spawn(async move { attempt(&engine, c, &tls, timeout).await });
+            in_flight.spawn(async move { attempt(&engine, c, &tls, timeout).await });
         }
-        while set.join_next().await.is_some() {}
+        if claimed_any && in_flight.len() < opts.batch {
+            // More may be due right away.
+            continue;
+        }
+        tokio::select! {
+            _ = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = tokio::time::sleep(opts.idle_poll) => {}
+            _ = stop.changed() => {}
+        }
     }
+    // Shutdown: let the posts in flight finish (each is bounded by its timeout).
+    while in_flight.join_next().await.is_some() {}
 }
 
 /// One attempt of one record, with its outcome written back.
