@@ -271,6 +271,13 @@ def test_http_subscription_confirm_publish_verify(sns_server, sns, acct, endpoin
     assert "Subject" not in n2 and n2["Message"] == "no subject"
     verify_sns_message(n2, base)
 
+    # MessageStructure=json: the subscriber's protocol key wins over `default`.
+    sns.publish(TopicArn=arn, MessageStructure="json",
+                Message=json.dumps({"default": "for everyone", "http": "for http"}))
+    _, n3, _ = endpoint.next()
+    assert n3["Message"] == "for http"
+    verify_sns_message(n3, base)
+
     # UnsubscribeURL: the endpoint then gets a signed UnsubscribeConfirmation.
     with urllib.request.urlopen(n["UnsubscribeURL"], timeout=10) as resp:
         assert "<UnsubscribeResponse" in resp.read().decode()

@@ -412,24 +412,33 @@ impl SnsApi for Sns {
                  MessageDeduplicationId parameter that is not valid for this topic type",
             ));
         }
+        let mut per_protocol = BTreeMap::new();
         let message = match i.message_structure.as_deref() {
             None => i.message,
-            // MessageStructure=json: a JSON object with at least `default`; Sesame's
-            // protocols all take the `default` value unless they have their own key.
+            // MessageStructure=json: a JSON object of strings with at least `default`; the keys
+            // of Sesame's protocols override it for their subscribers.
             Some("json") => {
                 let v: serde_json::Value = serde_json::from_str(&i.message).map_err(|_| {
                     invalid(
                         "Invalid parameter: Message Structure - JSON message body failed to parse",
                     )
                 })?;
-                match v.get("default").and_then(|d| d.as_str()) {
-                    Some(d) => d.to_string(),
-                    None => {
-                        return Err(invalid(
-                            "Invalid parameter: Message Structure - No default entry in JSON message body",
-                        ))
+                let Some(obj) = v.as_object() else {
+                    return Err(invalid(
+                        "Invalid parameter: Message Structure - JSON message body failed to parse",
+                    ));
+                };
+                let Some(default) = obj.get("default").and_then(|d| d.as_str()) else {
+                    return Err(invalid(
+                        "Invalid parameter: Message Structure - No default entry in JSON message body",
+                    ));
+                };
+                for p in sesame_engine::sns::PROTOCOLS {
+                    if let Some(m) = obj.get(*p).and_then(|m| m.as_str()) {
+                        per_protocol.insert(p.to_string(), m.to_string());
                     }
                 }
+                default.to_string()
             }
             Some(_) => return Err(invalid("Invalid parameter: MessageStructure")),
         };
@@ -442,6 +451,7 @@ impl SnsApi for Sns {
             subject: i.subject,
             message,
             message_attributes,
+            per_protocol,
         };
         let id = self
             .engine

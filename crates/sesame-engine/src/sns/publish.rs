@@ -25,6 +25,18 @@ pub struct PublishRequest {
     pub message: String,
     /// `MessageAttributes` in the envelope shape (`{"Name": {"Type": …, "Value": …}}`).
     pub message_attributes: Option<serde_json::Value>,
+    /// `MessageStructure=json`: messages for particular protocols (`http`, `https`, `email`,
+    /// `email-json`); the others get `message` (the `default` entry).
+    pub per_protocol: std::collections::BTreeMap<String, String>,
+}
+
+impl PublishRequest {
+    /// The message a subscriber of `protocol` gets.
+    pub fn message_for(&self, protocol: &str) -> &str {
+        self.per_protocol
+            .get(protocol)
+            .map_or(self.message.as_str(), String::as_str)
+    }
 }
 
 fn is_http(protocol: &str) -> bool {
@@ -77,7 +89,7 @@ impl Engine {
                 message_id: message_id.clone(),
                 topic_arn: self.topic_arn(scope, topic),
                 subject: req.subject.clone(),
-                message: req.message.clone(),
+                message: req.message_for(&sub.protocol).to_string(),
                 timestamp: sesame_events::timestamp::iso_timestamp(now),
                 token: None,
                 subscribe_url: None,
@@ -95,7 +107,7 @@ impl Engine {
                     let body = format!(
                         "{}\r\n\r\n--\r\nIf you wish to stop receiving notifications from this \
                          topic, please click or visit the link below to unsubscribe:\r\n{}\r\n",
-                        req.message,
+                        req.message_for("email"),
                         self.sns_unsubscribe_url(scope, sub)
                     );
                     self.sns_email(scope, sub, &subject, body, &message_id)
@@ -112,7 +124,7 @@ impl Engine {
                         .get("RawMessageDelivery")
                         .is_some_and(|v| v == "true");
                     let body = if raw && is_http(&sub.protocol) {
-                        req.message.clone()
+                        envelope.message.clone()
                     } else {
                         envelope.signed_body(&k.key).map_err(|e| {
                             SnsError::Engine(crate::EngineError::Internal(e.to_string()))

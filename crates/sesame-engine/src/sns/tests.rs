@@ -170,7 +170,7 @@ async fn subscribe_confirm_publish_writes_signed_delivery_records() {
             &PublishRequest {
                 subject: Some("S".into()),
                 message: "m1".into(),
-                message_attributes: None,
+                ..Default::default()
             },
         )
         .await
