@@ -61,6 +61,33 @@ impl Engine {
         )
     }
 
+    /// Publishes `req` to the topic named by `topic_arn` — the entry point for SES event
+    /// publishing (configuration-set SNS destinations, identity notification topics), which
+    /// hold topic ARNs. The ARN's account and region are the topic's scope; a malformed ARN or
+    /// an unserved region is `InvalidParameter`, a missing topic `NotFound`. Durable when it
+    /// returns; the `MessageId` is returned.
+    pub async fn sns_publish_to_arn(
+        &self,
+        topic_arn: &str,
+        req: &PublishRequest,
+    ) -> Result<String, SnsError> {
+        let bad = || SnsError::InvalidParameter("Invalid parameter: TopicArn".into());
+        let arn = super::parse_arn(topic_arn, false).ok_or_else(bad)?;
+        if topic_arn.split(':').nth(1) != Some(self.settings.partition.as_str()) {
+            return Err(bad());
+        }
+        let region = self
+            .settings
+            .regions
+            .iter()
+            .find(|r| r.as_str() == arn.region)
+            .ok_or_else(bad)?
+            .clone();
+        let account = arn.account.parse().map_err(|_| bad())?;
+        self.sns_publish(&Scope::new(account, region), &arn.topic, req)
+            .await
+    }
+
     /// Publishes `req` to the topic `topic` of `scope`; returns the SNS `MessageId`.
     /// `NotFound` when the topic does not exist.
     pub async fn sns_publish(

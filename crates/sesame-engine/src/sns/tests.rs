@@ -333,3 +333,51 @@ async fn the_signing_key_is_generated_once() {
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
     assert!(e.sns_signing_cert("other").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn publish_by_arn_is_the_entry_point_for_ses_events() {
+    let e = engine();
+    let s = scope();
+    e.sns_create_topic(&s, "events", BTreeMap::new(), vec![])
+        .await
+        .unwrap();
+    let sub = e
+        .sns_subscribe(&s, "events", "http", "http://127.0.9.1:9/", BTreeMap::new())
+        .await
+        .unwrap();
+    e.sns_confirm(&s, "events", &sub.token).await.unwrap();
+    let now = crate::now_ms();
+    let c = e.sns_claim_deliveries("n", now, 1_000, 10).await.unwrap();
+    e.sns_delivery_succeeded(&c[0]).await.unwrap();
+    let arn = e.topic_arn(&s, "events");
+    let req = PublishRequest {
+        message: r#"{"eventType":"Bounce"}"#.into(),
+        ..Default::default()
+    };
+    let mid = e.sns_publish_to_arn(&arn, &req).await.unwrap();
+    let c = e
+        .sns_claim_deliveries("n", crate::now_ms(), 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].record.message_id, mid);
+    assert_eq!(c[0].record.topic_arn, arn);
+    for bad in [
+        "arn:aws:sns:ap-south-1:123456789012:events",
+        "arn:aws-cn:sns:us-east-1:123456789012:events",
+        "nope",
+    ] {
+        assert!(
+            matches!(
+                e.sns_publish_to_arn(bad, &req).await,
+                Err(SnsError::InvalidParameter(_))
+            ),
+            "{bad}"
+        );
+    }
+    assert!(matches!(
+        e.sns_publish_to_arn("arn:aws:sns:us-east-1:123456789012:missing", &req)
+            .await,
+        Err(SnsError::NotFound(_))
+    ));
+}
