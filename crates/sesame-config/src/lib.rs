@@ -356,6 +356,30 @@ pub const SETTINGS: &[Setting] = &[
         default: "false",
         doc: "Count mailbox-simulator mail in the reputation rates. SES never does (E-82) and neither does Sesame by default; turn it on to rehearse automatic pausing with `bounce@simulator.amazonses.com`.",
     },
+    Setting {
+        key: "sns_base_url",
+        env: "SESAME_SNS_BASE_URL",
+        default: "http://<API listener address>",
+        doc: "Scheme and host of the URLs in SNS messages (DECISIONS Q-63, Q-168): `SigningCertURL` (`<sns_base_url>/SimpleNotificationService-<id>.pem`), `SubscribeURL` and `UnsubscribeURL` (`<sns_base_url>/?Action=…`); must reach the API listener. Production: `https://sns.<region>.<service_domain>`. Unset: the API listener's own address, right for `--dev`.",
+    },
+    Setting {
+        key: "sns_retry_base_seconds",
+        env: "SESAME_SNS_RETRY_BASE_SECONDS",
+        default: "1",
+        doc: "First retry delay of an SNS HTTP(S) delivery; doubles per attempt (Q-170).",
+    },
+    Setting {
+        key: "sns_retry_max_delay_seconds",
+        env: "SESAME_SNS_RETRY_MAX_DELAY_SECONDS",
+        default: "1200",
+        doc: "Longest delay between two attempts of an SNS HTTP(S) delivery (Q-170: 20 minutes).",
+    },
+    Setting {
+        key: "sns_retry_window_seconds",
+        env: "SESAME_SNS_RETRY_WINDOW_SECONDS",
+        default: "86400",
+        doc: "How long an SNS HTTP(S) delivery is retried before it becomes a dead letter (Q-170: 24 hours).",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -441,6 +465,11 @@ pub struct Config {
     pub tracking_trust_forwarded_for: bool,
     /// Automatic review and pausing (`reputation_*`).
     pub reputation: ReputationSettings,
+    /// Base of SNS message URLs; `None`: the API listener's address.
+    pub sns_base_url: Option<String>,
+    pub sns_retry_base_seconds: u64,
+    pub sns_retry_max_delay_seconds: u64,
+    pub sns_retry_window_seconds: u64,
 }
 
 /// `reputation_*` (see [`SETTINGS`]; docs/reputation.md).
@@ -831,7 +860,34 @@ impl Config {
                 get("tracking_trust_forwarded_for"),
                 false,
             )?,
+            sns_base_url: match get("sns_base_url") {
+                None => None,
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                Some(u) => {
+                    return Err(invalid(
+                        "SESAME_SNS_BASE_URL",
+                        &format!("{u:?} is not an http:// or https:// URL"),
+                    ))
+                }
+            },
             reputation: reputation_settings(&get)?,
+            sns_retry_base_seconds: parse_count(
+                "SESAME_SNS_RETRY_BASE_SECONDS",
+                get("sns_retry_base_seconds"),
+                1,
+            )? as u64,
+            sns_retry_max_delay_seconds: parse_count(
+                "SESAME_SNS_RETRY_MAX_DELAY_SECONDS",
+                get("sns_retry_max_delay_seconds"),
+                1200,
+            )? as u64,
+            sns_retry_window_seconds: parse_count(
+                "SESAME_SNS_RETRY_WINDOW_SECONDS",
+                get("sns_retry_window_seconds"),
+                86_400,
+            )? as u64,
         })
     }
 }

@@ -27,6 +27,7 @@ pub mod pagination;
 pub mod records;
 pub mod reputation;
 pub mod send;
+pub mod sns;
 pub mod suppression;
 pub mod tags;
 pub mod templates;
@@ -68,6 +69,8 @@ pub struct Settings {
     pub verification: email_verification::VerificationSettings,
     /// Open/click tracking URLs and the client address of their events ([`tracking`]).
     pub tracking: tracking::TrackingSettings,
+    /// Built-in SNS topics: URLs in messages and the HTTP retry policy ([`sns`], Q-168, Q-170).
+    pub sns: sns::SnsSettings,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

@@ -702,6 +702,7 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             outbound_ips: vec![],
             verification: Default::default(),
             tracking: Default::default(),
+            sns: Default::default(),
         },
     )
 }

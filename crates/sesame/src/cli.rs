@@ -62,6 +62,9 @@ pub enum Command {
     /// DNS helpers: `dns check DOMAIN`, the DNS doctor (docs/dns-doctor.md).
     #[command(subcommand)]
     Dns(crate::dns_cmd::DnsCmd),
+    /// SNS topics: `sns dead-letters` lists (or `--retry`) failed HTTP(S) deliveries (docs/sns.md).
+    #[command(subcommand)]
+    Sns(crate::sns_cmd::SnsCmd),
     /// Events recorded for a message (Send, Delivery, Bounce, Complaint, …).
     Events {
         /// The SES MessageId.
@@ -627,6 +630,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Sns(cmd) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            crate::sns_cmd::run(&engine, cmd).await
         }
         Command::Queue(cmd) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;

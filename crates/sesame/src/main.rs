@@ -17,6 +17,7 @@ mod queue_sweep;
 mod reputation;
 mod serve;
 mod smtp_backend;
+mod sns_cmd;
 mod verification;
 
 use clap::Parser;

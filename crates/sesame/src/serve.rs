@@ -62,6 +62,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         // Tracked links in captured mail point at this listener (docs/tracking.md).
         engine.default_tracking_base_url(&endpoint);
     }
+    engine.default_sns_base_url(&endpoint);
     let smtp = bind_smtp(&cfg, dev).await?;
     let mx = crate::feedback_backend::bind(&cfg, dev).await?;
     let dns = crate::dns_zone::bind(&cfg).await?;
@@ -115,6 +116,14 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         crate::verification::timings(&cfg),
         node.clone(),
         std::time::Duration::from_secs(cfg.verification_poll_seconds),
+        stop_rx.clone(),
+    ));
+    // SNS HTTP(S) subscription deliveries (sesame-publish), on every node in every mode:
+    // notifications are not mail, `hold` does not apply to them.
+    let sns_publisher = tokio::spawn(sesame_publish::sns::run(
+        engine.clone(),
+        node.clone(),
+        sesame_publish::sns::Options::default(),
         stop_rx.clone(),
     ));
     let limits = crate::delivery::Limits {
@@ -234,6 +243,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         t.await.context("reputation task")?;
     }
     pruning.await.context("message log pruning task")?;
+    sns_publisher.await.context("SNS delivery task")?;
     sweep.await.context("queue sweep task")?;
     verifying.await.context("verification task")?;
     tracing::info!("sesame stopped");

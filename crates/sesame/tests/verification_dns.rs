@@ -120,6 +120,7 @@ async fn env(ip: &str) -> Result<Env, sesame_testpeers::PeerError> {
             outbound_ips: vec![],
             verification: Default::default(),
             tracking: Default::default(),
+            sns: Default::default(),
         },
     );
     let acct = engine.create_account(None, None, None).await.unwrap();
