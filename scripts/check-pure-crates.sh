@@ -3,7 +3,7 @@
 # (STYLE.md: "CI checks that the pure crates pull in no tokio, sqlx or hyper").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PURE=(sesame-model sesame-awsproto sesame-sigv4 sesame-template sesame-mail sesame-policy sesame-engine sesame-metrics sesame-dnscheck)
+PURE=(sesame-model sesame-awsproto sesame-sigv4 sesame-template sesame-mail sesame-policy sesame-events sesame-engine sesame-metrics sesame-dnscheck)
 FORBIDDEN='^(tokio|tokio-[a-z-]+|sqlx|sqlx-[a-z-]+|hyper|hyper-[a-z-]+|axum|mio|reqwest) v'
 status=0
 for c in "${PURE[@]}"; do

@@ -5,8 +5,11 @@
 //! (`sesame-awsproto`); the handlers in [`v2`] and [`v1`] are thin translations between wire
 //! shapes and `sesame-engine` calls. Besides SES: the dev inbox ([`dev_inbox`]) and the
 //! Prometheus endpoint `GET /metrics` ([`metrics`]) and the address verification link `GET /verify`
-//! ([`verify_link`]), both without SigV4, and the DNS doctor `GET /_sesame/dns-check`
-//! ([`dns_check`]), SigV4-signed.
+//! ([`verify_link`]), the open/click tracking endpoints `GET /track/open/{token}` and
+//! `GET /track/click/{token}` ([`tracking`]), all without SigV4, and the DNS doctor
+//! `GET /_sesame/dns-check` ([`dns_check`]), SigV4-signed. SNS (Query protocol, SigV4 service
+//! `sns`) is in [`sns`], with the unsigned subscriber endpoints (certificate, subscribe and
+//! unsubscribe links) in [`sns::public`].
 
 pub mod auth;
 pub mod dev_inbox;
@@ -15,6 +18,8 @@ pub mod error;
 pub mod metrics;
 pub mod send;
 pub mod server;
+pub mod sns;
+pub mod tracking;
 pub mod v1;
 pub mod v2;
 pub mod verify_link;

@@ -29,6 +29,7 @@ pub struct ApiState {
     pub engine: Engine,
     pub v2: Arc<crate::v2::SesV2>,
     pub v1: Arc<crate::v1::SesV1>,
+    pub sns: Arc<crate::sns::Sns>,
     /// Serve the dev inbox (`/_aws/ses`, [`crate::dev_inbox`]): capture mode or `--dev` only.
     pub dev_inbox: bool,
     /// The process's metrics registry, rendered at `GET /metrics` ([`crate::metrics`]); shared
@@ -46,6 +47,9 @@ impl ApiState {
                 engine: engine.clone(),
             }),
             v1: Arc::new(crate::v1::SesV1 {
+                engine: engine.clone(),
+            }),
+            sns: Arc::new(crate::sns::Sns {
                 engine: engine.clone(),
             }),
             engine,
@@ -89,6 +93,14 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::get(crate::verify_link::get).fallback(handle),
         )
         .route(
+            "/track/open/{token}",
+            axum::routing::get(crate::tracking::open).fallback(handle),
+        )
+        .route(
+            "/track/click/{token}",
+            axum::routing::get(crate::tracking::click).fallback(handle),
+        )
+        .route(
             "/metrics",
             axum::routing::get(crate::metrics::get).fallback(handle),
         )
@@ -107,9 +119,13 @@ pub async fn run(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address is the `ipAddress` of Open/Click events (`crate::tracking`).
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -152,6 +168,12 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
             return error_response(protocol, service, &err, &request_id);
         }
     };
+    // SNS subscribers fetch SigningCertURL, SubscribeURL and UnsubscribeURL unsigned.
+    if let Some(resp) =
+        crate::sns::public::try_handle(&state, &method, &path, &raw_query, &parts.headers).await
+    {
+        return resp;
+    }
     let headers = header_pairs(&parts.headers);
     let sig_req = sesame_sigv4::sigv4::Request {
         method: &method,
@@ -231,7 +253,15 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
                 )
                 .await
             }
-            Service::Sns => Err(ApiError::not_implemented(Service::Sns, operation)),
+            Service::Sns => {
+                sesame_awsproto::generated::sns::dispatch(
+                    &*state.sns,
+                    &ctx,
+                    operation,
+                    decoded.input,
+                )
+                .await
+            }
         },
     };
     let response = match result {
@@ -274,7 +304,7 @@ fn header_pairs(h: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn raw_response(
+pub(crate) fn raw_response(
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -323,4 +353,9 @@ fn error_response(
             )
         }
     }
+}
+
+/// An SNS/SES Query error response outside the main handler (the public SNS endpoints).
+pub(crate) fn error_response_for(service: Service, err: &ApiError, request_id: &str) -> Response {
+    error_response(Protocol::Query, service, err, request_id)
 }

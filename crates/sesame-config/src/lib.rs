@@ -320,6 +320,90 @@ pub const SETTINGS: &[Setting] = &[
         default: "true",
         doc: "DNS verification asks the zone's authoritative name servers first (Q-80): the resolver (`resolver`) finds the zone's SOA, NS and their addresses, then the servers are queried directly on port 53, without recursion, so a resolver's cache never hides a record just published or removed. The resolver answers when the servers cannot be found or do not answer. `false`: ask only the resolver (e.g. where outbound DNS to arbitrary servers is blocked).",
     },
+    Setting {
+        key: "tracking_base_url",
+        env: "SESAME_TRACKING_BASE_URL",
+        default: "https://r.<region>.<service_domain> (`--dev`: http://<API listener address>)",
+        doc: "Scheme, host and optional path prefix of open/click tracking URLs (docs/tracking.md; Q-70), e.g. `https://r.us-east-1.mail.example.net`: the pixel is `<tracking_base_url>/track/open/TOKEN`, a link `<tracking_base_url>/track/click/TOKEN`, both served by the API listener without SigV4. Unset: `r.<region>.<service_domain>` with opens over https and clicks keeping the link's scheme (G-68); in `serve --dev` the API listener's own address. A configuration set's `CustomRedirectDomain` takes precedence (scheme from its `HttpsPolicy`).",
+    },
+    Setting {
+        key: "tracking_trust_forwarded_for",
+        env: "SESAME_TRACKING_TRUST_FORWARDED_FOR",
+        default: "false",
+        doc: "`true`: the `ipAddress` of Open and Click events is the first address of the `X-Forwarded-For` header (set this only when a proxy or CDN in front of the listener sets it, else recipients could forge it). `false`: the connection's peer address.",
+    },
+    Setting {
+        key: "reputation_evaluation_seconds",
+        env: "SESAME_REPUTATION_EVALUATION_SECONDS",
+        default: "900",
+        doc: "How often every node evaluates the bounce and complaint rates of every account and region and applies automatic review and pausing (docs/reputation.md; G-75 asks for at least hourly). `0` or `off` disables the periodic evaluation (`sesame account reputation` still runs one on demand).",
+    },
+    Setting {
+        key: "reputation_minimum_volume",
+        env: "SESAME_REPUTATION_MINIMUM_VOLUME",
+        default: "500",
+        doc: "Sends in the representative volume below which an account or configuration set stays `Healthy` whatever its rates (G-75, Q-240).",
+    },
+    Setting {
+        key: "reputation_window_sends",
+        env: "SESAME_REPUTATION_WINDOW_SENDS",
+        default: "1000",
+        doc: "The representative volume: rates cover the newest `max(this, sends of the last 7 days)` sends, at most 30 days back (Q-240).",
+    },
+    Setting {
+        key: "reputation_bounce_review_rate",
+        env: "SESAME_REPUTATION_BOUNCE_REVIEW_RATE",
+        default: "0.05",
+        doc: "Bounce rate (a fraction: 0.05 = 5 %) at or above which the account goes on `PROBATION` (G-76, Q-239).",
+    },
+    Setting {
+        key: "reputation_bounce_pause_rate",
+        env: "SESAME_REPUTATION_BOUNCE_PAUSE_RATE",
+        default: "0.10",
+        doc: "Bounce rate at or above which sending is paused: the account's `SendingEnabled`, or a configuration set's when it has reputation metrics enabled (G-76, G-86, G-88).",
+    },
+    Setting {
+        key: "reputation_complaint_review_rate",
+        env: "SESAME_REPUTATION_COMPLAINT_REVIEW_RATE",
+        default: "0.001",
+        doc: "Complaint rate at or above which the account goes on `PROBATION` (G-76, Q-239).",
+    },
+    Setting {
+        key: "reputation_complaint_pause_rate",
+        env: "SESAME_REPUTATION_COMPLAINT_PAUSE_RATE",
+        default: "0.005",
+        doc: "Complaint rate at or above which sending is paused (G-76).",
+    },
+    Setting {
+        key: "reputation_count_simulator",
+        env: "SESAME_REPUTATION_COUNT_SIMULATOR",
+        default: "false",
+        doc: "Count mailbox-simulator mail in the reputation rates. SES never does (E-82) and neither does Sesame by default; turn it on to rehearse automatic pausing with `bounce@simulator.amazonses.com`.",
+    },
+    Setting {
+        key: "sns_base_url",
+        env: "SESAME_SNS_BASE_URL",
+        default: "http://<API listener address>",
+        doc: "Scheme and host of the URLs in SNS messages (DECISIONS Q-63, Q-168): `SigningCertURL` (`<sns_base_url>/SimpleNotificationService-<id>.pem`), `SubscribeURL` and `UnsubscribeURL` (`<sns_base_url>/?Action=…`); must reach the API listener. Production: `https://sns.<region>.<service_domain>`. Unset: the API listener's own address, right for `--dev`.",
+    },
+    Setting {
+        key: "sns_retry_base_seconds",
+        env: "SESAME_SNS_RETRY_BASE_SECONDS",
+        default: "1",
+        doc: "First retry delay of an SNS HTTP(S) delivery; doubles per attempt (Q-170).",
+    },
+    Setting {
+        key: "sns_retry_max_delay_seconds",
+        env: "SESAME_SNS_RETRY_MAX_DELAY_SECONDS",
+        default: "1200",
+        doc: "Longest delay between two attempts of an SNS HTTP(S) delivery (Q-170: 20 minutes).",
+    },
+    Setting {
+        key: "sns_retry_window_seconds",
+        env: "SESAME_SNS_RETRY_WINDOW_SECONDS",
+        default: "86400",
+        doc: "How long an SNS HTTP(S) delivery is retried before it becomes a dead letter (Q-170: 24 hours).",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -400,6 +484,32 @@ pub struct Config {
     pub log: String,
     /// The instance DNS zone and Easy DKIM rotation.
     pub dns: DnsSettings,
+    /// Base of open/click tracking URLs; `None`: `r.<region>.<service_domain>` (or the API
+    /// listener in `--dev`).
+    pub tracking_base_url: Option<String>,
+    /// Take Open/Click `ipAddress` from `X-Forwarded-For`.
+    pub tracking_trust_forwarded_for: bool,
+    /// Automatic review and pausing (`reputation_*`).
+    pub reputation: ReputationSettings,
+    /// Base of SNS message URLs; `None`: the API listener's address.
+    pub sns_base_url: Option<String>,
+    pub sns_retry_base_seconds: u64,
+    pub sns_retry_max_delay_seconds: u64,
+    pub sns_retry_window_seconds: u64,
+}
+
+/// `reputation_*` (see [`SETTINGS`]; docs/reputation.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReputationSettings {
+    /// `None`: no periodic evaluation.
+    pub evaluation_seconds: Option<u64>,
+    pub minimum_volume: u64,
+    pub window_sends: u64,
+    pub bounce_review_rate: f64,
+    pub bounce_pause_rate: f64,
+    pub complaint_review_rate: f64,
+    pub complaint_pause_rate: f64,
+    pub count_simulator: bool,
 }
 
 /// `dns_*`, `feedback_mx_ips` and `dkim_rotation_seconds` (see [`SETTINGS`]).
@@ -774,6 +884,51 @@ impl Config {
             abuse_contact,
             log: get("log").unwrap_or_else(|| "info".into()),
             dns: dns_settings(v, &get)?,
+            tracking_base_url: match get("tracking_base_url") {
+                None => None,
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                Some(u) => {
+                    return Err(invalid(
+                        "SESAME_TRACKING_BASE_URL",
+                        &format!("{u:?} is not an http:// or https:// URL"),
+                    ))
+                }
+            },
+            tracking_trust_forwarded_for: parse_bool(
+                "SESAME_TRACKING_TRUST_FORWARDED_FOR",
+                get("tracking_trust_forwarded_for"),
+                false,
+            )?,
+            sns_base_url: match get("sns_base_url") {
+                None => None,
+                Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                Some(u) => {
+                    return Err(invalid(
+                        "SESAME_SNS_BASE_URL",
+                        &format!("{u:?} is not an http:// or https:// URL"),
+                    ))
+                }
+            },
+            reputation: reputation_settings(&get)?,
+            sns_retry_base_seconds: parse_count(
+                "SESAME_SNS_RETRY_BASE_SECONDS",
+                get("sns_retry_base_seconds"),
+                1,
+            )? as u64,
+            sns_retry_max_delay_seconds: parse_count(
+                "SESAME_SNS_RETRY_MAX_DELAY_SECONDS",
+                get("sns_retry_max_delay_seconds"),
+                1200,
+            )? as u64,
+            sns_retry_window_seconds: parse_count(
+                "SESAME_SNS_RETRY_WINDOW_SECONDS",
+                get("sns_retry_window_seconds"),
+                86_400,
+            )? as u64,
         })
     }
 }
@@ -859,6 +1014,79 @@ fn dns_settings(
         dkim_rotation_seconds,
         operator_dkim,
     })
+}
+
+fn reputation_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<ReputationSettings, ConfigError> {
+    let evaluation_seconds = match get("reputation_evaluation_seconds").as_deref() {
+        None => Some(900),
+        Some("0") | Some("off") => None,
+        Some(s) => Some(s.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            invalid(
+                "SESAME_REPUTATION_EVALUATION_SECONDS",
+                &format!("{s:?} is not a number of seconds (or 0/off)"),
+            )
+        })?),
+    };
+    let rate = |setting: &'static str, key: &str, default: f64| -> Result<f64, ConfigError> {
+        let r = parse_num(setting, get(key), default)?;
+        if r > 1.0 {
+            return Err(invalid(setting, &format!("{r} is not a fraction (0 to 1)")));
+        }
+        Ok(r)
+    };
+    let r = ReputationSettings {
+        evaluation_seconds,
+        minimum_volume: parse_count(
+            "SESAME_REPUTATION_MINIMUM_VOLUME",
+            get("reputation_minimum_volume"),
+            500,
+        )? as u64,
+        window_sends: parse_count(
+            "SESAME_REPUTATION_WINDOW_SENDS",
+            get("reputation_window_sends"),
+            1000,
+        )? as u64,
+        bounce_review_rate: rate(
+            "SESAME_REPUTATION_BOUNCE_REVIEW_RATE",
+            "reputation_bounce_review_rate",
+            0.05,
+        )?,
+        bounce_pause_rate: rate(
+            "SESAME_REPUTATION_BOUNCE_PAUSE_RATE",
+            "reputation_bounce_pause_rate",
+            0.10,
+        )?,
+        complaint_review_rate: rate(
+            "SESAME_REPUTATION_COMPLAINT_REVIEW_RATE",
+            "reputation_complaint_review_rate",
+            0.001,
+        )?,
+        complaint_pause_rate: rate(
+            "SESAME_REPUTATION_COMPLAINT_PAUSE_RATE",
+            "reputation_complaint_pause_rate",
+            0.005,
+        )?,
+        count_simulator: parse_bool(
+            "SESAME_REPUTATION_COUNT_SIMULATOR",
+            get("reputation_count_simulator"),
+            false,
+        )?,
+    };
+    if r.bounce_pause_rate < r.bounce_review_rate {
+        return Err(invalid(
+            "SESAME_REPUTATION_BOUNCE_PAUSE_RATE",
+            "must not be below SESAME_REPUTATION_BOUNCE_REVIEW_RATE",
+        ));
+    }
+    if r.complaint_pause_rate < r.complaint_review_rate {
+        return Err(invalid(
+            "SESAME_REPUTATION_COMPLAINT_PAUSE_RATE",
+            "must not be below SESAME_REPUTATION_COMPLAINT_REVIEW_RATE",
+        ));
+    }
+    Ok(r)
 }
 
 fn invalid(setting: &'static str, message: &str) -> ConfigError {
@@ -1065,6 +1293,47 @@ mod tests {
             Config::load_from(Some(&f), &env(&[])),
             Err(ConfigError::UnknownKey(k)) if k == "nonsense_key"
         ));
+    }
+
+    /// G-76, Z-1, Q-239, Q-240: the reputation defaults, and thresholds that must make sense.
+    #[test]
+    fn reputation_defaults_and_validation() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(
+            c.reputation,
+            ReputationSettings {
+                evaluation_seconds: Some(900),
+                minimum_volume: 500,
+                window_sends: 1000,
+                bounce_review_rate: 0.05,
+                bounce_pause_rate: 0.10,
+                complaint_review_rate: 0.001,
+                complaint_pause_rate: 0.005,
+                count_simulator: false,
+            }
+        );
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("SESAME_REPUTATION_EVALUATION_SECONDS", "off"),
+                ("SESAME_REPUTATION_COUNT_SIMULATOR", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.reputation.evaluation_seconds, None);
+        assert!(c.reputation.count_simulator);
+        for (k, v) in [
+            ("SESAME_REPUTATION_BOUNCE_PAUSE_RATE", "0.01"),
+            ("SESAME_REPUTATION_COMPLAINT_PAUSE_RATE", "0.0001"),
+            ("SESAME_REPUTATION_BOUNCE_REVIEW_RATE", "5"),
+            ("SESAME_REPUTATION_MINIMUM_VOLUME", "0"),
+            ("SESAME_REPUTATION_EVALUATION_SECONDS", "soon"),
+        ] {
+            let err = Config::load_from(None, &env(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(k), "{k}: {err}");
+        }
     }
 
     #[test]

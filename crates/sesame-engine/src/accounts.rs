@@ -236,6 +236,7 @@ impl Engine {
             vdm_attributes: None,
             dedicated_ip_auto_warmup_enabled: true,
             enforcement_status: "HEALTHY".into(),
+            reputation: Default::default(),
         }
     }
 

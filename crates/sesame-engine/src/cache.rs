@@ -324,6 +324,16 @@ impl Store for CachingStore {
     ) -> Result<Vec<SendStatsBucket>, StoreError> {
         self.inner.send_statistics(scope, since_ms).await
     }
+    async fn reputation_buckets(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<sesame_model::ReputationBucket>, StoreError> {
+        self.inner.reputation_buckets(scope, since_ms).await
+    }
+    async fn prune_statistics(&self, stats: i64, reputation: i64) -> Result<u64, StoreError> {
+        self.inner.prune_statistics(stats, reputation).await
+    }
     async fn capture_message(&self, m: &CapturedMessage) -> Result<(), StoreError> {
         self.inner.capture_message(m).await
     }

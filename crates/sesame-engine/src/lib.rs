@@ -26,12 +26,15 @@ pub mod identities;
 pub mod operator_dkim;
 pub mod pagination;
 pub mod records;
+pub mod reputation;
 pub mod send;
+pub mod sns;
 pub mod suppression;
 pub mod tags;
 pub mod templates;
 #[cfg(test)]
 mod test_store;
+pub mod tracking;
 pub mod verification;
 
 use std::sync::Arc;
@@ -65,6 +68,10 @@ pub struct Settings {
     pub outbound_ips: Vec<std::net::IpAddr>,
     /// The verification email and its link ([`email_verification`], Q-74, Q-84).
     pub verification: email_verification::VerificationSettings,
+    /// Open/click tracking URLs and the client address of their events ([`tracking`]).
+    pub tracking: tracking::TrackingSettings,
+    /// Built-in SNS topics: URLs in messages and the HTTP retry policy ([`sns`], Q-168, Q-170).
+    pub sns: sns::SnsSettings,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

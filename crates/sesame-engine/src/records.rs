@@ -58,6 +58,67 @@ pub struct AccountSettings {
     /// `HEALTHY`, `PROBATION` or `SHUTDOWN` (G, Q-242).
     #[serde(default = "healthy")]
     pub enforcement_status: String,
+    /// What the automatic reputation rules did (`crate::reputation`).
+    #[serde(default)]
+    pub reputation: AccountReputation,
+}
+
+impl AccountSettings {
+    /// The customer's switch (`UpdateAccountSendingEnabled`, `PutAccountSendingAttributes`,
+    /// G-87). Turning sending back on is a fresh start for *automatic pausing*: only mail sent
+    /// afterwards can pause the account again, so a resume is not undone by the same old
+    /// bounces at the next evaluation (the published rates keep their whole window, G-80).
+    pub fn set_sending_enabled(&mut self, enabled: bool, now_ms: i64) {
+        if enabled && !self.sending_enabled {
+            self.reputation.resumed_at = Some(now_ms);
+            self.reputation
+                .note(now_ms, "SendingResumed", "sending enabled by the account");
+        }
+        self.sending_enabled = enabled;
+    }
+}
+
+/// Automatic reputation state of an account (spec G-78, G-86; DECISIONS ).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountReputation {
+    /// The evaluator set `PROBATION` (and may lift it); an operator's status is never touched.
+    #[serde(default)]
+    pub auto_review: bool,
+    /// Unix ms of the last resume by the account (see [`AccountSettings::set_sending_enabled`]).
+    #[serde(default)]
+    pub resumed_at: Option<i64>,
+    /// Unix ms of the operator's last window reset (G-78: after remediation only mail sent
+    /// afterwards counts, for the rates and for pausing).
+    #[serde(default)]
+    pub reset_at: Option<i64>,
+    /// The latest state changes, newest last, at most [`AccountReputation::HISTORY`] (G-78:
+    /// an audit trail with a reason).
+    #[serde(default)]
+    pub history: Vec<ReputationChange>,
+}
+
+/// One entry of [`AccountReputation::history`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReputationChange {
+    pub at: i64,
+    /// `UnderReview`, `Healthy`, `SendingPaused`, `SendingResumed`,
+    /// `ConfigurationSetSendingPaused`, `OperatorSetStatus`.
+    pub change: String,
+    pub reason: String,
+}
+
+impl AccountReputation {
+    pub const HISTORY: usize = 50;
+
+    pub fn note(&mut self, at: i64, change: &str, reason: &str) {
+        self.history.push(ReputationChange {
+            at,
+            change: change.into(),
+            reason: reason.into(),
+        });
+        let extra = self.history.len().saturating_sub(Self::HISTORY);
+        self.history.drain(..extra);
+    }
 }
 
 fn yes() -> bool {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use sesame_model::{
     AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, BodyStore, CapturedMessage,
-    EventRecord, QueuedMessage, QuotaCheck, Region, Resource, ResourceKey, Scope, SendStatsBucket,
-    Store, StoreError,
+    EventRecord, QueuedMessage, QuotaCheck, Region, ReputationBucket, Resource, ResourceKey, Scope,
+    SendStatsBucket, Store, StoreError,
 };
 use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -38,6 +38,8 @@ pub struct MemStore {
     pub verifications: Mutex<BTreeMap<VKey, VRow>>,
     /// Operator DKIM keys by selector.
     pub operator_keys: Mutex<BTreeMap<String, sesame_model::OperatorDkimKey>>,
+    /// Reputation counters by "account/region" (tests put them in; events are not folded).
+    pub reputation: Mutex<BTreeMap<String, Vec<ReputationBucket>>>,
 }
 
 /// In-memory spool.
@@ -480,6 +482,30 @@ impl Store for MemStore {
     async fn send_statistics(&self, _: &Scope, _: i64) -> Result<Vec<SendStatsBucket>, StoreError> {
         Ok(vec![])
     }
+    async fn reputation_buckets(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<ReputationBucket>, StoreError> {
+        let all = self.reputation.lock().unwrap();
+        Ok(all
+            .get(&mem_scope(scope))
+            .into_iter()
+            .flatten()
+            .filter(|b| b.bucket_start >= since_ms - since_ms.rem_euclid(3_600_000))
+            .cloned()
+            .collect())
+    }
+    async fn prune_statistics(&self, _: i64, reputation: i64) -> Result<u64, StoreError> {
+        let mut all = self.reputation.lock().unwrap();
+        let mut n = 0;
+        for rows in all.values_mut() {
+            let before = rows.len();
+            rows.retain(|b| b.bucket_start >= reputation);
+            n += (before - rows.len()) as u64;
+        }
+        Ok(n)
+    }
     async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError> {
         let mut c = self.captured.lock().unwrap();
         if !c.iter().any(|m| m.message_id == message.message_id) {
@@ -699,6 +725,8 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             delivery_retry_window_seconds: 50_400,
             outbound_ips: vec![],
             verification: Default::default(),
+            tracking: Default::default(),
+            sns: Default::default(),
         },
     )
 }

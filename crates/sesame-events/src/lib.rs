@@ -12,6 +12,8 @@
 //!   (G-50, G-51, G-54).
 //! - [`notification`](mod@notification) — v1 identity notifications (`notificationType`,
 //!   G-57..G-61, Q-157): [`notification()`] with [`NotificationKind`].
+//! - [`sns`] — SNS HTTP(S) envelopes, canonical strings, SHA256withRSA signatures and the
+//!   signing certificate.
 //! - [`timestamp`] — [`iso_timestamp`], the single timestamp format.
 //! - [`ids`] — [`feedback_id`].
 //! - [`vocab`] — the exact strings: [`event_types`], [`bounce_types`], [`delay_types`],
@@ -27,6 +29,7 @@ pub mod ids;
 pub mod mail;
 pub mod notification;
 pub mod record;
+pub mod sns;
 pub mod timestamp;
 pub mod vocab;
 

@@ -8,6 +8,8 @@
 //!
 //! The send pipeline's order is: `inspect` → `validate_raw` → `finalize` → (tracking,
 //! list-unsubscribe) → `dkim::sign` last.
+//! - [`tracking`]: open pixel and click-link rewriting of HTML parts (G-62..G-69, Q-97,
+//!   Q-229..Q-234), with the URLs signed by the caller.
 //! - [`verp`]: the VERP envelope sender `<message_id>@<mail_from_domain>` and its parsing.
 //! - [`feedback`]: what comes back to that address — DSNs (RFC 3464), ARF complaints
 //!   (RFC 5965), auto-replies (RFC 3834) — parsed into plain values.
@@ -15,4 +17,5 @@
 pub mod dkim;
 pub mod feedback;
 pub mod message;
+pub mod tracking;
 pub mod verp;

@@ -16,6 +16,8 @@
 //! | `sesame_queue_deferred` | gauge | | queued messages attempted at least once |
 //! | `sesame_queue_in_delivery` | gauge | | queued messages held by a live delivery lease |
 //! | `sesame_queue_oldest_age_seconds` | gauge | | age of the oldest queued message (0 when empty) |
+//! | `ses_reputation_bounce_rate` | gauge | `account_id`, `region`, `scope`, `configuration_set` | SES `Reputation.BounceRate` (a fraction, G-77) of an account (`scope="account"`, `configuration_set=""`) or of a configuration set with reputation metrics (`scope="configuration_set"`), as of the node's last evaluation (docs/reputation.md) |
+//! | `ses_reputation_complaint_rate` | gauge | same | SES `Reputation.ComplaintRate` |
 //!
 //! Counters are per **recipient** and start at process start (Prometheus handles resets). The
 //! queue gauges are read from the store when scraped, at most once per
@@ -93,6 +95,28 @@ struct DestinationLabels {
     destination: String,
 }
 
+/// Labels of the reputation gauges (G-Y: `ses_reputation_*{scope, configuration_set}`, plus
+/// the account and region a multi-tenant deployment needs).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReputationLabels {
+    account_id: String,
+    region: String,
+    scope: String,
+    configuration_set: String,
+}
+
+/// One account's or configuration set's rates, for [`Metrics::set_reputation`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReputationRates {
+    pub account_id: String,
+    pub region: String,
+    /// `None`: the account as a whole.
+    pub configuration_set: Option<String>,
+    /// `None` before any send: no sample.
+    pub bounce_rate: Option<f64>,
+    pub complaint_rate: Option<f64>,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BounceLabels {
     destination: String,
@@ -110,6 +134,8 @@ pub struct Metrics {
     queue_deferred: Gauge,
     queue_in_delivery: Gauge,
     queue_oldest_age: Gauge<f64, AtomicU64>,
+    reputation_bounce: Family<ReputationLabels, Gauge<f64, AtomicU64>>,
+    reputation_complaint: Family<ReputationLabels, Gauge<f64, AtomicU64>>,
     destinations: Destinations,
     /// When the queue gauges were last read from the store (unix ms); `None` before the first.
     queue_read_at: Mutex<Option<i64>>,
@@ -176,8 +202,22 @@ impl Metrics {
             Unit::Seconds,
             queue_oldest_age.clone(),
         );
+        let reputation_bounce = Family::<ReputationLabels, Gauge<f64, AtomicU64>>::default();
+        let reputation_complaint = Family::<ReputationLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "ses_reputation_bounce_rate",
+            "SES Reputation.BounceRate (a fraction) of an account or configuration set",
+            reputation_bounce.clone(),
+        );
+        registry.register(
+            "ses_reputation_complaint_rate",
+            "SES Reputation.ComplaintRate (a fraction) of an account or configuration set",
+            reputation_complaint.clone(),
+        );
         Metrics {
             registry,
+            reputation_bounce,
+            reputation_complaint,
             deliveries,
             deferrals,
             bounces,
@@ -281,6 +321,31 @@ impl Metrics {
         *self.queue_read_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(now_ms);
     }
 
+    /// Replaces every reputation series with `rates` (one evaluation sweep's results), so
+    /// deleted sets and sets whose metrics were turned off disappear.
+    pub fn set_reputation(&self, rates: &[ReputationRates]) {
+        self.reputation_bounce.clear();
+        self.reputation_complaint.clear();
+        for r in rates {
+            let labels = ReputationLabels {
+                account_id: r.account_id.clone(),
+                region: r.region.clone(),
+                scope: if r.configuration_set.is_some() {
+                    "configuration_set".into()
+                } else {
+                    "account".into()
+                },
+                configuration_set: r.configuration_set.clone().unwrap_or_default(),
+            };
+            if let Some(v) = r.bounce_rate {
+                self.reputation_bounce.get_or_create(&labels).set(v);
+            }
+            if let Some(v) = r.complaint_rate {
+                self.reputation_complaint.get_or_create(&labels).set(v);
+            }
+        }
+    }
+
     /// The exposition as it stands (OpenMetrics text, ending with `# EOF`).
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -347,6 +412,45 @@ mod tests {
                 "sesame_queue_oldest_age_seconds 0.0",
             ]
         );
+    }
+
+    /// G-77, G-Y: reputation gauges per account and per configuration set, replaced as a whole.
+    #[test]
+    fn reputation_gauges_replace_the_previous_sweep() {
+        let m = Metrics::default();
+        let r = |set: Option<&str>, b: Option<f64>, c: Option<f64>| ReputationRates {
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            configuration_set: set.map(str::to_string),
+            bounce_rate: b,
+            complaint_rate: c,
+        };
+        m.set_reputation(&[
+            r(None, Some(0.1), Some(0.0)),
+            r(Some("cs"), Some(0.5), None),
+        ]);
+        let text = samples(&m.encode());
+        for line in [
+            "ses_reputation_bounce_rate{account_id=\"111122223333\",region=\"us-east-1\",scope=\"account\",configuration_set=\"\"} 0.1",
+            "ses_reputation_bounce_rate{account_id=\"111122223333\",region=\"us-east-1\",scope=\"configuration_set\",configuration_set=\"cs\"} 0.5",
+            "ses_reputation_complaint_rate{account_id=\"111122223333\",region=\"us-east-1\",scope=\"account\",configuration_set=\"\"} 0.0",
+        ] {
+            assert!(text.iter().any(|l| l == line), "{line:?} in\n{text:#?}");
+        }
+        assert_eq!(
+            text.iter()
+                .filter(|l| l.starts_with("ses_reputation"))
+                .count(),
+            3
+        );
+        m.set_reputation(&[r(None, Some(0.02), None)]);
+        let text = samples(&m.encode());
+        let rep: Vec<_> = text
+            .iter()
+            .filter(|l| l.starts_with("ses_reputation"))
+            .collect();
+        assert_eq!(rep.len(), 1, "{rep:?}");
+        assert!(rep[0].ends_with(" 0.02"));
     }
 
     #[test]

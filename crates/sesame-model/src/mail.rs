@@ -81,6 +81,27 @@ pub struct CapturedMessage {
     pub captured_at: i64,
 }
 
+/// One hour of reputation counters of one configuration set (or of mail sent without one),
+/// attributed to the send time (spec G-73..G-75, DECISIONS ). Mailbox-simulator
+/// recipients are counted apart: they never count toward reputation (E-82, E-147) unless the
+/// operator asks for it to test automatic pausing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReputationBucket {
+    /// `None`: mail sent without a configuration set.
+    pub configuration_set: Option<String>,
+    /// Unix ms of the start of the hour.
+    pub bucket_start: i64,
+    /// Recipients of accepted sends (from `Send` events).
+    pub sends: i64,
+    /// Bounced recipients of bounces that count (`sesame_policy::reputation::bounce_counts`).
+    pub bounces: i64,
+    /// Complained recipients.
+    pub complaints: i64,
+    pub simulator_sends: i64,
+    pub simulator_bounces: i64,
+    pub simulator_complaints: i64,
+}
+
 /// One bucket of `GetSendStatistics`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SendStatsBucket {

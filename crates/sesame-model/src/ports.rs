@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AccountId, Scope};
 use crate::mail::{
-    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, SendStatsBucket,
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, ReputationBucket,
+    SendStatsBucket,
 };
 use crate::queue::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -294,6 +295,21 @@ pub trait Store: Send + Sync + 'static {
         scope: &Scope,
         since_ms: i64,
     ) -> Result<Vec<SendStatsBucket>, StoreError>;
+    /// Hourly reputation counters of `scope` (every configuration set) from `since_ms` on,
+    /// ascending; folded from the events in the same transactions that append them.
+    async fn reputation_buckets(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<ReputationBucket>, StoreError>;
+    /// Deletes `send_stats` buckets that start before `stats_before_ms` and `reputation_stats`
+    /// buckets that start before `reputation_before_ms`, in every scope (Q-263: 14 days of
+    /// `GetSendStatistics`, the reputation window's 30 days). Returns the rows deleted.
+    async fn prune_statistics(
+        &self,
+        stats_before_ms: i64,
+        reputation_before_ms: i64,
+    ) -> Result<u64, StoreError>;
     /// Stores a captured message (dev inbox); idempotent on `message_id`.
     async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError>;
     /// Captured messages, newest first; all scopes when `scope` is `None`; one message when

@@ -9,5 +9,6 @@
 pub mod forwarding;
 pub mod identity;
 pub mod isp;
+pub mod reputation;
 pub mod sandbox;
 pub mod simulator;

@@ -1,5 +1,5 @@
 //! The Easy DKIM key index `dkim_selectors` (maintained by the identity writes of
-//! `resources.rs`) and the operator's DKIM keys `operator_dkim_keys` (migration 0007;
+//! `resources.rs`) and the operator's DKIM keys `operator_dkim_keys` (migration 0008;
 //! DECISIONS Q-65 (a), Q-72).
 
 use sesame_model::{DkimSelector, OperatorDkimKey, StoreError};

@@ -69,9 +69,15 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 7,
+        name: "reputation_stats",
+        sqlite: include_str!("../migrations/sqlite/0007_reputation_stats.sql"),
+        postgres: include_str!("../migrations/postgres/0007_reputation_stats.sql"),
+    },
+    Migration {
+        version: 8,
         name: "dkim_selectors",
-        sqlite: include_str!("../migrations/sqlite/0007_dkim_selectors.sql"),
-        postgres: include_str!("../migrations/postgres/0007_dkim_selectors.sql"),
+        sqlite: include_str!("../migrations/sqlite/0008_dkim_selectors.sql"),
+        postgres: include_str!("../migrations/postgres/0008_dkim_selectors.sql"),
     },
 ];
 

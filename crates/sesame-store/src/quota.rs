@@ -104,14 +104,24 @@ impl StatsDelta {
     }
 
     /// hard bounces count their bounced recipients, complaints their complained
-    /// recipients, rejects one each. Hard means `Permanent`, and `Undetermined`, which G-44
+    /// recipients (mailbox-simulator addresses excepted), rejects one each. Hard means `Permanent`, and `Undetermined`, which G-44
     /// counts as hard (an unreadable report at a message's feedback address, Q-166).
     /// Everything else (Send, Delivery, soft bounces and auto-replies…) adds nothing; delivery
     /// attempts come from `accept_messages`, not from events.
     pub(crate) fn of_event(event: &EventRecord) -> StatsDelta {
+        // E-82, Q-248: mailbox-simulator recipients are not delivery attempts, so their
+        // bounces and complaints are not counted either (else a simulator bounce would be a
+        // bounce without an attempt).
         let count = |v: Option<&serde_json::Value>| {
-            v.and_then(serde_json::Value::as_array)
-                .map_or(0, |a| i64::try_from(a.len()).unwrap_or(i64::MAX))
+            v.and_then(serde_json::Value::as_array).map_or(0, |a| {
+                a.iter()
+                    .filter(|r| {
+                        !r.get("emailAddress")
+                            .and_then(serde_json::Value::as_str)
+                            .is_some_and(is_simulator)
+                    })
+                    .count() as i64
+            })
         };
         let data = &event.data;
         match event.event_type.as_str() {
@@ -135,6 +145,152 @@ impl StatsDelta {
             _ => StatsDelta::default(),
         }
     }
+}
+
+/// Granularity of `reputation_stats`.
+pub(crate) const REPUTATION_BUCKET_MS: i64 = sesame_policy::reputation::BUCKET_MS;
+
+/// What one row of `reputation_stats` gains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ReputationDelta {
+    pub sends: i64,
+    pub bounces: i64,
+    pub complaints: i64,
+    pub simulator_sends: i64,
+    pub simulator_bounces: i64,
+    pub simulator_complaints: i64,
+}
+
+impl ReputationDelta {
+    pub(crate) fn is_zero(&self) -> bool {
+        *self == ReputationDelta::default()
+    }
+
+    pub(crate) fn add(&mut self, o: ReputationDelta) {
+        self.sends += o.sends;
+        self.bounces += o.bounces;
+        self.complaints += o.complaints;
+        self.simulator_sends += o.simulator_sends;
+        self.simulator_bounces += o.simulator_bounces;
+        self.simulator_complaints += o.simulator_complaints;
+    }
+
+    /// `Send` counts its recipients, a hard bounce that counts
+    /// (`sesame_policy::reputation::bounce_counts`) its bounced recipients, a complaint its
+    /// complained recipients; mailbox-simulator addresses apart (E-82). Returns the
+    /// configuration set (`""` for none, from the `ses:configuration-set` tag) and the hour of
+    /// the *send* (`mail.timestamp`, else the event's own time).
+    pub(crate) fn of_event(event: &EventRecord) -> Option<(String, i64, ReputationDelta)> {
+        let data = &event.data;
+        let split = |list: Option<&serde_json::Value>, field: Option<&str>| -> (i64, i64) {
+            let mut real = 0;
+            let mut sim = 0;
+            for v in list
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let addr = match field {
+                    Some(f) => v.get(f).and_then(serde_json::Value::as_str),
+                    None => v.as_str(),
+                };
+                if addr.is_some_and(is_simulator) {
+                    sim += 1;
+                } else {
+                    real += 1;
+                }
+            }
+            (real, sim)
+        };
+        let delta = match event.event_type.as_str() {
+            "Send" => {
+                let (sends, simulator_sends) = split(data["mail"].get("destination"), None);
+                ReputationDelta {
+                    sends,
+                    simulator_sends,
+                    ..Default::default()
+                }
+            }
+            "Bounce"
+                if sesame_policy::reputation::bounce_counts(
+                    data["bounce"]["bounceType"].as_str().unwrap_or(""),
+                    data["bounce"]["bounceSubType"].as_str().unwrap_or(""),
+                ) =>
+            {
+                let (bounces, simulator_bounces) = split(
+                    data["bounce"].get("bouncedRecipients"),
+                    Some("emailAddress"),
+                );
+                ReputationDelta {
+                    bounces,
+                    simulator_bounces,
+                    ..Default::default()
+                }
+            }
+            "Complaint" => {
+                let (complaints, simulator_complaints) = split(
+                    data["complaint"].get("complainedRecipients"),
+                    Some("emailAddress"),
+                );
+                ReputationDelta {
+                    complaints,
+                    simulator_complaints,
+                    ..Default::default()
+                }
+            }
+            _ => return None,
+        };
+        if delta.is_zero() {
+            return None;
+        }
+        let set = data["mail"]["tags"]["ses:configuration-set"][0]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let sent_at = data["mail"]["timestamp"]
+            .as_str()
+            .and_then(parse_iso_ms)
+            .unwrap_or(event.timestamp);
+        Some((set, floor_to(sent_at, REPUTATION_BUCKET_MS), delta))
+    }
+}
+
+/// The mailbox simulator's domain (E-79), matched case-insensitively (E-86).
+fn is_simulator(addr: &str) -> bool {
+    addr.rsplit_once('@')
+        .is_some_and(|(_, d)| d.eq_ignore_ascii_case("simulator.amazonses.com"))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff]Z` (the events' `mail.timestamp`) as unix ms.
+fn parse_iso_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || !s.ends_with('Z') {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    let ms = match s.get(19..s.len() - 1) {
+        Some("") => 0,
+        Some(frac) if frac.starts_with('.') && frac.len() >= 2 => {
+            let digits = &frac[1..frac.len().min(4)];
+            let v: i64 = digits.parse().ok()?;
+            v * 10_i64.pow(3 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
 }
 
 #[cfg(test)]
@@ -250,6 +406,84 @@ mod tests {
     }
 
     #[test]
+    fn iso_timestamps_parse() {
+        assert_eq!(parse_iso_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_iso_ms("1970-01-01T00:00:01.5Z"), Some(1_500));
+        assert_eq!(
+            parse_iso_ms("2016-10-19T23:20:52.240Z"),
+            Some(1_476_919_252_240)
+        );
+        assert_eq!(
+            parse_iso_ms("2024-02-29T12:00:00.000Z"),
+            Some(1_709_208_000_000)
+        );
+        assert_eq!(parse_iso_ms("yesterday"), None);
+        assert_eq!(parse_iso_ms("2024-13-01T00:00:00Z"), None);
+    }
+
+    /// E-82: what each event adds to `reputation_stats`, by set and send hour.
+    #[test]
+    fn reputation_delta_table() {
+        let mail = json!({
+            "timestamp": "1970-01-01T02:30:00.000Z",
+            "destination": ["a@x", "bounce@simulator.amazonses.com"],
+            "tags": {"ses:configuration-set": ["cs"]}
+        });
+        let hour2 = 2 * 3_600_000;
+        let two = json!([{"emailAddress": "a@x"}, {"emailAddress": "b+1@SIMULATOR.amazonses.com"}]);
+        let d = |sends, bounces, complaints, ss, sb, sc| ReputationDelta {
+            sends,
+            bounces,
+            complaints,
+            simulator_sends: ss,
+            simulator_bounces: sb,
+            simulator_complaints: sc,
+        };
+        for (kind, data, expected) in [
+            ("Send", json!({"mail": mail}), Some(d(1, 0, 0, 1, 0, 0))),
+            (
+                "Bounce",
+                json!({"mail": mail, "bounce": {"bounceType": "Permanent",
+                    "bounceSubType": "General", "bouncedRecipients": two}}),
+                Some(d(0, 1, 0, 0, 1, 0)),
+            ),
+            (
+                "Bounce",
+                json!({"mail": mail, "bounce": {"bounceType": "Permanent",
+                    "bounceSubType": "OnAccountSuppressionList", "bouncedRecipients": two}}),
+                None,
+            ),
+            (
+                "Bounce",
+                json!({"mail": mail, "bounce": {"bounceType": "Transient",
+                    "bounceSubType": "General", "bouncedRecipients": two}}),
+                None,
+            ),
+            (
+                "Complaint",
+                json!({"mail": mail, "complaint": {"complainedRecipients": two}}),
+                Some(d(0, 0, 1, 0, 0, 1)),
+            ),
+            ("Delivery", json!({"mail": mail}), None),
+            ("Reject", json!({"mail": mail}), None),
+        ] {
+            let got = ReputationDelta::of_event(&event(kind, data.clone()));
+            assert_eq!(
+                got,
+                expected.map(|e| ("cs".to_string(), hour2, e)),
+                "{kind} {data}"
+            );
+        }
+        // No set, no mail timestamp: the empty set and the event's own hour.
+        let mut e = event("Send", json!({"mail": {"destination": ["a@x"]}}));
+        e.timestamp = 3_600_000 + 5;
+        assert_eq!(
+            ReputationDelta::of_event(&e),
+            Some((String::new(), 3_600_000, d(1, 0, 0, 0, 0, 0)))
+        );
+    }
+
+    #[test]
     fn event_stats_table() {
         let two = json!([{"emailAddress": "a@x"}, {"emailAddress": "b@x"}]);
         for (kind, data, expected) in [
@@ -269,6 +503,18 @@ mod tests {
                 (0, 2, 0, 0),
             ),
             ("Bounce", json!({}), (0, 0, 0, 0)),
+            (
+                "Bounce",
+                json!({"bounce": {"bounceType": "Permanent", "bouncedRecipients": [
+                    {"emailAddress": "bounce@simulator.amazonses.com"}, {"emailAddress": "a@x"}]}}),
+                (0, 1, 0, 0),
+            ),
+            (
+                "Complaint",
+                json!({"complaint": {"complainedRecipients": [
+                    {"emailAddress": "complaint@simulator.amazonses.com"}]}}),
+                (0, 0, 0, 0),
+            ),
             (
                 "Complaint",
                 json!({"complaint": {"complainedRecipients": two}}),

@@ -3,7 +3,7 @@
 
 //!
 //! Writes of a resource of kind [`DKIM_INDEX_KIND`] (identities) also rewrite that identity's
-//! rows of the Easy DKIM key index `dkim_selectors` (migration 0007) in the **same
+//! rows of the Easy DKIM key index `dkim_selectors` (migration 0008) in the **same
 //! transaction**, from the document being written ([`dkim_selectors_of`]): a committed
 //! identity and its index rows always agree, on every node, whichever engine path (create,
 //! rotation, BYODKIM switch, delete) wrote it. The zone responder reads the index by token

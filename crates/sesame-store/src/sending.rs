@@ -14,8 +14,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sesame_model::{
-    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, Scope, SendStatsBucket,
-    StoreError,
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, ReputationBucket,
+    Scope, SendStatsBucket, StoreError,
 };
 use sqlx::{Executor, Row};
 
@@ -23,8 +23,8 @@ use crate::connect::Pool;
 use crate::error::{corrupt, map_err};
 use crate::group_commit::FinishItem;
 use crate::quota::{
-    daily_allows, floor_to, quota_cutoff, rate_limited, StatsDelta, TokenBucket, MINUTE_MS,
-    STATS_BUCKET_MS,
+    daily_allows, floor_to, quota_cutoff, rate_limited, ReputationDelta, StatsDelta, TokenBucket,
+    MINUTE_MS, REPUTATION_BUCKET_MS, STATS_BUCKET_MS,
 };
 use crate::{rows, SqlStore};
 
@@ -89,14 +89,33 @@ fn event_rows<'a>(
         .collect()
 }
 
-fn add_event_stats(stats: &mut BTreeMap<StatsKey, StatsDelta>, rows: &[EventRow<'_>]) {
+/// `reputation_stats` key: scope, configuration set (`""` for none) and hour of the send.
+type ReputationKey = (String, String, String, i64);
+
+/// What a transaction adds to `send_stats` and `reputation_stats`.
+#[derive(Default)]
+struct Folded {
+    stats: BTreeMap<StatsKey, StatsDelta>,
+    reputation: BTreeMap<ReputationKey, ReputationDelta>,
+}
+
+fn add_event_stats(folded: &mut Folded, rows: &[EventRow<'_>]) {
     for row in rows {
         let delta = StatsDelta::of_event(row.event);
         if !delta.is_zero() {
             let (account, region) = scope_key(&row.event.scope);
             let bucket = floor_to(row.event.timestamp, STATS_BUCKET_MS);
-            stats
+            folded
+                .stats
                 .entry((account, region, bucket))
+                .or_default()
+                .add(delta);
+        }
+        if let Some((set, hour, delta)) = ReputationDelta::of_event(row.event) {
+            let (account, region) = scope_key(&row.event.scope);
+            folded
+                .reputation
+                .entry((account, region, set, hour))
                 .or_default()
                 .add(delta);
         }
@@ -145,10 +164,10 @@ macro_rules! insert_events {
     };
 }
 
-/// Adds `$stats: &BTreeMap<StatsKey, StatsDelta>` to `send_stats`, in key order.
+/// Adds `$folded: &Folded` to `send_stats` and `reputation_stats`, in key order.
 macro_rules! upsert_stats {
-    ($tx:ident, $stats:expr) => {
-        for ((account, region, bucket), d) in $stats.iter() {
+    ($tx:ident, $folded:expr) => {
+        for ((account, region, bucket), d) in $folded.stats.iter() {
             (&mut *$tx)
                 .execute(
                     sqlx::query(
@@ -169,6 +188,40 @@ macro_rules! upsert_stats {
                     .bind(d.bounces)
                     .bind(d.complaints)
                     .bind(d.rejects),
+                )
+                .await
+                .map_err(map_err)?;
+        }
+        for ((account, region, set, bucket), d) in $folded.reputation.iter() {
+            (&mut *$tx)
+                .execute(
+                    sqlx::query(
+                        "INSERT INTO reputation_stats (account_id, region, configuration_set, \
+                         bucket_start, sends, bounces, complaints, simulator_sends, \
+                         simulator_bounces, simulator_complaints) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                         ON CONFLICT (account_id, region, configuration_set, bucket_start) \
+                         DO UPDATE SET \
+                         sends = reputation_stats.sends + excluded.sends, \
+                         bounces = reputation_stats.bounces + excluded.bounces, \
+                         complaints = reputation_stats.complaints + excluded.complaints, \
+                         simulator_sends = reputation_stats.simulator_sends \
+                             + excluded.simulator_sends, \
+                         simulator_bounces = reputation_stats.simulator_bounces \
+                             + excluded.simulator_bounces, \
+                         simulator_complaints = reputation_stats.simulator_complaints \
+                             + excluded.simulator_complaints",
+                    )
+                    .bind(account.as_str())
+                    .bind(region.as_str())
+                    .bind(set.as_str())
+                    .bind(*bucket)
+                    .bind(d.sends)
+                    .bind(d.bounces)
+                    .bind(d.complaints)
+                    .bind(d.simulator_sends)
+                    .bind(d.simulator_bounces)
+                    .bind(d.simulator_complaints),
                 )
                 .await
                 .map_err(map_err)?;
@@ -275,7 +328,7 @@ impl SqlStore {
             // then rate; a refused item changes nothing).
             let mut outcomes = Vec::with_capacity(batch.len());
             let mut accepted = Vec::new();
-            let mut stats: BTreeMap<StatsKey, StatsDelta> = BTreeMap::new();
+            let mut stats = Folded::default();
             for (i, (m, check, _)) in batch.iter().enumerate() {
                 let key = scope_key(&m.scope);
                 let st = state.get_mut(&key).expect("every scope was read");
@@ -300,6 +353,7 @@ impl SqlStore {
                     if counted > 0 {
                         let bucket = floor_to(now_ms, STATS_BUCKET_MS);
                         stats
+                            .stats
                             .entry((key.0, key.1, bucket))
                             .or_default()
                             .delivery_attempts += counted;
@@ -508,7 +562,7 @@ impl SqlStore {
         events: &[EventRecord],
     ) -> Result<(), StoreError> {
         let events = event_rows(events)?;
-        let mut stats = BTreeMap::new();
+        let mut stats = Folded::default();
         add_event_stats(&mut stats, &events);
         let finished_at = crate::connect::now_ms();
         write_tx!(self, tx, _pg => {
@@ -566,7 +620,7 @@ impl SqlStore {
         write_tx!(self, tx, _pg => {
             let mut results = Vec::with_capacity(items.len());
             let mut all_events = Vec::new();
-            let mut stats = BTreeMap::new();
+            let mut stats = Folded::default();
             for (it, events) in items.iter().zip(prepared) {
                 (&mut *tx)
                     .execute(
@@ -619,7 +673,7 @@ impl SqlStore {
     ) -> Result<(), StoreError> {
         let recipients = to_json(&recipients)?;
         let events = event_rows(events)?;
-        let mut stats = BTreeMap::new();
+        let mut stats = Folded::default();
         add_event_stats(&mut stats, &events);
         write_tx!(self, tx, _pg => {
             let updated = (&mut *tx)
@@ -672,7 +726,7 @@ impl SqlStore {
             return Ok(());
         }
         let events = event_rows(events)?;
-        let mut stats = BTreeMap::new();
+        let mut stats = Folded::default();
         add_event_stats(&mut stats, &events);
         write_tx!(self, tx, _pg => {
             insert_events!(tx, events);
@@ -734,6 +788,65 @@ impl SqlStore {
                     })
                 })
                 .collect()
+        })
+    }
+
+    /// `reputation_stats` rows of `scope` from the hour containing `since_ms` on, ascending.
+    pub(crate) async fn reputation_rows(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<ReputationBucket>, StoreError> {
+        const SQL: &str = "SELECT configuration_set, bucket_start, sends, bounces, complaints, \
+            simulator_sends, simulator_bounces, simulator_complaints FROM reputation_stats \
+            WHERE account_id = $1 AND region = $2 AND bucket_start >= $3 \
+            ORDER BY bucket_start, configuration_set";
+        with_pool!(self, pool => {
+            let found = sqlx::query(SQL)
+                .bind(scope.account.as_str())
+                .bind(scope.region.as_str())
+                .bind(floor_to(since_ms, REPUTATION_BUCKET_MS))
+                .fetch_all(pool)
+                .await
+                .map_err(map_err)?;
+            found
+                .iter()
+                .map(|r| {
+                    let set: String = r.try_get("configuration_set").map_err(map_err)?;
+                    Ok(ReputationBucket {
+                        configuration_set: (!set.is_empty()).then_some(set),
+                        bucket_start: r.try_get("bucket_start").map_err(map_err)?,
+                        sends: r.try_get("sends").map_err(map_err)?,
+                        bounces: r.try_get("bounces").map_err(map_err)?,
+                        complaints: r.try_get("complaints").map_err(map_err)?,
+                        simulator_sends: r.try_get("simulator_sends").map_err(map_err)?,
+                        simulator_bounces: r.try_get("simulator_bounces").map_err(map_err)?,
+                        simulator_complaints: r.try_get("simulator_complaints").map_err(map_err)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    pub(crate) async fn prune_statistics_rows(
+        &self,
+        stats_before_ms: i64,
+        reputation_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        with_pool!(self, pool => {
+            let a = sqlx::query("DELETE FROM send_stats WHERE bucket_start < $1")
+                .bind(stats_before_ms)
+                .execute(pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            let b = sqlx::query("DELETE FROM reputation_stats WHERE bucket_start < $1")
+                .bind(reputation_before_ms)
+                .execute(pool)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+            Ok(a + b)
         })
     }
 

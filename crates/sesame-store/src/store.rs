@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use sesame_model::{
     AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, DkimSelector,
-    EventRecord, OperatorDkimKey, QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope,
-    SendStatsBucket, Store, StoreError,
+    EventRecord, OperatorDkimKey, QueuedMessage, QuotaCheck, ReputationBucket, Resource,
+    ResourceKey, Scope, SendStatsBucket, Store, StoreError,
 };
 use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -247,6 +247,23 @@ impl Store for SqlStore {
         since_ms: i64,
     ) -> Result<Vec<SendStatsBucket>, StoreError> {
         self.send_statistics_rows(scope, since_ms).await
+    }
+
+    async fn reputation_buckets(
+        &self,
+        scope: &Scope,
+        since_ms: i64,
+    ) -> Result<Vec<ReputationBucket>, StoreError> {
+        self.reputation_rows(scope, since_ms).await
+    }
+
+    async fn prune_statistics(
+        &self,
+        stats_before_ms: i64,
+        reputation_before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        self.prune_statistics_rows(stats_before_ms, reputation_before_ms)
+            .await
     }
 
     async fn capture_message(&self, message: &CapturedMessage) -> Result<(), StoreError> {

@@ -250,6 +250,8 @@ suite!(
     concurrent_accepts_respect_daily_quota,
     events_appended_and_listed_in_order,
     send_statistics_buckets,
+    reputation_buckets_by_set_and_send_hour,
+    prune_statistics_by_age,
     capture_lists_newest_first_and_filters,
     delete_captured_one_or_all,
     sending_state_survives_reopen,

@@ -124,6 +124,9 @@ fn ses_registry() -> Handlebars<'static> {
     hb
 }
 
+/// The name of SES's open-tracker placeholder `{{ses:openTracker}}` (G-63).
+const OPEN_TRACKER: &str = "ses:openTracker";
+
 /// Called for `{{name}}` when `name` is neither a helper nor present in the data, and for
 /// `{{name arg…}}` with an unknown helper.
 struct HelperMissing;
@@ -135,8 +138,14 @@ impl HelperDef for HelperMissing {
         _: &'reg Handlebars<'reg>,
         _: &'rc Context,
         _: &mut RenderContext<'reg, 'rc>,
-        _: &mut dyn Output,
+        out: &mut dyn Output,
     ) -> HelperResult {
+        // G-63 (L28222): the open-tracker placeholder works in templated sends too; it stays
+        // in the rendered part for delivery to replace with the pixel.
+        if h.name() == OPEN_TRACKER && h.params().is_empty() && h.hash().is_empty() {
+            out.write("{{ses:openTracker}}")?;
+            return Ok(());
+        }
         if h.params().is_empty() && h.hash().is_empty() {
             Err(RenderErrorReason::MissingVariable(Some(h.name().to_owned())).into())
         } else {
@@ -189,6 +198,18 @@ mod tests {
 
     fn missing(name: &str) -> Result<String, TemplateError> {
         Err(TemplateError::MissingRenderingAttribute(name.into()))
+    }
+
+    /// G-63: `{{ses:openTracker}}` is kept for delivery, in every part, not a missing attribute.
+    #[test]
+    fn open_tracker_placeholder_is_kept() {
+        let content = TemplateContent {
+            subject: None,
+            text: None,
+            html: Some("<p>{{name}} {{ses:openTracker}}</p>".into()),
+        };
+        let r = render(&content, r#"{"name":"x"}"#).unwrap();
+        assert_eq!(r.html.as_deref(), Some("<p>x {{ses:openTracker}}</p>"));
     }
 
     /// (spec id, template, data, expected)

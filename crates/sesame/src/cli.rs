@@ -62,6 +62,9 @@ pub enum Command {
     /// DNS helpers: `dns check DOMAIN`, the DNS doctor (docs/dns-doctor.md).
     #[command(subcommand)]
     Dns(crate::dns_cmd::DnsCmd),
+    /// SNS topics: `sns dead-letters` lists (or `--retry`) failed HTTP(S) deliveries (docs/sns.md).
+    #[command(subcommand)]
+    Sns(crate::sns_cmd::SnsCmd),
     /// Events recorded for a message (Send, Delivery, Bounce, Complaint, …).
     Events {
         /// The SES MessageId.
@@ -216,6 +219,35 @@ pub enum AccountCmd {
         #[arg(long)]
         max_send_rate: Option<f64>,
     },
+    /// Evaluate an account's bounce and complaint rates now and apply automatic review and
+    /// pausing, as `sesame serve` does every SESAME_REPUTATION_EVALUATION_SECONDS
+    /// (docs/reputation.md). Prints what it saw and changed.
+    Reputation {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set an account's enforcement status (the operator's review decision, docs/reputation.md):
+    /// HEALTHY, PROBATION or SHUTDOWN (no sending at all until lifted).
+    Enforcement {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, value_parser = ["HEALTHY", "PROBATION", "SHUTDOWN"])]
+        status: String,
+        /// Count only mail sent from now on (after the sender fixed the cause).
+        #[arg(long)]
+        reset_window: bool,
+        /// Recorded in the account's reputation history.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,6 +285,61 @@ pub enum ConfigCmd {
     Docs,
     /// Load and validate the configuration, then print it.
     Validate,
+}
+
+fn print_reputation(r: &sesame_engine::reputation::ReputationReport) {
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.2}%", v * 100.0));
+    let rates = |x: &sesame_engine::reputation::Rates| {
+        format!(
+            "bounce {} ({}/{}, {}), complaint {} ({}/{}, {}){}",
+            pct(x.bounce_rate),
+            x.bounces,
+            x.sends,
+            x.bounce_status,
+            pct(x.complaint_rate),
+            x.complaints,
+            x.sends,
+            x.complaint_status,
+            if x.representative {
+                ""
+            } else {
+                " [below the minimum volume]"
+            }
+        )
+    };
+    let a = &r.account;
+    println!("account {} ({})", r.account_id, r.region);
+    println!(
+        "  status {}, sending {}",
+        a.enforcement_status,
+        if a.sending_enabled {
+            "enabled"
+        } else {
+            "paused"
+        }
+    );
+    println!("  rates: {}", rates(&a.rates));
+    println!("  since last resume: {}", rates(&a.since_resume));
+    if !a.changes.is_empty() {
+        println!("  changed: {}", a.changes.join(", "));
+    }
+    for s in &r.configuration_sets {
+        println!(
+            "  configuration set {}: sending {}; {}{}",
+            s.name,
+            if s.sending_enabled {
+                "enabled"
+            } else {
+                "paused"
+            },
+            rates(&s.rates),
+            if s.changes.is_empty() {
+                String::new()
+            } else {
+                format!("; changed: {}", s.changes.join(", "))
+            }
+        );
+    }
 }
 
 pub(crate) fn account_id(s: &str) -> anyhow::Result<AccountId> {
@@ -371,6 +458,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     Ok(())
                 }
+                AccountCmd::Reputation {
+                    account,
+                    region,
+                    json,
+                } => {
+                    let id = account_id(&account)?;
+                    let reports =
+                        crate::reputation::evaluate(&engine, &cfg, &id, region.as_deref()).await?;
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&reports)?);
+                    } else {
+                        for r in &reports {
+                            print_reputation(r);
+                        }
+                    }
+                    Ok(())
+                }
+                AccountCmd::Enforcement {
+                    account,
+                    region,
+                    status,
+                    reset_window,
+                    reason,
+                } => {
+                    let id = account_id(&account)?;
+                    let regions = match &region {
+                        Some(r) => vec![r.clone()],
+                        None => cfg.regions.clone(),
+                    };
+                    for r in regions {
+                        let scope = sesame_model::Scope::new(id.clone(), r.parse()?);
+                        engine
+                            .set_enforcement_status(
+                                &scope,
+                                &status,
+                                reset_window,
+                                &reason,
+                                sesame_engine::now_ms(),
+                            )
+                            .await?;
+                        println!("account {id} ({r}): enforcement status {status}");
+                    }
+                    Ok(())
+                }
                 AccountCmd::SetQuota {
                     account,
                     region,
@@ -399,14 +530,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             identity,
         }) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
-            let id = account_id(&account)?;
-            engine.require_account(&id).await?;
-            let region = engine.regions_or_all(Some(
-                region
-                    .as_deref()
-                    .unwrap_or(engine.default_region().as_str()),
-            ))?;
-            let scope = sesame_model::Scope::new(id, region[0].clone());
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
             if !force {
                 println!("checking DNS (pass --force to mark {identity} verified without DNS, as the operator)");
                 return crate::verification::check_now(&cfg, &engine, &scope, &identity)
@@ -465,14 +589,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             identity,
         }) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
-            let id = account_id(&account)?;
-            engine.require_account(&id).await?;
-            let region = engine.regions_or_all(Some(
-                region
-                    .as_deref()
-                    .unwrap_or(engine.default_region().as_str()),
-            ))?;
-            let scope = sesame_model::Scope::new(id, region[0].clone());
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
             crate::verification::check_now(&cfg, &engine, &scope, &identity)
                 .await
                 .with_context(|| {
@@ -489,14 +606,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             identity,
         }) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
-            let id = account_id(&account)?;
-            engine.require_account(&id).await?;
-            let region = engine.regions_or_all(Some(
-                region
-                    .as_deref()
-                    .unwrap_or(engine.default_region().as_str()),
-            ))?;
-            let scope = sesame_model::Scope::new(id, region[0].clone());
+            let scope = scope_of(&engine, &account, region.as_deref()).await?;
             crate::verification::print_audit(&engine, &scope, &identity, json).await
         }
         Command::Identity(IdentityCmd::DkimRecords {
@@ -520,6 +630,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Sns(cmd) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            crate::sns_cmd::run(&engine, cmd).await
         }
         Command::Queue(cmd) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;

@@ -137,6 +137,16 @@ pub async fn open_with(
             brand: cfg.brand.clone(),
             abuse_contact: Some(cfg.abuse_contact.clone()),
         },
+        tracking: sesame_engine::tracking::TrackingSettings {
+            base_url: cfg.tracking_base_url.clone(),
+            trust_forwarded_for: cfg.tracking_trust_forwarded_for,
+        },
+        sns: sesame_engine::sns::SnsSettings {
+            base_url: cfg.sns_base_url.clone(),
+            retry_base_seconds: cfg.sns_retry_base_seconds,
+            retry_max_delay_seconds: cfg.sns_retry_max_delay_seconds,
+            retry_window_seconds: cfg.sns_retry_window_seconds,
+        },
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {

@@ -14,8 +14,10 @@ mod instance;
 mod outbound;
 mod queue_cmd;
 mod queue_sweep;
+mod reputation;
 mod serve;
 mod smtp_backend;
+mod sns_cmd;
 mod verification;
 
 use clap::Parser;

@@ -76,6 +76,11 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let endpoint = format!("http://{addr}");
     engine.default_verification_base_url(&endpoint);
+    if dev {
+        // Tracked links in captured mail point at this listener (docs/tracking.md).
+        engine.default_tracking_base_url(&endpoint);
+    }
+    engine.default_sns_base_url(&endpoint);
     let smtp = bind_smtp(&cfg, dev).await?;
     let mx = crate::feedback_backend::bind(&cfg, dev).await?;
     let dns = crate::dns_zone::bind(&cfg).await?;
@@ -129,6 +134,14 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         crate::verification::timings(&cfg),
         node.clone(),
         std::time::Duration::from_secs(cfg.verification_poll_seconds),
+        stop_rx.clone(),
+    ));
+    // SNS HTTP(S) subscription deliveries (sesame-publish), on every node in every mode:
+    // notifications are not mail, `hold` does not apply to them.
+    let sns_publisher = tokio::spawn(sesame_publish::sns::run(
+        engine.clone(),
+        node.clone(),
+        sesame_publish::sns::Options::default(),
         stop_rx.clone(),
     ));
     let limits = crate::delivery::Limits {
@@ -205,6 +218,16 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             stop_rx.clone(),
         ))
     });
+    // Automatic review and pausing (docs/reputation.md), on every node.
+    let reputation = cfg.reputation.evaluation_seconds.map(|secs| {
+        tokio::spawn(crate::reputation::run(
+            engine.clone(),
+            cfg.clone(),
+            metrics.clone(),
+            std::time::Duration::from_secs(secs),
+            stop_rx.clone(),
+        ))
+    });
     let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
         engine.clone(),
         stop_rx.clone(),
@@ -237,7 +260,11 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     if let Some(t) = rotation {
         t.await.context("DKIM rotation task")?;
     }
+    if let Some(t) = reputation {
+        t.await.context("reputation task")?;
+    }
     pruning.await.context("message log pruning task")?;
+    sns_publisher.await.context("SNS delivery task")?;
     sweep.await.context("queue sweep task")?;
     verifying.await.context("verification task")?;
     tracing::info!("sesame stopped");

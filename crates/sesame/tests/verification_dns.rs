@@ -119,6 +119,8 @@ async fn env(ip: &str) -> Result<Env, sesame_testpeers::PeerError> {
             delivery_retry_window_seconds: 50_400,
             outbound_ips: vec![],
             verification: Default::default(),
+            tracking: Default::default(),
+            sns: Default::default(),
         },
     );
     let acct = engine.create_account(None, None, None).await.unwrap();

@@ -62,7 +62,8 @@ pub(super) async fn get_sending_enabled(
 ) -> Result<w::GetAccountSendingEnabledResponse, ApiError> {
     let s = api.engine.account_settings(&ctx.scope).await.map_err(err)?;
     Ok(w::GetAccountSendingEnabledResponse {
-        enabled: Some(s.sending_enabled),
+        // an enforcement SHUTDOWN shows as not enabled, whatever the account's switch.
+        enabled: Some(s.sending_enabled && s.enforcement_status != "SHUTDOWN"),
     })
 }
 
@@ -72,9 +73,11 @@ pub(super) async fn update_sending_enabled(
     i: w::UpdateAccountSendingEnabledRequest,
 ) -> Result<(), ApiError> {
     let enabled = i.enabled.unwrap_or(false);
+    let now = sesame_engine::now_ms();
     api.engine
         .update_account_settings(&ctx.scope, |s| {
-            s.sending_enabled = enabled;
+            // G-87, Q-243: the customer's switch; an enforcement SHUTDOWN still blocks sending.
+            s.set_sending_enabled(enabled, now);
             Ok(())
         })
         .await

@@ -28,7 +28,8 @@ pub(super) async fn get(
             max_send_rate: Some(s.max_send_rate),
             sent_last24_hours: Some(sent),
         }),
-        sending_enabled: Some(s.sending_enabled),
+        // an enforcement SHUTDOWN shows as not enabled, whatever the account's switch.
+        sending_enabled: Some(s.sending_enabled && s.enforcement_status != "SHUTDOWN"),
         suppression_attributes: Some(w::SuppressionAttributes {
             suppressed_reasons: Some(s.suppressed_reasons.clone()),
             validation_attributes: None,
@@ -92,9 +93,11 @@ pub(super) async fn put_sending(
     i: w::PutAccountSendingAttributesRequest,
 ) -> Result<w::PutAccountSendingAttributesResponse, ApiError> {
     let enabled = i.sending_enabled.unwrap_or(false);
+    let now = sesame_engine::now_ms();
     api.engine
         .update_account_settings(&ctx.scope, |s| {
-            s.sending_enabled = enabled;
+            // G-87, Q-243: the customer's switch; an enforcement SHUTDOWN still blocks sending.
+            s.set_sending_enabled(enabled, now);
             Ok(())
         })
         .await

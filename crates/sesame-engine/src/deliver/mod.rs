@@ -184,7 +184,15 @@ impl Engine {
     async fn prepare(&self, msg: &QueuedMessage) -> Result<Prepared, EngineError> {
         let meta = parse_meta(msg)?;
         let scope = &msg.scope;
-        let account = self.account_settings(scope).await?;
+        // The send path's ≤ 1 s settings cache: read for every delivered message.
+        let account = match self.hot.settings(scope) {
+            Some(a) => a,
+            None => {
+                let a = self.account_settings(scope).await?;
+                self.hot.put_settings(scope, &a);
+                a
+            }
+        };
         let set = match &meta.configuration_set {
             Some(name) => self.get_configuration_set(scope, name).await?,
             None => None,
@@ -258,7 +266,12 @@ impl Engine {
         if crate::forwarding::system_kind(&msg).is_some() {
             return self.deliver_system_captured(node, msg).await;
         }
-        let Prepared { meta, outcomes, .. } = self.prepare(&msg).await?;
+        let Prepared {
+            meta,
+            outcomes,
+            set,
+            ..
+        } = self.prepare(&msg).await?;
         let scope = &msg.scope;
 
         let captured: Vec<String> = outcomes
@@ -271,7 +284,7 @@ impl Engine {
                 return self.missing_body(node, &msg).await;
             };
             let raw = self
-                .sign_for_delivery(scope, &meta, &body, now_ms())
+                .sign_for_delivery(scope, &meta, set.as_ref(), body, now_ms())
                 .await?;
             self.store
                 .capture_message(&CapturedMessage {
@@ -357,19 +370,25 @@ impl Engine {
         }
     }
 
-    /// The body as it leaves: CRLF line endings and, when the governing identity signs, a
-    /// `DKIM-Signature` field prepended (Q-96: signing is the last change); then, when the
-    /// operator signs customer mail (Q-72, `operator_dkim_customer_mail`), the operator's
+    /// The body as it leaves: CRLF line endings, rewritten for open/click tracking when the
+    /// configuration set asks for it ([`crate::tracking`]), and, when the governing identity
+    /// signs, a `DKIM-Signature` field prepended (Q-96: signing is the last change); then, when
+    /// the operator signs customer mail (Q-72, `operator_dkim_customer_mail`), the operator's
     /// `d=<service_domain>` signature below it. Both sign the same message (neither covers the
     /// other's `DKIM-Signature` field), so their order does not matter to verifiers.
     async fn sign_for_delivery(
         &self,
         scope: &Scope,
         meta: &Meta,
-        body: &[u8],
+        set: Option<&ConfigurationSetRecord>,
+        body: Vec<u8>,
         now: i64,
     ) -> Result<Vec<u8>, EngineError> {
-        let body = to_crlf(body).into_owned();
+        let body = match to_crlf(&body) {
+            std::borrow::Cow::Borrowed(_) => body,
+            std::borrow::Cow::Owned(b) => b,
+        };
+        let body = self.apply_tracking(scope, &meta.mail, set, body).await?;
         let customer = match &meta.from_identity {
             Some(from_identity) => {
                 self.customer_signature(scope, from_identity, &meta.mail.from_domain, &body, now)
@@ -394,14 +413,10 @@ impl Engine {
         body: &[u8],
         now: i64,
     ) -> Result<Option<String>, EngineError> {
-        let Some(governing) = self.get_identity(scope, from_identity).await? else {
+        let Some(signer) = self.signer_for(scope, from_identity, from_domain).await? else {
             return Ok(None);
         };
-        let domains = self.domain_identities(scope, from_domain).await?;
-        let Some(signer) = signing::choose(&governing, &domains) else {
-            return Ok(None);
-        };
-        let key = self.dkim_signing_key(scope, signer.owner, signer.key)?;
+        let key = self.dkim_signing_key(scope, &signer.owner, &signer.key)?;
         let field = sesame_mail::dkim::sign_with(
             &key,
             body,
@@ -411,6 +426,35 @@ impl Engine {
         )
         .map_err(|e| EngineError::Internal(format!("DKIM signing failed: {e}")))?;
         Ok(Some(field))
+    }
+
+    /// Which key signs mail of `from_identity` (Q-89, `signing::choose`), read through the send
+    /// path's ≤ 1 s cache: every delivered message needs it, and it changes only when
+    /// an identity does (writes through this engine drop it at once; a key rotated elsewhere
+    /// stays published as the previous key, so a signature made in that second verifies).
+    async fn signer_for(
+        &self,
+        scope: &Scope,
+        from_identity: &str,
+        from_domain: &str,
+    ) -> Result<Option<crate::send::hot::SignerChoice>, EngineError> {
+        if let Some(choice) = self.hot.signer(scope, from_identity, from_domain) {
+            return Ok(choice);
+        }
+        let choice = match self.get_identity(scope, from_identity).await? {
+            None => None,
+            Some(governing) => {
+                let domains = self.domain_identities(scope, from_domain).await?;
+                signing::choose(&governing, &domains).map(|s| crate::send::hot::SignerChoice {
+                    owner: s.owner.to_string(),
+                    domain: s.domain,
+                    key: s.key.clone(),
+                })
+            }
+        };
+        self.hot
+            .put_signer(scope, from_identity, from_domain, choice.clone());
+        Ok(choice)
     }
 
     /// Domain identities for `domain` and its parents, most specific first.

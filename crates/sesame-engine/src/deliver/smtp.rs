@@ -153,7 +153,7 @@ impl Engine {
                 return self.missing_body(node, &msg).await;
             };
             let body = Arc::new(
-                self.sign_for_delivery(scope, &meta, &body, now_ms())
+                self.sign_for_delivery(scope, &meta, set.as_ref(), body, now_ms())
                     .await?,
             );
             let tls = tls_policy(set.as_ref());

@@ -18,6 +18,8 @@ pub const TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 50_000;
 
 type ScopeKey = (String, String);
+/// (scope, From identity, From domain) → when cached, the decision.
+type SignerMap = HashMap<(ScopeKey, String, String), (Instant, Option<SignerChoice>)>;
 
 #[derive(Default)]
 pub struct HotCache {
@@ -26,6 +28,18 @@ pub struct HotCache {
     /// Address → the verified identity that governs it, so a send from an address
     /// covered by its domain does not look up the (absent) address identity every time.
     resolutions: Mutex<HashMap<(ScopeKey, String), (Instant, IdentityRecord)>>,
+    /// Delivery: the DKIM signer chosen for (From identity, From domain) (`deliver::signing`),
+    /// `None` for "unsigned", so each delivered message does not re-read the identity and its
+    /// parent domains.
+    signers: Mutex<SignerMap>,
+}
+
+/// A cached signing decision: the identity that owns the key, `d=`, and the key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignerChoice {
+    pub owner: String,
+    pub domain: String,
+    pub key: crate::records::DkimKeyRecord,
 }
 
 fn sk(scope: &Scope) -> ScopeKey {
@@ -82,12 +96,56 @@ impl HotCache {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&(sk(scope), name.to_string()));
-        // Any change to an identity may change which identity governs an address.
+        // Any change to an identity may change which identity governs an address, and which
+        // key signs.
         let key = sk(scope);
         self.resolutions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|(k, _), _| *k != key);
+        self.signers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(k, _, _), _| *k != key);
+    }
+
+    /// `Some(choice)` when a decision younger than [`TTL`] is cached (the choice itself may be
+    /// `None`: unsigned).
+    pub fn signer(
+        &self,
+        scope: &Scope,
+        from_identity: &str,
+        from_domain: &str,
+    ) -> Option<Option<SignerChoice>> {
+        let m = self.signers.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(&(
+            sk(scope),
+            from_identity.to_string(),
+            from_domain.to_string(),
+        ))
+        .filter(|(at, _)| at.elapsed() < TTL)
+        .map(|(_, c)| c.clone())
+    }
+
+    pub fn put_signer(
+        &self,
+        scope: &Scope,
+        from_identity: &str,
+        from_domain: &str,
+        choice: Option<SignerChoice>,
+    ) {
+        let mut m = self.signers.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() > MAX_ENTRIES {
+            m.clear();
+        }
+        m.insert(
+            (
+                sk(scope),
+                from_identity.to_string(),
+                from_domain.to_string(),
+            ),
+            (Instant::now(), choice),
+        );
     }
 
     pub fn resolution(&self, scope: &Scope, address: &str) -> Option<IdentityRecord> {
@@ -113,6 +171,45 @@ impl HotCache {
 mod tests {
     use super::*;
     use crate::records::status;
+
+    /// Delivery's signer decisions: "unsigned" is cached too; any identity change in the scope
+    /// drops them at once; other scopes keep theirs.
+    #[test]
+    fn signer_decisions_are_dropped_with_any_identity_change() {
+        let cache = HotCache::default();
+        let a = Scope::new(
+            "111111111111".parse().unwrap(),
+            "us-east-1".parse().unwrap(),
+        );
+        let b = Scope::new(
+            "222222222222".parse().unwrap(),
+            "us-east-1".parse().unwrap(),
+        );
+        assert_eq!(cache.signer(&a, "x@example.com", "example.com"), None);
+        cache.put_signer(&a, "x@example.com", "example.com", None);
+        assert_eq!(
+            cache.signer(&a, "x@example.com", "example.com"),
+            Some(None),
+            "unsigned is a cached decision"
+        );
+        let choice = SignerChoice {
+            owner: "example.org".into(),
+            domain: "example.org".into(),
+            key: crate::records::DkimKeyRecord {
+                selector: "t1".into(),
+                private_key_sealed: "s".into(),
+                public_key: "p".into(),
+                bits: 2048,
+            },
+        };
+        cache.put_signer(&b, "example.org", "example.org", Some(choice.clone()));
+        cache.drop_identity(&a, "example.com");
+        assert_eq!(cache.signer(&a, "x@example.com", "example.com"), None);
+        assert_eq!(
+            cache.signer(&b, "example.org", "example.org"),
+            Some(Some(choice))
+        );
+    }
 
     /// Only verified identities are kept; a drop applies at once.
     #[test]

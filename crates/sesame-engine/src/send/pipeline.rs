@@ -130,6 +130,12 @@ impl Engine {
         }
         let inspected = msg::inspect(&raw).map_err(rejection)?;
         msg::validate_raw(&inspected, limits).map_err(rejection)?;
+        // G-63, E-132, Q-21: at most one open-tracker placeholder.
+        if sesame_mail::tracking::open_tracker_placeholders(&raw) > 1 {
+            return Err(SendError::InvalidParameter(
+                "The message body contains more than one {{ses:openTracker}} placeholder.".into(),
+            ));
+        }
 
         // 2. Envelope.
         let Some(from_header) = inspected.from.first() else {

@@ -1,4 +1,4 @@
-//! The Easy DKIM key index (`find_dkim_selector`, migration 0007; DECISIONS Q-65 (a)) and the
+//! The Easy DKIM key index (`find_dkim_selector`, migration 0008; DECISIONS Q-65 (a)) and the
 //! operator's DKIM key (`get_operator_dkim_key` / `insert_operator_dkim_key`, Q-72).
 //!
 //! The index is derived by the store from every identity write in the same transaction, so
@@ -139,7 +139,7 @@ pub(crate) async fn dkim_index_token_collision_keeps_both_owners(ctx: Ctx) {
     assert_eq!(owner(s, "dup").await.unwrap().1, "b.test");
 }
 
-/// Migration 0007 backfills the index from identities stored before it: drop the tables and
+/// Migration 0008 backfills the index from identities stored before it: drop the tables and
 /// the ledger row, migrate again, and every Easy DKIM token (and no BYODKIM selector) is found.
 pub(crate) async fn dkim_index_backfill_on_migration(ctx: Ctx) {
     let s = &ctx.store;
@@ -165,7 +165,7 @@ pub(crate) async fn dkim_index_backfill_on_migration(ctx: Ctx) {
     for sql in [
         "DROP TABLE dkim_selectors",
         "DROP TABLE operator_dkim_keys",
-        "DELETE FROM sesame_migrations WHERE version = 7",
+        "DELETE FROM sesame_migrations WHERE version = 8",
     ] {
         s.execute_raw_for_tests(sql).await.unwrap();
     }

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::json;
 use sesame_model::{
-    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, Scope, SendStatsBucket,
-    Store, StoreError,
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, ReputationBucket,
+    Scope, SendStatsBucket, Store, StoreError,
 };
 use sesame_store::SqlStore;
 
@@ -999,4 +999,147 @@ pub(crate) async fn sending_state_survives_reopen(ctx: Ctx) {
         vec![Accepted]
     );
     r.close().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reputation counters
+// ---------------------------------------------------------------------------------------------
+
+/// E-82: `reputation_stats` counts Send recipients, hard bounces (not
+/// `OnAccountSuppressionList`, not transient) and complaints per configuration set, in the hour
+/// of the *send* (`mail.timestamp`), simulator recipients apart; from every appending method.
+pub(crate) async fn reputation_buckets_by_set_and_send_hour(ctx: Ctx) {
+    const SENT: &str = "2024-03-01T10:20:00.000Z";
+    const SENT_MS: i64 = 1_709_288_400_000;
+    const HOUR: i64 = 3_600_000;
+    let s = &ctx.store;
+    let sc = scope(1, "us-east-1");
+    let mail = |set: Option<&str>| {
+        let mut m = json!({
+            "timestamp": SENT,
+            "destination": ["a@example.net", "b@example.net", "bounce@simulator.amazonses.com"],
+            "tags": {}
+        });
+        if let Some(set) = set {
+            m["tags"]["ses:configuration-set"] = json!([set]);
+        }
+        m
+    };
+    let ev = |id: &str, kind: &str, at: i64, data: serde_json::Value| EventRecord {
+        event_id: id.to_string(),
+        scope: sc.clone(),
+        message_id: "m".into(),
+        event_type: kind.into(),
+        timestamp: at,
+        data,
+    };
+    let bounced = |sub: &str, who: &[&str]| {
+        json!({"bounceType": "Permanent", "bounceSubType": sub,
+            "bouncedRecipients": who.iter().map(|a| json!({"emailAddress": a})).collect::<Vec<_>>()})
+    };
+    s.accept_messages(
+        &[(
+            msg("m1", &sc, 3, SENT_MS),
+            unlimited(2),
+            vec![ev("s1", "Send", SENT_MS, json!({"mail": mail(Some("cs"))}))],
+        )],
+        SENT_MS,
+    )
+    .await
+    .unwrap();
+    s.append_events(&[
+        ev("s2", "Send", SENT_MS, json!({"mail": mail(None)})),
+        // Arrives two hours later, counted in the hour of the send.
+        ev(
+            "b1",
+            "Bounce",
+            SENT_MS + 2 * HOUR,
+            json!({"mail": mail(Some("cs")),
+                "bounce": bounced("General", &["a@example.net", "bounce@simulator.amazonses.com"])}),
+        ),
+        ev(
+            "b2",
+            "Bounce",
+            SENT_MS + 2 * HOUR,
+            json!({"mail": mail(Some("cs")),
+                "bounce": bounced("OnAccountSuppressionList", &["b@example.net"])}),
+        ),
+        ev(
+            "c1",
+            "Complaint",
+            SENT_MS + 3 * HOUR,
+            json!({"mail": mail(None),
+                "complaint": {"complainedRecipients": [{"emailAddress": "b@example.net"}]}}),
+        ),
+    ])
+    .await
+    .unwrap();
+    let hour = SENT_MS - 20 * MINUTE;
+    let got = s.reputation_buckets(&sc, hour).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            ReputationBucket {
+                configuration_set: None,
+                bucket_start: hour,
+                sends: 2,
+                complaints: 1,
+                simulator_sends: 1,
+                ..Default::default()
+            },
+            ReputationBucket {
+                configuration_set: Some("cs".into()),
+                bucket_start: hour,
+                sends: 2,
+                bounces: 1,
+                simulator_sends: 1,
+                simulator_bounces: 1,
+                ..Default::default()
+            },
+        ]
+    );
+    assert!(s
+        .reputation_buckets(&sc, hour + HOUR)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .reputation_buckets(&scope(2, "us-east-1"), 0)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// statistics older than their retention are deleted, in every scope; newer ones stay.
+pub(crate) async fn prune_statistics_by_age(ctx: Ctx) {
+    let s = &ctx.store;
+    let a = scope(1, "us-east-1");
+    let b = scope(2, "eu-west-1");
+    let send = |id: &str, sc: &Scope, at: i64| EventRecord {
+        event_id: id.to_string(),
+        scope: sc.clone(),
+        message_id: id.to_string(),
+        event_type: "Send".into(),
+        timestamp: at,
+        data: json!({"mail": {"destination": ["a@example.net"]}}),
+    };
+    for (sc, at) in [(&a, T0), (&b, T0), (&a, T0 + DAY)] {
+        s.accept_messages(
+            &[(
+                msg(&format!("m{at}{}", sc.account.as_str()), sc, 1, at),
+                unlimited(1),
+                vec![send(&format!("s{at}{}", sc.account.as_str()), sc, at)],
+            )],
+            at,
+        )
+        .await
+        .unwrap();
+    }
+    // Two send_stats rows and two reputation_stats rows (T0 in both scopes) go.
+    assert_eq!(s.prune_statistics(T0 + 1, T0 + 1).await.unwrap(), 4);
+    assert_eq!(s.send_statistics(&a, 0).await.unwrap().len(), 1);
+    assert!(s.send_statistics(&b, 0).await.unwrap().is_empty());
+    assert_eq!(s.reputation_buckets(&a, 0).await.unwrap().len(), 1);
+    assert!(s.reputation_buckets(&b, 0).await.unwrap().is_empty());
+    assert_eq!(s.prune_statistics(T0 + 1, T0 + 1).await.unwrap(), 0);
 }
