@@ -432,6 +432,7 @@ impl Engine {
     /// path's ≤ 1 s cache: every delivered message needs it, and it changes only when
     /// an identity does (writes through this engine drop it at once; a key rotated elsewhere
     /// stays published as the previous key, so a signature made in that second verifies).
+    /// "Unsigned" is never cached.
     async fn signer_for(
         &self,
         scope: &Scope,
@@ -452,8 +453,13 @@ impl Engine {
                 })
             }
         };
-        self.hot
-            .put_signer(scope, from_identity, from_domain, choice.clone());
+        // Only a signing decision is cached: like the send path's unverified identities, an
+        // "unsigned" answer is read again, so a key verified by another process (`sesame
+        // identity check`, another node) signs the very next message.
+        if choice.is_some() {
+            self.hot
+                .put_signer(scope, from_identity, from_domain, choice.clone());
+        }
         Ok(choice)
     }
 

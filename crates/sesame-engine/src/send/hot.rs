@@ -29,8 +29,9 @@ pub struct HotCache {
     /// covered by its domain does not look up the (absent) address identity every time.
     resolutions: Mutex<HashMap<(ScopeKey, String), (Instant, IdentityRecord)>>,
     /// Delivery: the DKIM signer chosen for (From identity, From domain) (`deliver::signing`),
-    /// `None` for "unsigned", so each delivered message does not re-read the identity and its
-    /// parent domains.
+    /// so each delivered message does not re-read the identity and its parent domains.
+    /// (Delivery stores only signing decisions; the map can hold `None` for callers that want
+    /// to remember "unsigned".)
     signers: Mutex<SignerMap>,
 }
 
