@@ -19,6 +19,8 @@
 # Postfix: bench/postfix-submission.sh's private instance with PF_SINK=relay to the sink on
 # 127.0.0.41:25 (relayhost, no MX lookup) and OpenDKIM (Debian's package) as a milter signing
 # example.test with an RSA-2048 key, relaxed/relaxed.
+# Sesame signs once per message like OpenDKIM (the customer's Easy DKIM key): the second,
+# operator signature of Q-72 is off here unless SESAME_OPERATOR_DKIM_CUSTOMER_MAIL=true.
 # The RSA-2048 signing limit of the machine (`openssl speed -multi 2 rsa2048`) is printed so
 # the results can be read as a fraction of it.
 set -euo pipefail
@@ -175,7 +177,8 @@ CONF
   D=$WORK/sesame; mkdir -p "$D"
   export SESAME_DATA_DIR=$D SESAME_HTTP_ADDR=127.0.0.1:0 SESAME_SUBMISSION_ADDR=127.0.0.1:0 \
     SESAME_SUBMISSION_TLS_ADDR=off SESAME_MX_ADDR=off SESAME_DNS_ADDR=off SESAME_DELIVERY_MODE=smtp \
-    SESAME_RESOLVER=127.0.0.43:53 SESAME_LOG=${SESAME_LOG:-warn}
+    SESAME_RESOLVER=127.0.0.43:53 SESAME_LOG=${SESAME_LOG:-warn} \
+    SESAME_OPERATOR_DKIM_CUSTOMER_MAIL=${SESAME_OPERATOR_DKIM_CUSTOMER_MAIL:-false}
   json=$("$BIN/sesame" account create --name bench --json)
   field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$json" "$1"; }
   ACCT=$(field account_id); KEY=$(field access_key_id); SECRET=$(field secret_access_key); PASS=$(field smtp_password)
