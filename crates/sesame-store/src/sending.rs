@@ -561,47 +561,15 @@ impl SqlStore {
         message_id: &str,
         events: &[EventRecord],
     ) -> Result<(), StoreError> {
-        let events = event_rows(events)?;
-        let mut stats = Folded::default();
-        add_event_stats(&mut stats, &events);
-        let finished_at = crate::connect::now_ms();
-        write_tx!(self, tx, _pg => {
-            // The sent-message log keeps the row for feedback that arrives later; copied
-            // under the same lease condition as the DELETE, so both happen or neither.
-            (&mut *tx)
-                .execute(
-                    sqlx::query(crate::message_log::COPY_TO_LOG)
-                        .bind(message_id)
-                        .bind(node)
-                        .bind(finished_at),
-                )
-                .await
-                .map_err(map_err)?;
-            let deleted = (&mut *tx)
-                .execute(
-                    sqlx::query("DELETE FROM queue WHERE message_id = $1 AND lease_owner = $2")
-                        .bind(message_id)
-                        .bind(node),
-                )
-                .await
-                .map_err(map_err)?
-                .rows_affected();
-            if deleted == 0 {
-                let exists = (&mut *tx)
-                    .fetch_optional(
-                        sqlx::query("SELECT attempts FROM queue WHERE message_id = $1")
-                            .bind(message_id),
-                    )
-                    .await
-                    .map_err(map_err)?
-                    .is_some();
-                return Err(if exists { StoreError::Conflict } else { StoreError::NotFound });
-            }
-            insert_events!(tx, events);
-            upsert_stats!(tx, stats);
-            tx.commit().await.map_err(map_err)?;
-            Ok(())
-        })
+        let item = FinishItem {
+            node: node.to_string(),
+            message_id: message_id.to_string(),
+            events: events.to_vec(),
+        };
+        self.finish_rows(std::slice::from_ref(&item))
+            .await?
+            .pop()
+            .unwrap_or(Err(StoreError::NotFound))
     }
 
     /// Several `finish_row`s in one transaction (group commit, `group_commit.rs`): one result
