@@ -4,11 +4,9 @@
 //! a simulator send records Delivery and Bounce events (E-80, Q-125).
 
 mod common;
+use common::{dkimpy_verify, wait_for};
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
 use common::{call, cli_ok, http, sesame, Server};
 
@@ -42,56 +40,6 @@ fn send(addr: &str, key: &str, secret: &str, to: &[&str]) -> String {
     assert_eq!(status, 200, "{resp}");
     let v: serde_json::Value = serde_json::from_str(&resp).unwrap();
     v["MessageId"].as_str().unwrap().to_string()
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// dkimpy verifies `raw` with `records` (DNS name → TXT value) as its DNS. `None` when dkimpy
-/// is not installed.
-fn dkimpy_verify(dir: &Path, raw: &[u8], records: &HashMap<String, String>) -> Option<bool> {
-    let msg = dir.join("captured.eml");
-    std::fs::write(&msg, raw).unwrap();
-    let script = r#"
-import json, sys
-try:
-    import dkim
-except ImportError:
-    print("NO-DKIMPY")
-    sys.exit(0)
-records = json.loads(sys.argv[2])
-def dnsfunc(name, timeout=5):
-    v = records.get(name.decode().rstrip(".").lower())
-    return v.encode() if v else None
-raw = open(sys.argv[1], "rb").read()
-print("PASS" if dkim.verify(raw, dnsfunc=dnsfunc) else "FAIL")
-"#;
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            script,
-            msg.to_str().unwrap(),
-            &serde_json::to_string(records).unwrap(),
-        ])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    match text.as_str() {
-        "PASS" => Some(true),
-        "NO-DKIMPY" => None,
-        _ => {
-            eprintln!("dkimpy: {text} {}", String::from_utf8_lossy(&out.stderr));
-            Some(false)
-        }
-    }
 }
 
 #[test]

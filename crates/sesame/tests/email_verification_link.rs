@@ -6,21 +6,11 @@
 //! D-38).
 
 mod common;
+use common::wait_for;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{call, create_account, http, Server};
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// The verification emails sent to `to`, oldest first: (subject, text part).
 fn emails_to(addr: &str, to: &str) -> Vec<(String, String, String)> {

@@ -8,26 +8,15 @@
 //! other domain is refused with `550 5.7.1` (the MX is never a relay).
 
 mod common;
+use common::wait_for;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use common::{call, cli_ok, Server};
 
 /// Default `SESAME_SERVICE_DOMAIN`.
 const SD: &str = "sesame.localhost";
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 fn events(dir: &Path, acct: &str, id: &str) -> Vec<serde_json::Value> {
     let out = cli_ok(

@@ -7,8 +7,9 @@
 //! cover it), and so is a bounce of a message sent without the set (D-112).
 
 mod common;
+use common::wait_for;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{call, cli_ok, http, Server};
 use serde_json::{json, Value};
@@ -92,17 +93,6 @@ impl Env {
             .filter(|m| m["Destination"]["ToAddresses"] == json!([to]))
             .cloned()
             .collect()
-    }
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -10,11 +10,12 @@
 //! `X-Forwarded-For` is ignored.
 
 mod common;
+use common::{dkimpy_verify, wait_for};
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{call, cli_ok, http, Server};
 use serde_json::{json, Value};
@@ -22,17 +23,6 @@ use serde_json::{json, Value};
 /// The address curl connects from (tests use 127.0.11.0/24).
 const CLIENT_IP: &str = "127.0.11.7";
 const UA: &str = "TrackingTest/1.0 (real curl)";
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
 
 /// `curl` from [`CLIENT_IP`], not following redirects: (status, Location, body bytes, Content-Type).
 fn curl(url: &str, extra: &[&str]) -> (u16, String, Vec<u8>, String) {
@@ -57,43 +47,6 @@ fn curl(url: &str, extra: &[&str]) -> (u16, String, Vec<u8>, String) {
         std::fs::read(&body).unwrap_or_default(),
         ctype,
     )
-}
-
-/// dkimpy verifies `raw` with `records` (DNS name → TXT value) as its DNS; `None` without dkimpy.
-fn dkimpy_verify(dir: &Path, raw: &[u8], records: &HashMap<String, String>) -> Option<bool> {
-    let msg = dir.join("tracked.eml");
-    std::fs::write(&msg, raw).unwrap();
-    let script = r#"
-import json, sys
-try:
-    import dkim
-except ImportError:
-    print("NO-DKIMPY")
-    sys.exit(0)
-records = json.loads(sys.argv[2])
-def dnsfunc(name, timeout=5):
-    v = records.get(name.decode().rstrip(".").lower())
-    return v.encode() if v else None
-raw = open(sys.argv[1], "rb").read()
-print("PASS" if dkim.verify(raw, dnsfunc=dnsfunc) else "FAIL")
-"#;
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            script,
-            msg.to_str().unwrap(),
-            &serde_json::to_string(records).unwrap(),
-        ])
-        .output()
-        .ok()?;
-    match String::from_utf8_lossy(&out.stdout).trim() {
-        "PASS" => Some(true),
-        "NO-DKIMPY" => None,
-        other => {
-            eprintln!("dkimpy: {other} {}", String::from_utf8_lossy(&out.stderr));
-            Some(false)
-        }
-    }
 }
 
 /// Every `src="…"`/`href="…"` value in `html` that contains `needle`.

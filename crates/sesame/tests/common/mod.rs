@@ -177,3 +177,61 @@ pub fn call(
         body,
     )
 }
+
+/// Polls `f` every 100 ms until it returns `Some`, for at most 30 s.
+pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// dkimpy verifies `raw` with `records` (DNS name → TXT value) as its DNS. `None` when dkimpy
+/// is not installed.
+pub fn dkimpy_verify(
+    dir: &Path,
+    raw: &[u8],
+    records: &std::collections::HashMap<String, String>,
+) -> Option<bool> {
+    let msg = dir.join("dkimpy-input.eml");
+    std::fs::write(&msg, raw).unwrap();
+    let script = r#"
+import json, sys
+try:
+    import dkim
+except ImportError:
+    print("NO-DKIMPY")
+    sys.exit(0)
+records = json.loads(sys.argv[2])
+def dnsfunc(name, timeout=5):
+    v = records.get(name.decode().rstrip(".").lower())
+    return v.encode() if v else None
+raw = open(sys.argv[1], "rb").read()
+print("PASS" if dkim.verify(raw, dnsfunc=dnsfunc) else "FAIL")
+"#;
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            msg.to_str().unwrap(),
+            &serde_json::to_string(records).unwrap(),
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match text.as_str() {
+        "PASS" => Some(true),
+        "NO-DKIMPY" => None,
+        _ => {
+            eprintln!("dkimpy: {text} {}", String::from_utf8_lossy(&out.stderr));
+            Some(false)
+        }
+    }
+}
