@@ -287,8 +287,8 @@ fn every_record_passes_the_schema() {
     assert!(checked >= 2 * 20, "only {checked} records checked");
 }
 
-/// G-55: the seed's full example of each of the ten event types (`NNN.json` ≥ 010) is in the
-/// fixture set, so each type is held to the spec's own record, not to our output.
+/// G-55 / G-61: the seed's full example of each of the ten event types (`010.json`) and of
+/// the three notification types is in the fixture set, so each type is held to the spec's own record, not to our output.
 #[test]
 fn every_event_type_has_its_seed_example() {
     let all = fixtures();
@@ -308,6 +308,15 @@ fn every_event_type_has_its_seed_example() {
             all.iter()
                 .any(|(b, p)| b == builder && p.ends_with(format!("{builder}/010.json"))),
             "no seed example in testdata/{builder}/010.json"
+        );
+    }
+    // G-61: the seed's Bounce (no DSN), Complaint (with and without a report) and Delivery
+    // notifications, each with original headers.
+    for n in ["010", "011", "012", "013"] {
+        assert!(
+            all.iter()
+                .any(|(b, p)| b == "notification" && p.ends_with(format!("notification/{n}.json"))),
+            "no seed notification example testdata/notification/{n}.json"
         );
     }
 }
