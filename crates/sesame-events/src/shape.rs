@@ -409,13 +409,18 @@ pub fn is_iso_ms(s: &str) -> bool {
 /// checked without requiring the same number of recipients or headers.
 ///
 /// `optional` lists key paths (`mail.headers`, `complaint.complaintSubType`, …; array
-/// indices are not part of a path) that may be present on one side only. Returns every
+/// indices are not part of a path) that may be present on one side only. The keys of
+/// `mail.tags` and `click.linkTags` are names the sender chose, so only shared keys are
+/// compared there. Returns every
 /// difference as `path: problem`; empty means the same shape.
 pub fn same_shape(expected: &Value, actual: &Value, optional: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     walk(expected, actual, "", optional, &mut out);
     out
 }
+
+/// Paths of `{name: [values]}` maps whose names are the sender's (G-23, G-51).
+const OPEN_MAPS: [&str; 2] = ["mail.tags", "click.linkTags"];
 
 fn type_name(v: &Value) -> &'static str {
     match v {
@@ -440,19 +445,19 @@ fn walk(e: &Value, a: &Value, path: &str, optional: &[&str], out: &mut Vec<Strin
                     format!("{path}.{k}")
                 }
             };
+            // Map-valued fields (tags, linkTags) have open key sets: their values are
+            // compared only where both sides share a key.
+            let open_map = OPEN_MAPS.contains(&path);
             for (k, ev) in eo {
                 let p = join(k);
                 match ao.get(k) {
                     Some(av) => walk(ev, av, &p, optional, out),
-                    None if optional.contains(&p.as_str()) => {}
+                    None if open_map || optional.contains(&p.as_str()) => {}
                     None => out.push(format!("{p}: missing")),
                 }
             }
             for k in ao.keys().filter(|k| !eo.contains_key(*k)) {
                 let p = join(k);
-                // Map-valued fields (tags, linkTags) have open key sets: compare their values
-                // only when both sides share a key.
-                let open_map = ["mail.tags", "click.linkTags"].contains(&path);
                 if !open_map && !optional.contains(&p.as_str()) {
                     out.push(format!("{p}: unexpected"));
                 }
