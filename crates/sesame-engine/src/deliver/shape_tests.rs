@@ -1,5 +1,7 @@
 //! Spec G-H shape of the events real scenarios store: mailbox-simulator sends through the
-//! engine (capture mode) and a templated send that fails to render. Every stored record is held
+//! engine (capture mode), the Open/Click records of the tracking endpoints for a delivered
+//! message, and a templated send that fails to render. (DeliveryDelay: `smtp/tests.rs`,
+//! `window_end_bounces_transient`.) Every stored record is held
 //! to `sesame_events::shape::check` (the spec schema) and, field by field, to the seed's full
 //! example of its type (`sesame-events/testdata/<type>/010.json`, G-55) with
 //! `sesame_events::shape::same_shape`.
@@ -23,6 +25,8 @@ fn seed_example(event_type: &str) -> Value {
         "Bounce" => "bounce",
         "Complaint" => "complaint",
         "Rendering Failure" => "rendering_failure",
+        "Open" => "open",
+        "Click" => "click",
         other => panic!("no seed example wired for {other}"),
     };
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,6 +47,8 @@ const OPTIONAL: &[&str] = &[
     "mail.commonHeaders.replyTo",
     "mail.commonHeaders.returnPath",
     "mail.commonHeaders.sender",
+    // G-51 / Z-10 / Q-152: no linkTags for a link without `ses:tags`.
+    "click.linkTags",
     // G-45 / Q-150: ARF fields only with a report.
     "complaint.userAgent",
     "complaint.complaintFeedbackType",
@@ -200,4 +206,77 @@ async fn rendering_failure_has_the_spec_shape() {
             .contains("attributeName"),
         "{v}"
     );
+}
+
+/// G-50 / G-51 / G-40 / Z-9 / Q-152: the Open and Click records the tracking endpoints store
+/// for a delivered message have the spec's shape and the seed examples' fields: no
+/// `mail.sourceArn`, the engagement object a sibling of `mail`, `linkTags` a map of string
+/// arrays when the link had tags and absent otherwise.
+#[tokio::test]
+async fn engagement_events_have_the_spec_shape() {
+    let f = fixture().await;
+    f.engine
+        .create_configuration_set(&scope(), Engine::new_configuration_set(SET))
+        .await
+        .unwrap();
+    let to = [format!("success@{SIM}")];
+    let req = request(
+        &to,
+        Content::Simple(crate::send::SimpleContent {
+            subject: sesame_mail::message::Text::new("Message sent from Amazon SES"),
+            text: Some(sesame_mail::message::Text::new("Body text")),
+            ..Default::default()
+        }),
+    );
+    let id = f.engine.send(&scope(), req).await.unwrap().message_id;
+    deliver_all(&f).await;
+
+    let sc = scope();
+    let token = |k: &str, u: &str, g: Vec<(String, String)>| crate::tracking::TrackingToken {
+        a: sc.account.to_string(),
+        r: sc.region.as_str().to_string(),
+        m: id.clone(),
+        d: to[0].clone(),
+        t: crate::now_ms(),
+        k: k.into(),
+        i: 0,
+        u: u.into(),
+        g,
+    };
+    let who = crate::tracking::Visitor {
+        ip_address: "192.0.2.1".into(),
+        user_agent: "Mozilla/5.0 (iPhone; CPU iPhone OS 10_3_3 like Mac OS X)".into(),
+        at_ms: crate::now_ms(),
+    };
+    let link = "http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html";
+    let tags = vec![
+        ("samplekey0".to_string(), "samplevalue0".to_string()),
+        ("samplekey1".to_string(), "samplevalue1".to_string()),
+    ];
+    for tok in [
+        token("o", "", vec![]),
+        token("c", link, tags),
+        token("c", link, vec![]),
+    ] {
+        assert!(f.engine.record_engagement(&tok, &who).await.unwrap());
+    }
+
+    let ev = events(&f, &id).await;
+    let engagement: Vec<&(String, Value)> = ev
+        .iter()
+        .filter(|(t, _)| t == "Open" || t == "Click")
+        .collect();
+    let types: Vec<&str> = engagement.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(types, ["Open", "Click", "Click"]);
+    for (t, v) in &engagement {
+        assert_spec_shape(t, v);
+        assert_eq!(v["mail"]["messageId"], id.as_str(), "{t}");
+    }
+    assert_eq!(engagement[0].1["open"]["ipAddress"], "192.0.2.1");
+    assert_eq!(engagement[1].1["click"]["link"], link);
+    assert_eq!(
+        engagement[1].1["click"]["linkTags"],
+        serde_json::json!({"samplekey0": ["samplevalue0"], "samplekey1": ["samplevalue1"]})
+    );
+    assert!(engagement[2].1["click"].get("linkTags").is_none());
 }
