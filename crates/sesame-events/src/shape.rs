@@ -11,6 +11,9 @@
 //!   recursively (arrays element-wise by the first element), except for key paths on an
 //!   allow-list. Used to hold a record we build against the spec's example of that type.
 //!
+//! - [`spec_example`]: the seed's full example of each type, to compare with, and
+//!   [`OPTIONAL_FIELDS`], the allow-list to pass to [`same_shape`] with it.
+//!
 //! Unknown fields fail [`check`]: consumers must tolerate them (G-38), but the product does
 //! not add any today, so an unexpected key is a bug (a misspelt name, say).
 
@@ -419,6 +422,67 @@ pub fn same_shape(expected: &Value, actual: &Value, optional: &[&str]) -> Vec<St
     out
 }
 
+/// The seed's full example record of an event type (`eventType` value, G-55, [L14447–L15288])
+/// or, for `"notification:Bounce"`, `"notification:Complaint"`, `"notification:Delivery"`, of
+/// an identity notification (G-61, [L8156–L8500]) — the `expected` of the golden fixture
+/// `testdata/<type>/010.json` (notifications: `notification/010.json`, `011.json`,
+/// `013.json`). For [`same_shape`] in tests outside this crate. `None` for other names.
+pub fn spec_example(kind: &str) -> Option<Value> {
+    let text = match kind {
+        "Send" => include_str!("../testdata/send/010.json"),
+        "Reject" => include_str!("../testdata/reject/010.json"),
+        "Rendering Failure" => include_str!("../testdata/rendering_failure/010.json"),
+        "Delivery" => include_str!("../testdata/delivery/010.json"),
+        "Bounce" => include_str!("../testdata/bounce/010.json"),
+        "Complaint" => include_str!("../testdata/complaint/010.json"),
+        "DeliveryDelay" => include_str!("../testdata/delivery_delay/010.json"),
+        "Subscription" => include_str!("../testdata/subscription/010.json"),
+        "Open" => include_str!("../testdata/open/010.json"),
+        "Click" => include_str!("../testdata/click/010.json"),
+        "notification:Bounce" => include_str!("../testdata/notification/010.json"),
+        "notification:Complaint" => include_str!("../testdata/notification/011.json"),
+        "notification:Delivery" => include_str!("../testdata/notification/013.json"),
+        _ => return None,
+    };
+    let fixture: Value = serde_json::from_str(text).expect("golden fixture is JSON");
+    Some(fixture["expected"].clone())
+}
+
+/// Key paths that the spec makes optional within a type, for [`same_shape`] against a
+/// [`spec_example`]: a produced record may have them where the example has not, or lack them.
+pub const OPTIONAL_FIELDS: &[&str] = &[
+    // G-40 [NS]: v2 commonHeaders members (`date` is in notification examples, G-60); a
+    // templated Send may lack `subject` (G-40, [L15847]).
+    "mail.commonHeaders.date",
+    "mail.commonHeaders.cc",
+    "mail.commonHeaders.bcc",
+    "mail.commonHeaders.replyTo",
+    "mail.commonHeaders.returnPath",
+    "mail.commonHeaders.sender",
+    "mail.commonHeaders.subject",
+    // G-60: notifications, when known.
+    "mail.sourceIp",
+    "mail.callerIdentity",
+    "bounce.remoteMtaIp",
+    "delivery.remoteMtaIp",
+    // G-42 / G-43: DSN fields only with a DSN.
+    "bounce.reportingMTA",
+    "bounce.bouncedRecipients.action",
+    "bounce.bouncedRecipients.status",
+    "bounce.bouncedRecipients.diagnosticCode",
+    // G-45 / Q-150: ARF fields only with a report.
+    "complaint.userAgent",
+    "complaint.complaintFeedbackType",
+    "complaint.arrivalDate",
+    // G-51 / Z-10 / Q-152: no linkTags for a link without `ses:tags`.
+    "click.linkTags",
+    // G-53 / Q-149.
+    "deliveryDelay.reportingMTA",
+    // G-54.
+    "subscription.newTopicPreferences.topicDefaultSubscriptionStatus",
+    "subscription.oldTopicPreferences.topicDefaultSubscriptionStatus",
+];
+
 /// Paths of `{name: [values]}` maps whose names are the sender's (G-23, G-51).
 const OPEN_MAPS: [&str; 2] = ["mail.tags", "click.linkTags"];
 
@@ -482,6 +546,22 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// G-55 / G-61: every type has its seed example, of that type, in the spec's shape.
+    #[test]
+    fn spec_examples_are_wired() {
+        for t in event_types::ALL {
+            let v = spec_example(t).unwrap_or_else(|| panic!("{t}"));
+            assert_eq!(v["eventType"], t);
+            check(&v).unwrap_or_else(|e| panic!("{t}: {e:#?}"));
+        }
+        for t in ["Bounce", "Complaint", "Delivery"] {
+            let v = spec_example(&format!("notification:{t}")).unwrap();
+            assert_eq!(v["notificationType"], t);
+            check(&v).unwrap_or_else(|e| panic!("{t}: {e:#?}"));
+        }
+        assert!(spec_example("Unknown").is_none());
+    }
 
     #[test]
     fn timestamp_shape() {

@@ -1,10 +1,9 @@
 //! Spec G-H shape of the events real scenarios store: mailbox-simulator sends through the
 //! engine (capture mode), the Open/Click records of the tracking endpoints for a delivered
 //! message, and a templated send that fails to render. (DeliveryDelay: `smtp/tests.rs`,
-//! `window_end_bounces_transient`.) Every stored record is held
-//! to `sesame_events::shape::check` (the spec schema) and, field by field, to the seed's full
-//! example of its type (`sesame-events/testdata/<type>/010.json`, G-55) with
-//! `sesame_events::shape::same_shape`.
+//! `window_end_bounces_transient`.) Every stored record is held to
+//! `sesame_events::shape::check` (the spec schema) and, field by field, to the seed's full
+//! example of its type (`shape::spec_example`, G-55) with `shape::same_shape`.
 
 use serde_json::Value;
 use sesame_events::shape;
@@ -17,43 +16,10 @@ use crate::Engine;
 
 const SET: &str = "ConfigSet";
 
-/// The seed's full example record of one event type (G-55), as the golden fixture holds it.
+/// The seed's full example record of one event type (G-55).
 fn seed_example(event_type: &str) -> Value {
-    let dir = match event_type {
-        "Send" => "send",
-        "Delivery" => "delivery",
-        "Bounce" => "bounce",
-        "Complaint" => "complaint",
-        "Rendering Failure" => "rendering_failure",
-        "Open" => "open",
-        "Click" => "click",
-        other => panic!("no seed example wired for {other}"),
-    };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../sesame-events/testdata")
-        .join(dir)
-        .join("010.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    serde_json::from_str::<Value>(&text).unwrap()["expected"].clone()
+    shape::spec_example(event_type).unwrap_or_else(|| panic!("no seed example for {event_type}"))
 }
-
-/// Fields the seed's examples do not show but the spec allows (each with its reason), so a
-/// record may have them where the example has not, or lack them where the example has them.
-const OPTIONAL: &[&str] = &[
-    // G-40 [NS]: v2 commonHeaders members; `date` is shown in notification examples (G-60).
-    "mail.commonHeaders.date",
-    "mail.commonHeaders.cc",
-    "mail.commonHeaders.bcc",
-    "mail.commonHeaders.replyTo",
-    "mail.commonHeaders.returnPath",
-    "mail.commonHeaders.sender",
-    // G-51 / Z-10 / Q-152: no linkTags for a link without `ses:tags`.
-    "click.linkTags",
-    // G-45 / Q-150: ARF fields only with a report.
-    "complaint.userAgent",
-    "complaint.complaintFeedbackType",
-    "complaint.arrivalDate",
-];
 
 fn request(to: &[String], content: Content) -> SendRequest {
     SendRequest {
@@ -78,7 +44,7 @@ fn assert_spec_shape(event_type: &str, v: &Value) {
     if let Err(errs) = shape::check(v) {
         panic!("{event_type}: not the spec's shape: {errs:#?}\n{v:#}");
     }
-    let diffs = shape::same_shape(&seed_example(event_type), v, OPTIONAL);
+    let diffs = shape::same_shape(&seed_example(event_type), v, shape::OPTIONAL_FIELDS);
     assert!(
         diffs.is_empty(),
         "{event_type}: differs from the seed example: {diffs:#?}\n{v:#}"

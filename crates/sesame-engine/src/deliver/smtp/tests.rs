@@ -435,6 +435,10 @@ async fn window_end_bounces_transient() {
         if let Err(errs) = sesame_events::shape::check(v) {
             panic!("{t}: {errs:#?}\n{v:#}");
         }
+        let example = sesame_events::shape::spec_example(t).unwrap();
+        let diffs =
+            sesame_events::shape::same_shape(&example, v, sesame_events::shape::OPTIONAL_FIELDS);
+        assert!(diffs.is_empty(), "{t}: {diffs:#?}\n{v:#}");
     }
     let b = &ev[2].1["bounce"];
     assert_eq!(b["bounceType"], "Transient");
@@ -545,6 +549,10 @@ async fn tls_required_delays_then_bounces() {
         if let Err(errs) = sesame_events::shape::check(v) {
             panic!("{t}: {errs:#?}\n{v:#}");
         }
+        let example = sesame_events::shape::spec_example(t).unwrap();
+        let diffs =
+            sesame_events::shape::same_shape(&example, v, sesame_events::shape::OPTIONAL_FIELDS);
+        assert!(diffs.is_empty(), "{t}: {diffs:#?}\n{v:#}");
     }
     let b = &ev[2].1["bounce"];
     assert_eq!(
@@ -636,6 +644,10 @@ async fn no_such_domain_is_retried_then_hard_bounces() {
         if let Err(errs) = sesame_events::shape::check(v) {
             panic!("{t}: {errs:#?}\n{v:#}");
         }
+        let example = sesame_events::shape::spec_example(t).unwrap();
+        let diffs =
+            sesame_events::shape::same_shape(&example, v, sesame_events::shape::OPTIONAL_FIELDS);
+        assert!(diffs.is_empty(), "{t}: {diffs:#?}\n{v:#}");
     }
     let b = &ev[2].1["bounce"];
     assert_eq!(b["bounceType"], "Permanent");
