@@ -288,7 +288,8 @@ fn every_record_passes_the_schema() {
 }
 
 /// G-55 / G-61: the seed's full example of each of the ten event types (`010.json`) and of
-/// the three notification types is in the fixture set, so each type is held to the spec's own record, not to our output.
+/// the three notification types is in the fixture set, so each type is held to the spec's
+/// own record, not to our output.
 #[test]
 fn every_event_type_has_its_seed_example() {
     let all = fixtures();

@@ -154,8 +154,8 @@ pub(crate) fn build(m: &MailInfo, flavor: Flavor) -> Value {
     o.insert("destination".into(), json!(m.destination));
     let (kept, truncated) = truncate_headers(&m.headers);
     // Events always carry `headersTruncated`, even the Rendering Failure and DeliveryDelay
-    // records that show no headers (seed examples L15129, L15158, L16239, L16270); notifications only with
-    // the headers (G-60, Q-164).
+    // records that show no headers (seed examples L15129, L15158, L16239, L16270);
+    // notifications only together with the headers (G-60, Q-164).
     if include_headers || !notification {
         o.insert("headersTruncated".into(), truncated.into());
     }
