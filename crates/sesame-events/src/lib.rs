@@ -14,6 +14,8 @@
 //!   G-57..G-61, Q-157): [`notification()`] with [`NotificationKind`].
 //! - [`sns`] — SNS HTTP(S) envelopes, canonical strings, SHA256withRSA signatures and the
 //!   signing certificate.
+//! - [`shape`] — [`shape::check`] (a record against the spec's schema) and
+//!   [`shape::same_shape`] (a record against an example), for tests anywhere.
 //! - [`timestamp`] — [`iso_timestamp`], the single timestamp format.
 //! - [`ids`] — [`feedback_id`].
 //! - [`vocab`] — the exact strings: [`event_types`], [`bounce_types`], [`delay_types`],
@@ -29,6 +31,7 @@ pub mod ids;
 pub mod mail;
 pub mod notification;
 pub mod record;
+pub mod shape;
 pub mod sns;
 pub mod timestamp;
 pub mod vocab;

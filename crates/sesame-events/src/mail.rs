@@ -98,8 +98,9 @@ pub fn truncate_headers(headers: &[(String, String)]) -> (&[(String, String)], b
 /// tags there, G-60), `commonHeaders.messageId` = the product's id, and the `tags` map with
 /// auto tags (including `ses:outgoing-ip` when known) and message tags.
 ///
-/// `include_headers` controls `headersTruncated`, `headers` and `commonHeaders` together;
-/// the record builders pass `false` for Rendering Failure and DeliveryDelay (G-40).
+/// `include_headers` controls `headers` and `commonHeaders`; the record builders pass `false`
+/// for Rendering Failure and DeliveryDelay (G-40). `headersTruncated` is always present in
+/// events, as in every seed example of those two types (L15129, L15158, L16239, L16270).
 pub fn mail_object(m: &MailInfo, include_headers: bool) -> Value {
     build(
         m,
@@ -151,9 +152,14 @@ pub(crate) fn build(m: &MailInfo, flavor: Flavor) -> Value {
     }
     o.insert("messageId".into(), m.message_id.clone().into());
     o.insert("destination".into(), json!(m.destination));
-    if include_headers {
-        let (kept, truncated) = truncate_headers(&m.headers);
+    let (kept, truncated) = truncate_headers(&m.headers);
+    // Events always carry `headersTruncated`, even the Rendering Failure and DeliveryDelay
+    // records that show no headers (seed examples L15129, L15158, L16239, L16270);
+    // notifications only together with the headers (G-60, Q-164).
+    if include_headers || !notification {
         o.insert("headersTruncated".into(), truncated.into());
+    }
+    if include_headers {
         let headers: Vec<Value> = kept
             .iter()
             .map(|(name, value)| json!({"name": name, "value": value}))

@@ -187,6 +187,20 @@ fn events(env: &Env, id: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// G-39..G-55: every stored record of the message has the spec's shape
+/// (`sesame_events::shape::check`) and the fields of the seed's example of its type.
+fn assert_spec_shapes(env: &Env, id: &str) {
+    use sesame_events::shape;
+    for (t, v) in events(env, id) {
+        if let Err(errs) = shape::check(&v) {
+            panic!("{t}: not the spec's shape: {errs:#?}\n{v:#}");
+        }
+        let example = shape::spec_example(&t).unwrap();
+        let diffs = shape::same_shape(&example, &v, shape::OPTIONAL_FIELDS);
+        assert!(diffs.is_empty(), "{t}: {diffs:#?}\n{v:#}");
+    }
+}
+
 fn wait_event(env: &Env, id: &str, kind: &str) -> Value {
     wait_for(&format!("a {kind} event for {id}"), 60, || {
         events(env, id)
@@ -290,6 +304,7 @@ fn api_send_arrives_in_postfix_over_starttls_and_dkim_verifies() {
         d["mail"]
     );
     assert_eq!(types(&env, &id), ["Send", "Delivery"]);
+    assert_spec_shapes(&env, &id);
     // The queue is empty once delivered.
     let q = cli_ok(env.dir.path(), &["queue", "list", "--json"]);
     assert!(!q.contains(&id), "{q}");
@@ -336,6 +351,7 @@ fn temporary_failure_then_delivery_permanent_bounce_and_async_dsn() {
         "{delayed}"
     );
     assert!(delay["expirationTime"].as_str().unwrap().ends_with('Z'));
+    assert_spec_shapes(&env, &id);
 
     // 550 5.1.1: Permanent/General, suppressed (account default reasons BOUNCE+COMPLAINT).
     let id = send(&env, "rcpt-550@rcpt2.test", None);
@@ -370,6 +386,7 @@ fn temporary_failure_then_delivery_permanent_bounce_and_async_dsn() {
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["SuppressedDestination"]["Reason"], "BOUNCE");
     assert_eq!(types(&env, &id), ["Send", "Bounce"]);
+    assert_spec_shapes(&env, &id);
 
     // Delivered, then a DSN arrives later at the VERP address (Q-67, Q-166).
     let id = send(&env, "carol@rcpt2.test", None);
@@ -421,6 +438,7 @@ Diagnostic-Code: smtp; 550 5.1.1 carol: mailbox unavailable\r\n\r\n--B--\r\n"
         b["bounce"]["reportingMTA"], "dns; mx.rcpt2.test",
         "Q-165 verbatim"
     );
+    assert_spec_shapes(&env, &id);
 }
 
 /// Q-111: `TlsPolicy = REQUIRE` and a receiver without STARTTLS: nothing in clear, a

@@ -35,6 +35,8 @@
 pub mod classify;
 pub mod outcome;
 pub mod retry;
+#[cfg(test)]
+mod shape_tests;
 pub mod signing;
 pub mod smtp;
 mod system;
@@ -495,6 +497,22 @@ impl Engine {
         now: i64,
     ) -> Vec<EventRecord> {
         let mut events = Vec::new();
+        // G-23 / Q-156: `ses:outgoing-ip` MUST be on Delivery records (and the Complaint that
+        // follows one). These hand-offs never leave the host, so the address is the first
+        // configured outbound IP, else loopback, where the capture/simulator hand-off happens.
+        // Bounces decided here (simulator, suppression) keep the pre-delivery tags (G-23: MAY
+        // be absent before a delivery attempt).
+        let handed_off = MailInfo {
+            outgoing_ip: mail.outgoing_ip.clone().or_else(|| {
+                Some(
+                    self.settings
+                        .outbound_ips
+                        .first()
+                        .map_or_else(|| "127.0.0.1".to_string(), ToString::to_string),
+                )
+            }),
+            ..mail.clone()
+        };
         let delivered: Vec<String> = outcomes
             .iter()
             .filter(|(_, o)| {
@@ -519,7 +537,7 @@ impl Engine {
                 &msg.message_id,
                 event_types::DELIVERY,
                 now,
-                sesame_events::delivery(mail, &d),
+                sesame_events::delivery(&handed_off, &d),
             ));
         }
         let mut reasons: Vec<BounceReason> = outcomes
@@ -588,7 +606,7 @@ impl Engine {
                 &msg.message_id,
                 event_types::COMPLAINT,
                 now,
-                sesame_events::complaint(mail, &c),
+                sesame_events::complaint(&handed_off, &c),
             ));
         }
         events

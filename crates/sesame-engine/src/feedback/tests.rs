@@ -203,6 +203,12 @@ async fn dsn_bounces_the_messages_recipients() {
     let stored = f.store.message_events(&scope(), &id).await.unwrap();
     let types: Vec<&str> = stored.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(types, ["Send", "Delivery", "Bounce", "Bounce"]);
+    // G-42 / G-43: DSN-derived records have the spec's shape (sesame_events::shape).
+    for e in &stored {
+        if let Err(errs) = sesame_events::shape::check(&e.data) {
+            panic!("{}: {errs:#?}\n{:#}", e.event_type, e.data);
+        }
+    }
 
     let hard = &out.events[0].data["bounce"];
     assert_eq!(hard["bounceType"], "Permanent");
@@ -363,6 +369,10 @@ async fn arf_is_a_complaint() {
         .unwrap();
     assert_eq!(out.report, "arf");
     let e = &out.events[0];
+    // G-45: the ARF-derived record has the spec's shape (sesame_events::shape).
+    if let Err(errs) = sesame_events::shape::check(&e.data) {
+        panic!("{errs:#?}\n{:#}", e.data);
+    }
     assert_eq!(e.event_type, "Complaint");
     let c = &e.data["complaint"];
     assert_eq!(addresses(&c["complainedRecipients"]), ["angry@example.net"]);

@@ -430,6 +430,16 @@ async fn window_end_bounces_transient() {
     assert_eq!(attempt_at(&f, &t, next).await, 1);
     let ev = events(&f, &id).await;
     assert_eq!(types(&ev), ["Send", "DeliveryDelay", "Bounce"]);
+    // G-40 / G-53: every record of the scenario, DeliveryDelay included, has the spec's shape.
+    for (t, v) in &ev {
+        if let Err(errs) = sesame_events::shape::check(v) {
+            panic!("{t}: {errs:#?}\n{v:#}");
+        }
+        let example = sesame_events::shape::spec_example(t).unwrap();
+        let diffs =
+            sesame_events::shape::same_shape(&example, v, sesame_events::shape::OPTIONAL_FIELDS);
+        assert!(diffs.is_empty(), "{t}: {diffs:#?}\n{v:#}");
+    }
     let b = &ev[2].1["bounce"];
     assert_eq!(b["bounceType"], "Transient");
     assert_eq!(b["bounceSubType"], "General");
@@ -534,6 +544,16 @@ async fn tls_required_delays_then_bounces() {
     attempt_with(&f, &t, next, |m| m.created_at -= 50_400_000).await;
     let ev = events(&f, &id).await;
     assert_eq!(types(&ev), ["Send", "DeliveryDelay", "Bounce"]);
+    // G-40 / G-53: every record of the scenario, DeliveryDelay included, has the spec's shape.
+    for (t, v) in &ev {
+        if let Err(errs) = sesame_events::shape::check(v) {
+            panic!("{t}: {errs:#?}\n{v:#}");
+        }
+        let example = sesame_events::shape::spec_example(t).unwrap();
+        let diffs =
+            sesame_events::shape::same_shape(&example, v, sesame_events::shape::OPTIONAL_FIELDS);
+        assert!(diffs.is_empty(), "{t}: {diffs:#?}\n{v:#}");
+    }
     let b = &ev[2].1["bounce"];
     assert_eq!(
         (b["bounceType"].as_str(), b["bounceSubType"].as_str()),
@@ -619,6 +639,16 @@ async fn no_such_domain_is_retried_then_hard_bounces() {
     attempt_with(&f, &t, next, |m| m.created_at -= 50_400_000).await;
     let ev = events(&f, &id).await;
     assert_eq!(types(&ev), ["Send", "DeliveryDelay", "Bounce"]);
+    // G-40 / G-53: every record of the scenario, DeliveryDelay included, has the spec's shape.
+    for (t, v) in &ev {
+        if let Err(errs) = sesame_events::shape::check(v) {
+            panic!("{t}: {errs:#?}\n{v:#}");
+        }
+        let example = sesame_events::shape::spec_example(t).unwrap();
+        let diffs =
+            sesame_events::shape::same_shape(&example, v, sesame_events::shape::OPTIONAL_FIELDS);
+        assert!(diffs.is_empty(), "{t}: {diffs:#?}\n{v:#}");
+    }
     let b = &ev[2].1["bounce"];
     assert_eq!(b["bounceType"], "Permanent");
     assert_eq!(b["bounceSubType"], "General");
