@@ -327,3 +327,38 @@ def test_events_committed_before_kill9_are_published_after_restart(ev_server, se
     want = {(m, t) for m in ids for t in ("Send", "Delivery")}
     got = collect(ev_server, endpoint, arn, want, "eventType", timeout=90.0)
     assert want <= set(got)
+
+
+def test_topics_of_another_account_never_receive_events(ev_server, sender, endpoint):
+    """Accounts are isolated (docs/sns.md: no cross-account topic permissions): an event
+    destination or identity topic naming another account's topic publishes nothing there,
+    while the account's own destination in the same set still publishes."""
+    acct, domain = sender
+    other = create_account(ev_server)
+    theirs = Endpoint()
+    try:
+        their_arn = topic_with_endpoint(ev_server, other.client("sns"), theirs)
+        own_arn = topic_with_endpoint(ev_server, acct.client("sns"), endpoint)
+        cs = unique("cs")
+        v2 = acct.sesv2
+        v2.create_configuration_set(ConfigurationSetName=cs)
+        for name, arn in (("theirs", their_arn), ("own", own_arn)):
+            v2.create_configuration_set_event_destination(
+                ConfigurationSetName=cs,
+                EventDestinationName=name,
+                EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "DELIVERY"],
+                                  "SnsDestination": {"TopicArn": arn}},
+            )
+        sub = f"x{unique('s')}.{domain}"
+        acct.ses.verify_domain_identity(Domain=sub)
+        ev_server.cli("identity", "verify", "--force", "--account", acct.account_id, sub)
+        acct.ses.set_identity_notification_topic(Identity=sub, NotificationType="Delivery", SnsTopic=their_arn)
+        mid = v2.send_email(
+            FromEmailAddress=f"a@{sub}", Destination={"ToAddresses": [f"success@{SIM}"]},
+            Content=SIMPLE, ConfigurationSetName=cs,
+        )["MessageId"]
+        collect(ev_server, endpoint, own_arn, {(mid, "Send"), (mid, "Delivery")}, "eventType")
+        time.sleep(1.5)
+        assert theirs.received.empty(), theirs.received.get()
+    finally:
+        theirs.close()
