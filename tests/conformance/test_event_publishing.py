@@ -362,3 +362,34 @@ def test_topics_of_another_account_never_receive_events(ev_server, sender, endpo
         assert theirs.received.empty(), theirs.received.get()
     finally:
         theirs.close()
+
+
+def test_deleted_identity_topic_is_repaired(ev_server, sender):
+    """Q-163 (c), D-121: when an identity's Bounce topic has been deleted, the next bounce
+    removes the Bounce setting and re-enables email feedback forwarding; the Complaint setting
+    (no complaint yet) and the Delivery setting (never repaired) stay."""
+    acct, domain = sender
+    sns = acct.client("sns")
+    ses = acct.ses
+    sub = f"r{unique('s')}.{domain}"
+    ses.verify_domain_identity(Domain=sub)
+    ev_server.cli("identity", "verify", "--force", "--account", acct.account_id, sub)
+    arn = sns.create_topic(Name=unique("gone"))["TopicArn"]
+    for t in ("Bounce", "Complaint", "Delivery"):
+        ses.set_identity_notification_topic(Identity=sub, NotificationType=t, SnsTopic=arn)
+    ses.set_identity_feedback_forwarding_enabled(Identity=sub, ForwardingEnabled=False)
+    sns.delete_topic(TopicArn=arn)
+    ses.send_email(
+        Source=f"a@{sub}", Destination={"ToAddresses": [f"bounce@{SIM}"]},
+        Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}},
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        attrs = ses.get_identity_notification_attributes(Identities=[sub])["NotificationAttributes"][sub]
+        if not attrs.get("BounceTopic"):  # required in the model: "" when unset
+            break
+        assert time.monotonic() < deadline, attrs
+        time.sleep(0.3)
+    assert attrs["ForwardingEnabled"] is True
+    assert attrs["ComplaintTopic"] == arn
+    assert attrs["DeliveryTopic"] == arn

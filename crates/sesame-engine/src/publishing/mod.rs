@@ -116,7 +116,7 @@ impl Engine {
                 let message = serde_json::to_string(data)
                     .map_err(|e| EngineError::Internal(format!("event JSON: {e}")))?;
                 for topic in topics {
-                    if let Some(id) = self
+                    if let Published::Sent(id) = self
                         .publish_event_json(&event.scope, &topic, &message, &mut report)
                         .await?
                     {
@@ -137,11 +137,16 @@ impl Engine {
                             let message = serde_json::to_string(&n).map_err(|e| {
                                 EngineError::Internal(format!("notification JSON: {e}"))
                             })?;
-                            if let Some(id) = self
+                            match self
                                 .publish_event_json(&scope, &topic, &message, &mut report)
                                 .await?
                             {
-                                report.identity_notifications.push(id);
+                                Published::Sent(id) => report.identity_notifications.push(id),
+                                Published::TopicMissing if event_type != "Delivery" => {
+                                    self.repair_identity_topic(&scope, &name, event_type, &topic)
+                                        .await?;
+                                }
+                                _ => {}
                             }
                         }
                     }
@@ -151,35 +156,116 @@ impl Engine {
         Ok(report)
     }
 
-    /// Publishes `message` to `topic` on behalf of `owner`; `Ok(None)` when dropped.
+    /// Publishes `message` to `topic` on behalf of `owner`.
     async fn publish_event_json(
         &self,
         owner: &Scope,
         topic: &str,
         message: &str,
         report: &mut DispatchReport,
-    ) -> Result<Option<String>, EngineError> {
+    ) -> Result<Published, EngineError> {
         let topic_account = topic.split(':').nth(4).unwrap_or_default();
         if topic_account != owner.account.as_str() {
             let why = format!("{topic}: not a topic of account {}", owner.account);
             tracing::warn!(topic, account = %owner.account, "event not published: the topic belongs to another account");
             report.dropped.push(why);
-            return Ok(None);
+            return Ok(Published::Dropped);
         }
         let req = PublishRequest {
             message: message.to_string(),
             ..Default::default()
         };
         match self.sns_publish_to_arn(topic, &req).await {
-            Ok(id) => Ok(Some(id)),
+            Ok(id) => Ok(Published::Sent(id)),
             Err(SnsError::Engine(e)) => Err(e),
             Err(e) => {
                 tracing::warn!(topic, error = %e, "event not published to its topic (SES drops events for a missing topic)");
                 report.dropped.push(format!("{topic}: {e}"));
-                Ok(None)
+                Ok(if matches!(e, SnsError::NotFound(_)) {
+                    Published::TopicMissing
+                } else {
+                    Published::Dropped
+                })
             }
         }
     }
+
+    /// Q-163 (c): the identity's Bounce or Complaint topic was deleted — remove that setting
+    /// (and its headers flag), turn email feedback forwarding back on so bounces and
+    /// complaints still reach the sender, and leave a notice for the account. The Delivery
+    /// setting is never repaired. Only a deleted topic does this; a failing subscriber
+    /// endpoint is retried by the SNS delivery loop instead (Q-170).
+    async fn repair_identity_topic(
+        &self,
+        scope: &Scope,
+        identity: &str,
+        notification_type: &str,
+        topic: &str,
+    ) -> Result<(), EngineError> {
+        let mut changed = false;
+        let r = self
+            .update_identity(scope, identity, |r| {
+                changed = false;
+                if r.notification_topics
+                    .get(notification_type)
+                    .map(String::as_str)
+                    == Some(topic)
+                {
+                    r.notification_topics.remove(notification_type);
+                    r.headers_in_notifications.remove(notification_type);
+                    r.feedback_forwarding_enabled = true;
+                    changed = true;
+                }
+                Ok(())
+            })
+            .await;
+        match r {
+            Ok(_) if changed => {}
+            Ok(_) | Err(EngineError::NotFound(_)) => return Ok(()), // already changed or gone
+            Err(e) => return Err(e),
+        }
+        tracing::warn!(account = %scope.account, region = %scope.region, identity, notification_type, topic,
+            "identity notification topic deleted: setting removed and email feedback forwarding re-enabled (Q-163)");
+        let now = crate::now_ms();
+        let notice = crate::verification::AccountNotice {
+            created_at: now,
+            identity: identity.to_string(),
+            notice_type: "NOTIFICATION_TOPIC_REMOVED".into(),
+            subject: format!("{notification_type} notifications for {identity} were turned off"),
+            body: format!(
+                "The SNS topic {topic} set for {notification_type} notifications of identity \
+                 {identity} in {} no longer exists. The setting was removed and email feedback \
+                 forwarding was turned on, so bounces and complaints are mailed to the sender. \
+                 Set a new topic with SetIdentityNotificationTopic.",
+                scope.region
+            ),
+            change: crate::verification::StatusChange {
+                component: "NOTIFICATION_TOPIC".into(),
+                from: topic.to_string(),
+                to: String::new(),
+                deadline: None,
+            },
+            delivered_at: None,
+        };
+        let name = format!("{now:013}-notification-topic-{:08x}", rand::random::<u32>());
+        let data = serde_json::to_value(&notice)
+            .map_err(|e| EngineError::Internal(format!("notice JSON: {e}")))?;
+        let key = sesame_model::ResourceKey::new(scope, kind::ACCOUNT_NOTICE, &name);
+        if let Err(e) = self.store.insert_resource(&key, &data).await {
+            tracing::error!(error = %e, "could not store the account notice about a deleted topic");
+        }
+        Ok(())
+    }
+}
+
+/// The result of one publication.
+enum Published {
+    /// Queued for the topic's subscribers; the SNS `MessageId`.
+    Sent(String),
+    /// The topic does not exist (deleted).
+    TopicMissing,
+    /// Not published for another reason (another account's topic, an unserved region).
+    Dropped,
 }
 
 /// The scope and name of the identity that governs the event's message.
