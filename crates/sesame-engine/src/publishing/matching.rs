@@ -169,10 +169,53 @@ fn original_message_id(headers: Option<&Value>) -> Option<String> {
     })
 }
 
+/// The SNS `MessageId` of one publication of one event to one topic: a UUID (version-4
+/// shaped) derived from the event id, the topic ARN and the kind (`event` or `notification`),
+/// so a repeated publication reuses it while two topics, or an event record and a
+/// notification on one topic, get different ids.
+pub fn publication_message_id(event_id: &str, topic_arn: &str, kind: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("{kind}\n{event_id}\n{topic_arn}").as_bytes());
+    let mut r = [0u8; 16];
+    r.copy_from_slice(&d[..16]);
+    r[6] = (r[6] & 0x0f) | 0x40;
+    r[8] = (r[8] & 0x3f) | 0x80;
+    let h: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// stable per (event, topic, kind), distinct otherwise, UUID-shaped.
+    #[test]
+    fn publication_ids_are_stable_and_distinct() {
+        let a = publication_message_id("e1", "arn:aws:sns:us-east-1:1:t", "event");
+        assert_eq!(
+            a,
+            publication_message_id("e1", "arn:aws:sns:us-east-1:1:t", "event")
+        );
+        for other in [
+            publication_message_id("e2", "arn:aws:sns:us-east-1:1:t", "event"),
+            publication_message_id("e1", "arn:aws:sns:us-east-1:1:u", "event"),
+            publication_message_id("e1", "arn:aws:sns:us-east-1:1:t", "notification"),
+        ] {
+            assert_ne!(a, other);
+        }
+        let parts: Vec<usize> = a.split('-').map(str::len).collect();
+        assert_eq!(parts, vec![8, 4, 4, 4, 12]);
+        assert_eq!(&a[14..15], "4");
+        assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
 
     fn dest(enabled: Option<bool>, types: &[&str], topic: Option<&str>) -> Value {
         let mut d = json!({"Name": "d", "MatchingEventTypes": types});

@@ -117,7 +117,13 @@ impl Engine {
                     .map_err(|e| EngineError::Internal(format!("event JSON: {e}")))?;
                 for topic in topics {
                     if let Published::Sent(id) = self
-                        .publish_event_json(&event.scope, &topic, &message, &mut report)
+                        .publish_event_json(
+                            &event.scope,
+                            &topic,
+                            &message,
+                            matching::publication_message_id(&event.event_id, &topic, "event"),
+                            &mut report,
+                        )
                         .await?
                     {
                         report.event_destinations.push(id);
@@ -138,7 +144,17 @@ impl Engine {
                                 EngineError::Internal(format!("notification JSON: {e}"))
                             })?;
                             match self
-                                .publish_event_json(&scope, &topic, &message, &mut report)
+                                .publish_event_json(
+                                    &scope,
+                                    &topic,
+                                    &message,
+                                    matching::publication_message_id(
+                                        &event.event_id,
+                                        &topic,
+                                        "notification",
+                                    ),
+                                    &mut report,
+                                )
                                 .await?
                             {
                                 Published::Sent(id) => report.identity_notifications.push(id),
@@ -162,6 +178,7 @@ impl Engine {
         owner: &Scope,
         topic: &str,
         message: &str,
+        message_id: String,
         report: &mut DispatchReport,
     ) -> Result<Published, EngineError> {
         let topic_account = topic.split(':').nth(4).unwrap_or_default();
@@ -173,6 +190,7 @@ impl Engine {
         }
         let req = PublishRequest {
             message: message.to_string(),
+            message_id: Some(message_id),
             ..Default::default()
         };
         match self.sns_publish_to_arn(topic, &req).await {
