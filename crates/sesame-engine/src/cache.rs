@@ -310,6 +310,31 @@ impl Store for CachingStore {
         self.observe(events);
         Ok(())
     }
+    async fn claim_event_dispatch(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<sesame_model::DispatchItem>, StoreError> {
+        self.inner
+            .claim_event_dispatch(node, now_ms, lease_ms, limit)
+            .await
+    }
+
+    async fn finish_event_dispatch(&self, node: &str, seqs: &[i64]) -> Result<u64, StoreError> {
+        self.inner.finish_event_dispatch(node, seqs).await
+    }
+
+    async fn retry_event_dispatch(
+        &self,
+        node: &str,
+        seq: i64,
+        due_at: i64,
+    ) -> Result<bool, StoreError> {
+        self.inner.retry_event_dispatch(node, seq, due_at).await
+    }
+
     async fn message_events(
         &self,
         scope: &Scope,

@@ -25,6 +25,7 @@ pub mod forwarding;
 pub mod identities;
 pub mod operator_dkim;
 pub mod pagination;
+pub mod publishing;
 pub mod records;
 pub mod reputation;
 pub mod send;

@@ -465,6 +465,24 @@ impl Store for MemStore {
         self.events.lock().unwrap().extend(events.iter().cloned());
         Ok(())
     }
+    async fn claim_event_dispatch(
+        &self,
+        _: &str,
+        _: i64,
+        _: i64,
+        _: usize,
+    ) -> Result<Vec<sesame_model::DispatchItem>, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn finish_event_dispatch(&self, _: &str, _: &[i64]) -> Result<u64, StoreError> {
+        Err(unsupported())
+    }
+
+    async fn retry_event_dispatch(&self, _: &str, _: i64, _: i64) -> Result<bool, StoreError> {
+        Err(unsupported())
+    }
+
     async fn message_events(
         &self,
         scope: &Scope,

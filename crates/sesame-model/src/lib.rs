@@ -21,8 +21,8 @@ pub use delivery::{
 };
 pub use ids::{AccountId, Arn, Region, Scope};
 pub use mail::{
-    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, ReputationBucket,
-    SendStatsBucket,
+    AcceptOutcome, CapturedMessage, DispatchItem, EventRecord, QueuedMessage, QuotaCheck,
+    ReputationBucket, SendStatsBucket,
 };
 pub use ports::{
     dkim_selectors_of, AccessKeyRecord, AccountRecord, BodyStore, DkimSelector, OperatorDkimKey,

@@ -68,6 +68,17 @@ pub struct EventRecord {
     pub data: serde_json::Value,
 }
 
+/// An event claimed from the publishing outbox (`Store::claim_event_dispatch`): handed to its
+/// destinations, then finished (`finish_event_dispatch`) or put back (`retry_event_dispatch`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DispatchItem {
+    /// Outbox position; per message, lower `seq`s are dispatched first (Q-160 order).
+    pub seq: i64,
+    /// Claims before this one (failed or interrupted hand-offs), for backoff.
+    pub attempts: i64,
+    pub event: EventRecord,
+}
+
 /// A message captured by the dev inbox instead of being delivered (`delivery.mode = capture`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CapturedMessage {

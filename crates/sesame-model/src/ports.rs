@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{AccountId, Scope};
 use crate::mail::{
-    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, ReputationBucket,
-    SendStatsBucket,
+    AcceptOutcome, CapturedMessage, DispatchItem, EventRecord, QueuedMessage, QuotaCheck,
+    ReputationBucket, SendStatsBucket,
 };
 use crate::queue::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -283,6 +283,28 @@ pub trait Store: Send + Sync + 'static {
     async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError>;
     /// Appends events (outbox), e.g. `Reject` for a refused send.
     async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError>;
+    /// Claims up to `limit` events of the publishing outbox (every appended event gets a row
+    /// in the same transaction) that are due at `now_ms` and not leased, leasing them to `node`
+    /// until `now_ms + lease_ms`. Only a message's earliest pending event is claimable, so a
+    /// message's events are dispatched in commit order; two nodes never hold the same
+    /// row while a lease is live. Ascending `seq`.
+    async fn claim_event_dispatch(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<DispatchItem>, StoreError>;
+    /// Removes dispatched rows still leased by `node`. Returns the count removed.
+    async fn finish_event_dispatch(&self, node: &str, seqs: &[i64]) -> Result<u64, StoreError>;
+    /// Puts a row leased by `node` back, due again at `due_at` (it keeps blocking the later
+    /// events of its message). `false` when the lease was lost.
+    async fn retry_event_dispatch(
+        &self,
+        node: &str,
+        seq: i64,
+        due_at: i64,
+    ) -> Result<bool, StoreError>;
     /// Events of one message in `scope`, ordered by timestamp then insertion.
     async fn message_events(
         &self,

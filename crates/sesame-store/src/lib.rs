@@ -44,6 +44,7 @@ macro_rules! with_pool {
 
 mod accounts;
 pub mod connect;
+mod dispatch;
 mod dkim_index;
 mod error;
 mod group_commit;

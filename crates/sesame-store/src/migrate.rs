@@ -79,6 +79,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_dkim_selectors.sql"),
         postgres: include_str!("../migrations/postgres/0008_dkim_selectors.sql"),
     },
+    Migration {
+        version: 9,
+        name: "event_dispatch",
+        sqlite: include_str!("../migrations/sqlite/0009_event_dispatch.sql"),
+        postgres: include_str!("../migrations/postgres/0009_event_dispatch.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

@@ -160,6 +160,18 @@ macro_rules! insert_events {
                     .push_bind(r.data.as_str());
             });
             (&mut *$tx).execute(qb.build()).await.map_err(map_err)?;
+            // The publishing outbox row, in the same transaction (0009_event_dispatch.sql):
+            // an event is committed if and only if it will be dispatched.
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO event_dispatch (event_id, account_id, region, message_id) ",
+            );
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.event.event_id.as_str())
+                    .push_bind(r.event.scope.account.as_str())
+                    .push_bind(r.event.scope.region.as_str())
+                    .push_bind(r.event.message_id.as_str());
+            });
+            (&mut *$tx).execute(qb.build()).await.map_err(map_err)?;
         }
     };
 }

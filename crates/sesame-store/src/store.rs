@@ -328,6 +328,30 @@ impl Store for SqlStore {
         self.verification_due_row(scope, identity).await
     }
 
+    async fn claim_event_dispatch(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<sesame_model::DispatchItem>, StoreError> {
+        self.claim_event_dispatch_rows(node, now_ms, lease_ms, limit)
+            .await
+    }
+
+    async fn finish_event_dispatch(&self, node: &str, seqs: &[i64]) -> Result<u64, StoreError> {
+        self.finish_event_dispatch_rows(node, seqs).await
+    }
+
+    async fn retry_event_dispatch(
+        &self,
+        node: &str,
+        seq: i64,
+        due_at: i64,
+    ) -> Result<bool, StoreError> {
+        self.retry_event_dispatch_row(node, seq, due_at).await
+    }
+
     async fn claim_verifications(
         &self,
         node: &str,

@@ -42,6 +42,10 @@ use queue_ops::*;
 mod dkim_index;
 use dkim_index::*;
 
+#[path = "store_suite/event_dispatch.rs"]
+mod event_dispatch;
+use event_dispatch::*;
+
 #[path = "store_suite/verification.rs"]
 mod verification;
 use verification::*;
@@ -269,6 +273,10 @@ suite!(
     queue_retry_now_spares_live_leases,
     queue_delete_respects_leases_and_leaves_tombstones,
     queue_stats_counts,
+    event_dispatch_in_order_per_message,
+    event_dispatch_lease_expires,
+    event_dispatch_survives_reopen,
+    concurrent_event_dispatch_never_shares,
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -144,6 +144,14 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         sesame_publish::sns::Options::default(),
         stop_rx.clone(),
     ));
+    // SES event publishing (docs/events.md): the publishing outbox → configuration-set SNS
+    // destinations and identity notification topics, on every node in every mode.
+    let event_publisher = tokio::spawn(sesame_publish::events::run(
+        engine.clone(),
+        node.clone(),
+        sesame_publish::events::Options::default(),
+        stop_rx.clone(),
+    ));
     let limits = crate::delivery::Limits {
         batch: 64,
         concurrency: match mode {
@@ -264,6 +272,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         t.await.context("reputation task")?;
     }
     pruning.await.context("message log pruning task")?;
+    event_publisher.await.context("event publishing task")?;
     sns_publisher.await.context("SNS delivery task")?;
     sweep.await.context("queue sweep task")?;
     verifying.await.context("verification task")?;

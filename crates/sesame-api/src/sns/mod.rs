@@ -452,6 +452,7 @@ impl SnsApi for Sns {
             message,
             message_attributes,
             per_protocol,
+            message_id: None,
         };
         let id = self
             .engine

@@ -28,6 +28,11 @@ pub struct PublishRequest {
     /// `MessageStructure=json`: messages for particular protocols (`http`, `https`, `email`,
     /// `email-json`); the others get `message` (the `default` entry).
     pub per_protocol: std::collections::BTreeMap<String, String>,
+    /// The SNS `MessageId` to use; `None` (API `Publish`) draws a new one. Event publishing
+    /// passes an id derived from the event and the topic, so a repeated publication (after a
+    /// crash or a failed hand-off) carries the same `MessageId` (Q-160: stable ids reused on
+    /// retries, consumers de-duplicate).
+    pub message_id: Option<String>,
 }
 
 impl PublishRequest {
@@ -97,7 +102,7 @@ impl Engine {
         req: &PublishRequest,
     ) -> Result<String, SnsError> {
         let topic_rec = self.sns_require_topic(scope, topic).await?;
-        let message_id = uuid_v4();
+        let message_id = req.message_id.clone().unwrap_or_else(uuid_v4);
         let now = now_ms();
         let subs: Vec<SubscriptionRecord> = self
             .sns_subscriptions_of(scope, topic)
