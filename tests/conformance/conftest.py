@@ -23,6 +23,10 @@ import pytest
 from botocore.config import Config
 
 REPO = Path(__file__).resolve().parents[2]
+# One instance key for every server of the session: servers that share the PostgreSQL database
+# are nodes of one deployment, and nodes must share the key that seals secrets (the
+# `master_key` setting) — a node with another key cannot open the operator DKIM key.
+SESSION_MASTER_KEY = os.environ.get("SESAME_MASTER_KEY") or uuid.uuid4().hex + uuid.uuid4().hex
 REGION = "us-east-1"
 READY_TIMEOUT = 30.0
 
@@ -67,6 +71,7 @@ class Server:
         self.env.setdefault("SESAME_MX_ADDR", "off")
         self.env.setdefault("SESAME_DNS_ADDR", "off")
         self.env["SESAME_DATA_DIR"] = str(data_dir)
+        self.env.setdefault("SESAME_MASTER_KEY", SESSION_MASTER_KEY)
         self.env.setdefault("SESAME_LOG", "info")
         self.env["NO_COLOR"] = "1"  # plain stderr logs for the failure dumps
 

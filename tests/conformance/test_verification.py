@@ -75,10 +75,13 @@ def dns_env(tmp_path_factory):
         "SESAME_VERIFICATION_PENDING_INTERVAL_SECONDS": "3600",
         "SESAME_VERIFICATION_POLL_SECONDS": "3600",
     })
-    server.start()
-    yield knot, server, create_account(server)
-    server.stop()
-    knot.stop()
+    try:
+        server.start()
+        yield knot, server, create_account(server)
+        server.stop()
+    finally:
+        # Also when the server failed to start: a knotd left behind would hold the address.
+        knot.stop()
 
 
 def check(server, acct, identity):
