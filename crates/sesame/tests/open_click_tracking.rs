@@ -73,26 +73,26 @@ fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["event_type"] == t).collect()
 }
 
-/// ISO-8601 with milliseconds and `Z` (G-50 `timestamp`, Q-145).
-fn is_iso_ms(s: &str) -> bool {
-    s.len() == 24 && s.ends_with('Z') && &s[10..11] == "T" && &s[19..20] == "."
-}
-
-#[test]
-fn tracked_mail_records_open_and_click_events() {
-    let dir = tempfile::tempdir().unwrap();
+/// A `serve --dev` server with a production account, the verified domain `example.test` and a
+/// configuration set `set` whose enabled SNS destination `dest` (topic `topic`) matches `types`.
+/// Returns the server, account id, access key id and secret.
+fn dev_sender_with_set(
+    dir: &Path,
+    set: &str,
+    dest: &str,
+    types: &[&str],
+    topic: &str,
+) -> (Server, String, String, String) {
     let created: Value =
-        serde_json::from_str(&cli_ok(dir.path(), &["account", "create", "--json"])).unwrap();
+        serde_json::from_str(&cli_ok(dir, &["account", "create", "--json"])).unwrap();
     let acct = created["account_id"].as_str().unwrap().to_string();
     let key = created["access_key_id"].as_str().unwrap().to_string();
     let secret = created["secret_access_key"].as_str().unwrap().to_string();
-    cli_ok(dir.path(), &["account", "production", "--account", &acct]);
-    let server = Server::start(dir.path(), &["--dev"], &[]);
-    let addr = server.http.clone();
+    cli_ok(dir, &["account", "production", "--account", &acct]);
+    let server = Server::start(dir, &["--dev"], &[]);
     let api = |method: &str, path: &str, body: &str| {
-        let (status, resp) = call(&addr, &key, &secret, method, path, body);
+        let (status, resp) = call(&server.http, &key, &secret, method, path, body);
         assert_eq!(status, 200, "{method} {path}: {resp}");
-        resp
     };
     api(
         "POST",
@@ -100,7 +100,7 @@ fn tracked_mail_records_open_and_click_events() {
         r#"{"EmailIdentity":"example.test"}"#,
     );
     cli_ok(
-        dir.path(),
+        dir,
         &[
             "identity",
             "verify",
@@ -113,16 +113,40 @@ fn tracked_mail_records_open_and_click_events() {
     api(
         "POST",
         "/v2/email/configuration-sets",
-        r#"{"ConfigurationSetName":"tracked"}"#,
+        &json!({"ConfigurationSetName": set}).to_string(),
     );
     api(
         "POST",
-        "/v2/email/configuration-sets/tracked/event-destinations",
-        &json!({"EventDestinationName": "engagement", "EventDestination": {
-            "Enabled": true, "MatchingEventTypes": ["OPEN", "CLICK"],
-            "SnsDestination": {"TopicArn": format!("arn:aws:sns:us-east-1:{acct}:engagement")}}})
+        &format!("/v2/email/configuration-sets/{set}/event-destinations"),
+        &json!({"EventDestinationName": dest, "EventDestination": {
+            "Enabled": true, "MatchingEventTypes": types,
+            "SnsDestination": {"TopicArn": format!("arn:aws:sns:us-east-1:{acct}:{topic}")}}})
         .to_string(),
     );
+    (server, acct, key, secret)
+}
+
+/// ISO-8601 with milliseconds and `Z` (G-50 `timestamp`, Q-145).
+fn is_iso_ms(s: &str) -> bool {
+    s.len() == 24 && s.ends_with('Z') && &s[10..11] == "T" && &s[19..20] == "."
+}
+
+#[test]
+fn tracked_mail_records_open_and_click_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, acct, key, secret) = dev_sender_with_set(
+        dir.path(),
+        "tracked",
+        "engagement",
+        &["OPEN", "CLICK"],
+        "engagement",
+    );
+    let addr = server.http.clone();
+    let api = |method: &str, path: &str, body: &str| {
+        let (status, resp) = call(&addr, &key, &secret, method, path, body);
+        assert_eq!(status, 200, "{method} {path}: {resp}");
+        resp
+    };
 
     let html = "<html><body><p>Hello {{ses:openTracker}}</p>\
         <a href=\"https://docs.example.org/guide?a=1&amp;b=2\" ses:tags=\"campaign:spring;variant:b;\">guide</a> \
@@ -347,48 +371,14 @@ fn tracked_mail_records_open_and_click_events() {
 #[test]
 fn untracked_set_leaves_links_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let created: Value =
-        serde_json::from_str(&cli_ok(dir.path(), &["account", "create", "--json"])).unwrap();
-    let acct = created["account_id"].as_str().unwrap().to_string();
-    let key = created["access_key_id"].as_str().unwrap().to_string();
-    let secret = created["secret_access_key"].as_str().unwrap().to_string();
-    cli_ok(dir.path(), &["account", "production", "--account", &acct]);
-    let server = Server::start(dir.path(), &["--dev"], &[]);
+    let (server, _acct, key, secret) =
+        dev_sender_with_set(dir.path(), "sends", "d", &["SEND", "DELIVERY"], "sends");
     let addr = server.http.clone();
     let api = |method: &str, path: &str, body: &str| {
         let (status, resp) = call(&addr, &key, &secret, method, path, body);
         assert_eq!(status, 200, "{method} {path}: {resp}");
         resp
     };
-    api(
-        "POST",
-        "/v2/email/identities",
-        r#"{"EmailIdentity":"example.test"}"#,
-    );
-    cli_ok(
-        dir.path(),
-        &[
-            "identity",
-            "verify",
-            "--force",
-            "--account",
-            &acct,
-            "example.test",
-        ],
-    );
-    api(
-        "POST",
-        "/v2/email/configuration-sets",
-        r#"{"ConfigurationSetName":"sends"}"#,
-    );
-    api(
-        "POST",
-        "/v2/email/configuration-sets/sends/event-destinations",
-        &json!({"EventDestinationName": "d", "EventDestination": {
-            "Enabled": true, "MatchingEventTypes": ["SEND", "DELIVERY"],
-            "SnsDestination": {"TopicArn": format!("arn:aws:sns:us-east-1:{acct}:sends")}}})
-        .to_string(),
-    );
     let html = "<p>{{ses:openTracker}}<a href=\"https://a.example.org/\">a</a></p>";
     let resp = api(
         "POST",
