@@ -90,6 +90,18 @@ pub const DIMENSION_VALUE_SOURCES: &[(&str, &str)] = &[
     ("LINK_TAG", "linkTag"),
 ];
 
+/// Headers an `EMAIL_HEADER` dimension may not take its value from (G-33 [L13784], G-T item
+/// 10); compared ignoring ASCII case.
+pub const FORBIDDEN_DIMENSION_HEADERS: &[&str] = &[
+    "Received",
+    "To",
+    "From",
+    "DKIM-Signature",
+    "CC",
+    "message-id",
+    "Return-Path",
+];
+
 /// `TlsPolicy`: v2 `REQUIRE|OPTIONAL` ↔ v1 `Require|Optional` (Q-8, E-100).
 pub const TLS_POLICIES: &[(&str, &str)] = &[("REQUIRE", "Require"), ("OPTIONAL", "Optional")];
 
@@ -159,8 +171,9 @@ pub fn valid_sns_topic_arn(arn: &str) -> bool {
 }
 
 /// Validates an event destination in its stored v2 form (E-120..E-126): exactly one destination
-/// type, a non-empty list of known event types, ARN syntax per type, and Pinpoint
-/// (no operator mapping of `ApplicationArn`s to sinks exists, so it is always refused).
+/// type, a non-empty list of known event types, ARN syntax per type, CloudWatch dimensions per
+/// G-33 (no `EMAIL_HEADER` dimension on [`FORBIDDEN_DIMENSION_HEADERS`]), and Pinpoint per
+/// Q-178 (no operator mapping of `ApplicationArn`s to sinks exists, so it is always refused).
 pub fn validate_event_destination(d: &Value) -> Result<(), InvalidDestination> {
     use DestinationFault as F;
     let types = d
@@ -289,6 +302,19 @@ pub fn validate_event_destination(d: &Value) -> Result<(), InvalidDestination> {
                     return Err(invalid(
                         F::CloudWatch,
                         format!("Invalid dimension value source <{source}>."),
+                    ));
+                }
+                // G-33, G-T item 10.
+                if source == "EMAIL_HEADER"
+                    && FORBIDDEN_DIMENSION_HEADERS
+                        .iter()
+                        .any(|h| h.eq_ignore_ascii_case(&name))
+                {
+                    return Err(invalid(
+                        F::CloudWatch,
+                        format!(
+                            "Invalid dimension name <{name}>: the {name} header cannot be an email header dimension (Received, To, From, DKIM-Signature, CC, message-id and Return-Path are not allowed)."
+                        ),
                     ));
                 }
                 // Model docs: letters, digits, `_`, `-`, `.`, `@`; at most 256 characters.
@@ -812,6 +838,11 @@ mod tests {
         assert_eq!(fault(&cw("messageTag")), F::CloudWatch);
         let empty_cw = json!({"MatchingEventTypes": ["CLICK"], "CloudWatchDestination": {"DimensionConfigurations": []}});
         assert_eq!(fault(&empty_cw), F::CloudWatch);
+        // Auto tags (with `:`) are dimension names (G-33 [L13778]).
+        let auto = json!({"MatchingEventTypes": ["SEND"], "CloudWatchDestination":
+            {"DimensionConfigurations": [{"DimensionName": "ses:configuration-set",
+              "DimensionValueSource": "MESSAGE_TAG", "DefaultDimensionValue": "cs"}]}});
+        assert!(validate_event_destination(&auto).is_ok());
         // Q-178 / E-126.
         let pp = |t: &str| {
             json!({"MatchingEventTypes": [t], "PinpointDestination":
@@ -824,6 +855,49 @@ mod tests {
             .unwrap_err()
             .message
             .contains("not supported"));
+    }
+
+    /// G-33, G-T item 10: seven headers cannot be `EMAIL_HEADER` dimensions, whatever their
+    /// case; the same names are fine for other sources, and other headers are fine.
+    #[test]
+    fn email_header_dimensions_refuse_reserved_headers() {
+        let cw = |name: &str, source: &str| {
+            json!({"MatchingEventTypes": ["SEND"], "CloudWatchDestination":
+            {"DimensionConfigurations": [
+                {"DimensionName": "campaign", "DimensionValueSource": "MESSAGE_TAG",
+                 "DefaultDimensionValue": "none"},
+                {"DimensionName": name, "DimensionValueSource": source,
+                 "DefaultDimensionValue": "none"}]}})
+        };
+        // (dimension name, source, accepted)
+        let table = [
+            ("From", "EMAIL_HEADER", false),
+            ("from", "EMAIL_HEADER", false),
+            ("Received", "EMAIL_HEADER", false),
+            ("TO", "EMAIL_HEADER", false),
+            ("DKIM-Signature", "EMAIL_HEADER", false),
+            ("dkim-signature", "EMAIL_HEADER", false),
+            ("Cc", "EMAIL_HEADER", false),
+            ("Message-ID", "EMAIL_HEADER", false),
+            ("return-path", "EMAIL_HEADER", false),
+            ("X-Campaign", "EMAIL_HEADER", true),
+            ("Subject", "EMAIL_HEADER", true),
+            ("Reply-To", "EMAIL_HEADER", true),
+            ("From", "MESSAGE_TAG", true),
+            ("To", "LINK_TAG", true),
+        ];
+        for (name, source, ok) in table {
+            let got = validate_event_destination(&cw(name, source));
+            match got {
+                Ok(()) => assert!(ok, "{name} {source} accepted"),
+                Err(e) => {
+                    assert!(!ok, "{name} {source} refused: {}", e.message);
+                    assert_eq!(e.fault, DestinationFault::CloudWatch);
+                    assert!(e.message.contains(name), "{}", e.message);
+                    assert!(e.message.contains("email header"), "{}", e.message);
+                }
+            }
+        }
     }
 
     #[test]

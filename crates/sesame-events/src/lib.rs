@@ -3,6 +3,9 @@
 //! parameters, so every output is a pure function of its inputs.
 //!
 //! Map:
+//! - [`cloudwatch`] — what a CloudWatch-type destination counts: [`cloudwatch::metric_name`]
+//!   (`RenderingFailure`, Z-12), [`cloudwatch::dimension_values`] (G-33) and the Prometheus
+//!   [`cloudwatch::label_name`] (§G-Y, Q-175).
 //! - [`mail`] — [`MailInfo`], [`CommonHeaders`], the `mail` object (G-40), auto tags (G-23,
 //!   Q-156), header truncation.
 //! - [`record`] — event-publishing records, one builder per `eventType` (G-39..G-53):
@@ -26,6 +29,7 @@
 //! SNS `Message`, Firehose lines, EventBridge `detail` and webhooks alike (G-56, Q-145).
 //! Field order is not part of the contract (G-38).
 
+pub mod cloudwatch;
 pub mod engagement;
 pub mod ids;
 pub mod mail;

@@ -1,15 +1,12 @@
 //! The `destination` label: normalised, and capped in number so a flood of distinct recipient
 //! domains cannot grow the registry (and every scrape) without bound (DECISIONS Q-175:
-//! "per-destination label cardinality cap").
-//!
-//! Policy: the first `max` distinct destinations seen since start-up keep their own label for
-//! the life of the process; every later one is counted under [`OTHER`]. "First seen" rather than
-//! "top N by volume" because a counter series must never move between labels: if a destination
-//! were demoted to `other` its series would stop and `other` would jump, which `rate()` reads as
-//! a burst. Busy destinations are in practice among the first seen after a restart.
+//! "per-destination label cardinality cap"). The first `max` distinct destinations seen since
+//! start-up keep their own label for the life of the process; every later one is counted under
+//! [`OTHER`] (the first-seen policy of the `cap` module, where the reasons are given).
 
-use std::collections::HashSet;
 use std::sync::Mutex;
+
+use crate::cap::FirstSeen;
 
 /// The label of every destination beyond the cap.
 pub const OTHER: &str = "other";
@@ -37,15 +34,13 @@ pub fn normalise(destination: &str) -> String {
 
 /// The set of destinations that have a label of their own.
 pub struct Destinations {
-    max: usize,
-    admitted: Mutex<HashSet<String>>,
+    admitted: Mutex<FirstSeen<String>>,
 }
 
 impl Destinations {
     pub fn new(max: usize) -> Destinations {
         Destinations {
-            max,
-            admitted: Mutex::new(HashSet::new()),
+            admitted: Mutex::new(FirstSeen::new(max)),
         }
     }
 
@@ -54,14 +49,11 @@ impl Destinations {
         let d = normalise(destination);
         // A poisoned lock only means another thread panicked mid-insert; the set is still valid.
         let mut admitted = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
-        if admitted.contains(&d) {
-            return d;
+        if admitted.admit(d.as_str()) {
+            d
+        } else {
+            OTHER.to_string()
         }
-        if admitted.len() < self.max {
-            admitted.insert(d.clone());
-            return d;
-        }
-        OTHER.to_string()
     }
 }
 

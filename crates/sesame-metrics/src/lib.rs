@@ -18,8 +18,13 @@
 //! | `sesame_queue_oldest_age_seconds` | gauge | | age of the oldest queued message (0 when empty) |
 //! | `ses_reputation_bounce_rate` | gauge | `account_id`, `region`, `scope`, `configuration_set` | SES `Reputation.BounceRate` (a fraction, G-77) of an account (`scope="account"`, `configuration_set=""`) or of a configuration set with reputation metrics (`scope="configuration_set"`), as of the node's last evaluation (docs/reputation.md) |
 //! | `ses_reputation_complaint_rate` | gauge | same | SES `Reputation.ComplaintRate` |
+//! | `ses_events_total` | counter | `event_type` | SES events committed, by `eventType` as in the record (`Send`, `Rendering Failure`, …), with or without a configuration set (G-18, §G-Y); the ten series exist at 0 from start-up (Q-175) |
+//! | `ses_configuration_set_events_total` | counter | `account_id`, `region`, `configuration_set`, `event_destination`, `event_type`, one label per dimension | events matched by a CloudWatch-type event destination (G-33, §G-Y): `event_type` is the CloudWatch metric name (`RenderingFailure`, Z-12); dimension labels are named by `sesame_events::cloudwatch::label_names` and hold the values of `sesame_events::cloudwatch::dimension_values`; beyond [`DEFAULT_MAX_DIMENSION_COMBINATIONS`] combinations per destination, every dimension value is `other` (Q-175) |
+//! | `sesame_publishing_backlog` | gauge | | events committed but not yet handed to their destinations |
+//! | `sesame_publishing_oldest_age_seconds` | gauge | | age of the oldest such event (0 when none) |
 //!
-//! Counters are per **recipient** and start at process start (Prometheus handles resets). The
+//! The `sesame_*` outcome counters are per **recipient**, `ses_*events_total` per **event**;
+//! all counters start at process start (Prometheus handles resets). The
 //! queue gauges are read from the store when scraped, at most once per
 //! [`QUEUE_STATS_TTL_MS`], so they are shared by every node of a PostgreSQL cluster.
 //! `destination` is the recipient domain (or the MX site the MTA queues by), normalised and
@@ -30,10 +35,16 @@
 //! [`Metrics::record_events`] with the SES events just committed — which is how `sesame serve`
 //! feeds it: its store front (`sesame_engine::cache::CachingStore`) reports every committed
 //! event, so whatever records a Delivery, DeliveryDelay, Bounce or Complaint event (delivery,
-//! the feedback listener, capture mode) is counted without calling anything.
+//! the feedback listener, capture mode) is counted without calling anything. Publishing to a
+//! CloudWatch-type event destination calls [`Metrics::count_destination_event`] with the
+//! dimension values of `sesame_events::cloudwatch::dimension_values`; the publishing gauges
+//! are set by whoever reads the outbox from the store ([`Metrics::set_publishing_backlog`],
+//! [`Metrics::set_publishing_oldest_commit`]).
 
+mod cap;
 pub mod destinations;
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
@@ -42,9 +53,11 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
+use sesame_events::{cloudwatch, event_types};
 use sesame_model::{EventRecord, QueueStats, Store, StoreError};
 
-use destinations::Destinations;
+use cap::FirstSeen;
+use destinations::{Destinations, OTHER};
 
 /// `Content-Type` of [`Metrics::encode`]'s output (OpenMetrics 1.0 text; Prometheus negotiates
 /// and parses it natively).
@@ -52,6 +65,13 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// Destinations with a label of their own before the rest count as `other`.
 pub const DEFAULT_MAX_DESTINATIONS: usize = 100;
+
+/// Distinct dimension-value combinations per (account, region, configuration set, event
+/// destination) with labels of their own in `ses_configuration_set_events_total` before the
+/// rest count with every dimension value `other` (Q-175: per-destination cardinality cap).
+/// A combination covers all ten event types, so a destination has at most ten times this many
+/// series, plus ten for `other`.
+pub const DEFAULT_MAX_DIMENSION_COMBINATIONS: usize = 1000;
 
 /// How long queue gauges read from the store are reused: a scrape storm costs one query per
 /// second at most (the query scans the queue table).
@@ -123,6 +143,18 @@ struct BounceLabels {
     r#type: BounceType,
 }
 
+/// Labels of `ses_events_total` (§G-Y).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventTypeLabels {
+    event_type: String,
+}
+
+/// (account id, region, configuration set, event destination): the unit of the dimension cap.
+type DestinationKey = (String, String, String, String);
+
+/// The (DimensionName, value) combinations admitted per destination.
+type DimensionCaps = HashMap<DestinationKey, FirstSeen<Vec<(String, String)>>>;
+
 /// The registry and handles to its metrics. `Send + Sync`: share it as `Arc<Metrics>`.
 pub struct Metrics {
     registry: Registry,
@@ -136,7 +168,16 @@ pub struct Metrics {
     queue_oldest_age: Gauge<f64, AtomicU64>,
     reputation_bounce: Family<ReputationLabels, Gauge<f64, AtomicU64>>,
     reputation_complaint: Family<ReputationLabels, Gauge<f64, AtomicU64>>,
+    events: Family<EventTypeLabels, Counter>,
+    /// Label sets vary with each destination's dimensions, hence pairs rather than a struct:
+    /// the [`cloudwatch::FIXED_LABELS`] in order, then one label per dimension.
+    destination_events: Family<Vec<(String, String)>, Counter>,
+    publishing_backlog: Gauge,
+    publishing_oldest_age: Gauge<f64, AtomicU64>,
     destinations: Destinations,
+    /// See [`DEFAULT_MAX_DIMENSION_COMBINATIONS`].
+    max_dimension_combinations: usize,
+    dimension_caps: Mutex<DimensionCaps>,
     /// When the queue gauges were last read from the store (unix ms); `None` before the first.
     queue_read_at: Mutex<Option<i64>>,
 }
@@ -148,7 +189,9 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A registry where at most `max_destinations` destinations get a label of their own.
+    /// A registry where at most `max_destinations` destinations get a label of their own, and
+    /// each CloudWatch-type destination at most [`DEFAULT_MAX_DIMENSION_COMBINATIONS`]
+    /// dimension-value combinations ([`Metrics::with_max_dimension_combinations`] changes it).
     pub fn new(max_destinations: usize) -> Metrics {
         let mut registry = Registry::default();
         let deliveries = Family::<DestinationLabels, Counter>::default();
@@ -214,10 +257,49 @@ impl Metrics {
             "SES Reputation.ComplaintRate (a fraction) of an account or configuration set",
             reputation_complaint.clone(),
         );
+        let events = Family::<EventTypeLabels, Counter>::default();
+        registry.register(
+            "ses_events",
+            "SES events committed, per eventType (G-18)",
+            events.clone(),
+        );
+        // Q-175: "zero-valued series created at start-up", so a rate is defined before the
+        // first event of a type.
+        for t in event_types::ALL {
+            // Creating the series is the point; the guard is dropped at once.
+            let _ = events.get_or_create(&EventTypeLabels {
+                event_type: t.to_string(),
+            });
+        }
+        let destination_events = Family::<Vec<(String, String)>, Counter>::default();
+        registry.register(
+            "ses_configuration_set_events",
+            "Events matched by a CloudWatch-type event destination, per CloudWatch metric name and dimension values (G-33)",
+            destination_events.clone(),
+        );
+        let publishing_backlog = Gauge::default();
+        let publishing_oldest_age = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "sesame_publishing_backlog",
+            "Events committed but not yet handed to their destinations",
+            publishing_backlog.clone(),
+        );
+        registry.register_with_unit(
+            "sesame_publishing_oldest_age",
+            "Age of the oldest event not yet handed to its destinations (0 when none)",
+            Unit::Seconds,
+            publishing_oldest_age.clone(),
+        );
         Metrics {
             registry,
             reputation_bounce,
             reputation_complaint,
+            events,
+            destination_events,
+            publishing_backlog,
+            publishing_oldest_age,
+            max_dimension_combinations: DEFAULT_MAX_DIMENSION_COMBINATIONS,
+            dimension_caps: Mutex::new(HashMap::new()),
             deliveries,
             deferrals,
             bounces,
@@ -229,6 +311,15 @@ impl Metrics {
             destinations: Destinations::new(max_destinations),
             queue_read_at: Mutex::new(None),
         }
+    }
+
+    /// Sets the per-destination cap of `ses_configuration_set_events_total` (Q-175: "per-
+    /// destination label cardinality cap", configurable): at most `max` distinct
+    /// dimension-value combinations per (account, region, configuration set, event destination)
+    /// get labels of their own. For the composition root, before the registry is shared.
+    pub fn with_max_dimension_combinations(mut self, max: usize) -> Metrics {
+        self.max_dimension_combinations = max;
+        self
     }
 
     /// Records the outcome of one recipient at `destination` (its domain).
@@ -265,14 +356,23 @@ impl Metrics {
         };
     }
 
-    /// Counts the delivery outcomes recorded in `events` — the SES event JSON (spec G) the
-    /// engine commits: one `Delivered` per `delivery.recipients` entry, one `Deferred` per
+    /// Counts `events` — the SES event JSON (spec G) the engine commits. Each one counts once
+    /// in `ses_events_total` under its `eventType` (G-18; a type that is not one of the ten of
+    /// G-1 is not counted, so the label set stays bounded). The delivery outcomes count per
+    /// recipient: one `Delivered` per `delivery.recipients` entry, one `Deferred` per
     /// `deliveryDelay.delayedRecipients`, one `Bounced(bounceType)` per
     /// `bounce.bouncedRecipients`, one `Complained` per `complaint.complainedRecipients`, each at
-    /// the recipient's domain. Other event types are ignored. `sesame serve` feeds it every
+    /// the recipient's domain; other event types have no outcome. `sesame serve` feeds it every
     /// event its store commits, so the counters agree with the events by construction.
     pub fn record_events(&self, events: &[EventRecord]) {
         for e in events {
+            if event_types::ALL.contains(&e.event_type.as_str()) {
+                self.events
+                    .get_or_create(&EventTypeLabels {
+                        event_type: e.event_type.clone(),
+                    })
+                    .inc();
+            }
             let d = &e.data;
             let (outcome, recipients) = match e.event_type.as_str() {
                 "Delivery" => (Outcome::Delivered, &d["delivery"]["recipients"]),
@@ -297,6 +397,81 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// Counts one event published to a CloudWatch-type event destination (G-33, §G-Y) in
+    /// `ses_configuration_set_events_total`. `event_type` is the record's `eventType` (or
+    /// already the metric name); the label holds the CloudWatch metric name
+    /// (`Rendering Failure` → `RenderingFailure`, Z-12), and anything that is not one of the
+    /// ten types is not counted. `dimensions` are the (DimensionName, value) pairs of
+    /// `sesame_events::cloudwatch::dimension_values`, in configuration order; their label
+    /// names come from `sesame_events::cloudwatch::label_names`.
+    ///
+    /// Cardinality (Q-175): the first [`DEFAULT_MAX_DIMENSION_COMBINATIONS`] (or the configured
+    /// number of) distinct dimension combinations of a destination keep their values for the
+    /// life of the process; later ones count under the same labels with every dimension value
+    /// [`OTHER`] — the first-seen policy of [`destinations`], so a series never moves.
+    pub fn count_destination_event(
+        &self,
+        account_id: &str,
+        region: &str,
+        configuration_set: &str,
+        event_destination: &str,
+        event_type: &str,
+        dimensions: &[(String, String)],
+    ) {
+        let Some(metric) = cloudwatch::metric_name(event_type) else {
+            return;
+        };
+        let key = (
+            account_id.to_string(),
+            region.to_string(),
+            configuration_set.to_string(),
+            event_destination.to_string(),
+        );
+        let admitted = {
+            // A poisoned lock only means another thread panicked mid-insert; the sets are valid.
+            let mut caps = self
+                .dimension_caps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            caps.entry(key)
+                .or_insert_with(|| FirstSeen::new(self.max_dimension_combinations))
+                .admit(dimensions)
+        };
+        let fixed = [
+            account_id,
+            region,
+            configuration_set,
+            event_destination,
+            metric,
+        ];
+        let mut labels: Vec<(String, String)> = cloudwatch::FIXED_LABELS
+            .iter()
+            .zip(fixed)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let names = cloudwatch::label_names(dimensions.iter().map(|(n, _)| n.as_str()));
+        for (name, (_, value)) in names.into_iter().zip(dimensions) {
+            let value = if admitted { value.as_str() } else { OTHER };
+            labels.push((name, value.to_string()));
+        }
+        self.destination_events.get_or_create(&labels).inc();
+    }
+
+    /// Sets `sesame_publishing_backlog`: events committed but not yet handed to their
+    /// destinations, as the caller read it from the store.
+    pub fn set_publishing_backlog(&self, n: u64) {
+        self.publishing_backlog
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Sets `sesame_publishing_oldest_age_seconds` from the commit time (unix ms) of the oldest
+    /// event not yet handed to its destinations (`None`: there is none, age 0), read from the
+    /// store at `now_ms`. Like the queue gauges, the age is as of that read.
+    pub fn set_publishing_oldest_commit(&self, committed_at_ms: Option<i64>, now_ms: i64) {
+        let age_ms = committed_at_ms.map_or(0, |t| now_ms.saturating_sub(t).max(0));
+        self.publishing_oldest_age.set(age_ms as f64 / 1000.0);
     }
 
     /// Whether the queue gauges are older than [`QUEUE_STATS_TTL_MS`] at `now_ms` (or were
@@ -386,8 +561,43 @@ mod tests {
             .collect()
     }
 
+    /// The samples of the per-destination outcome counters only.
+    fn outcome_samples(text: &str) -> Vec<String> {
+        let mut got: Vec<_> = samples(text)
+            .into_iter()
+            .filter(|l| {
+                [
+                    "sesame_deliveries_",
+                    "sesame_deferrals_",
+                    "sesame_bounces_",
+                    "sesame_complaints_",
+                ]
+                .iter()
+                .any(|p| l.starts_with(p))
+            })
+            .collect();
+        got.sort();
+        got
+    }
+
+    /// The samples of one metric (`name{…} v` or `name v`), sorted: a family's series come out
+    /// in no particular order.
+    fn samples_of(text: &str, name: &str) -> Vec<String> {
+        let mut got: Vec<_> = samples(text)
+            .into_iter()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|r| r.starts_with(['{', ' ']))
+            })
+            .collect();
+        got.sort();
+        got
+    }
+
+    /// Q-175: gauges and the ten `ses_events_total` series exist at start-up; labelled counter
+    /// families without a series are not written at all.
     #[test]
-    fn fresh_registry_has_the_queue_gauges_only() {
+    fn fresh_registry_has_gauges_and_zero_event_series() {
         let m = Metrics::default();
         let text = m.encode();
         for line in [
@@ -397,17 +607,36 @@ mod tests {
             "# TYPE sesame_queue_in_delivery gauge",
             "# TYPE sesame_queue_oldest_age_seconds gauge",
             "# UNIT sesame_queue_oldest_age_seconds seconds",
+            "# HELP ses_events SES events committed, per eventType (G-18).",
+            "# TYPE ses_events counter",
+            "# TYPE sesame_publishing_backlog gauge",
+            "# TYPE sesame_publishing_oldest_age_seconds gauge",
+            "# UNIT sesame_publishing_oldest_age_seconds seconds",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
         }
         assert_eq!(text.lines().last(), Some("# EOF"));
-        // Counter families without a series are not written at all.
         assert!(!text.contains("sesame_deliveries"), "{text}");
+        assert!(!text.contains("ses_configuration_set_events"), "{text}");
+        let mut got = samples(&text);
+        got.sort();
         assert_eq!(
-            samples(&text),
+            got,
             vec![
-                "sesame_queue_depth 0",
+                r#"ses_events_total{event_type="Bounce"} 0"#,
+                r#"ses_events_total{event_type="Click"} 0"#,
+                r#"ses_events_total{event_type="Complaint"} 0"#,
+                r#"ses_events_total{event_type="Delivery"} 0"#,
+                r#"ses_events_total{event_type="DeliveryDelay"} 0"#,
+                r#"ses_events_total{event_type="Open"} 0"#,
+                r#"ses_events_total{event_type="Reject"} 0"#,
+                r#"ses_events_total{event_type="Rendering Failure"} 0"#,
+                r#"ses_events_total{event_type="Send"} 0"#,
+                r#"ses_events_total{event_type="Subscription"} 0"#,
+                "sesame_publishing_backlog 0",
+                "sesame_publishing_oldest_age_seconds 0.0",
                 "sesame_queue_deferred 0",
+                "sesame_queue_depth 0",
                 "sesame_queue_in_delivery 0",
                 "sesame_queue_oldest_age_seconds 0.0",
             ]
@@ -478,11 +707,8 @@ mod tests {
         m.delivery_outcome("example.net", Outcome::Bounced(BounceType::Permanent));
         m.delivery_outcomes("example.net", Outcome::Bounced(BounceType::Transient), 4);
         m.delivery_outcome("example.org", Outcome::Complained);
-        let mut got = samples(&m.encode());
-        got.retain(|l| !l.starts_with("sesame_queue_"));
-        got.sort();
         assert_eq!(
-            got,
+            outcome_samples(&m.encode()),
             vec![
                 r#"sesame_bounces_total{destination="example.net",type="Permanent"} 1"#,
                 r#"sesame_bounces_total{destination="example.net",type="Transient"} 4"#,
@@ -613,14 +839,29 @@ mod tests {
                     [{"emailAddress": "\"F\" <f@three.example>"}]}}),
             ),
             ev("Delivery", serde_json::json!({"delivery": {}})),
+            ev("Rendering Failure", serde_json::json!({"failure": {}})),
+            ev("Odd", serde_json::json!({})),
         ]);
-        let mut got: Vec<_> = samples(&m.encode())
-            .into_iter()
-            .filter(|l| !l.starts_with("sesame_queue_"))
-            .collect();
-        got.sort();
+        let text = m.encode();
+        // G-18, §G-Y: one per event, whatever its type; unknown types are not counted.
         assert_eq!(
-            got,
+            samples_of(&text, "ses_events_total"),
+            vec![
+                r#"ses_events_total{event_type="Bounce"} 2"#,
+                r#"ses_events_total{event_type="Click"} 0"#,
+                r#"ses_events_total{event_type="Complaint"} 1"#,
+                r#"ses_events_total{event_type="Delivery"} 2"#,
+                r#"ses_events_total{event_type="DeliveryDelay"} 1"#,
+                r#"ses_events_total{event_type="Open"} 0"#,
+                r#"ses_events_total{event_type="Reject"} 0"#,
+                r#"ses_events_total{event_type="Rendering Failure"} 1"#,
+                r#"ses_events_total{event_type="Send"} 1"#,
+                r#"ses_events_total{event_type="Subscription"} 0"#,
+            ]
+        );
+        assert!(!text.contains("Odd"), "{text}");
+        assert_eq!(
+            outcome_samples(&text),
             vec![
                 r#"sesame_bounces_total{destination="two.example",type="Permanent"} 2"#,
                 r#"sesame_bounces_total{destination="unknown",type="Undetermined"} 1"#,
@@ -630,6 +871,142 @@ mod tests {
                 r#"sesame_deliveries_total{destination="two.example"} 1"#,
             ]
         );
+    }
+
+    fn pairs(dims: &[(&str, &str)]) -> Vec<(String, String)> {
+        dims.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// G-T item 9 end to end: a `campaign` dimension (MESSAGE_TAG, default `none`) counts an
+    /// untagged message under `campaign="none"`; `event_type` is the CloudWatch metric name
+    /// (Z-12); auto-tag dimensions get sanitised label names (§G-Y).
+    #[test]
+    fn destination_events_carry_dimension_labels() {
+        let m = Metrics::default();
+        let config = [
+            serde_json::json!({"DimensionName": "campaign", "DimensionValueSource": "MESSAGE_TAG",
+                "DefaultDimensionValue": "none"}),
+            serde_json::json!({"DimensionName": "ses:configuration-set",
+                "DimensionValueSource": "MESSAGE_TAG", "DefaultDimensionValue": "x"}),
+        ];
+        let untagged = serde_json::json!({"eventType": "Send",
+            "mail": {"tags": {"ses:configuration-set": ["cs"]}}, "send": {}});
+        let dims = cloudwatch::dimension_values(&untagged, &config);
+        m.count_destination_event("111122223333", "us-east-1", "cs", "cw", "Send", &dims);
+        m.count_destination_event("111122223333", "us-east-1", "cs", "cw", "Send", &dims);
+        m.count_destination_event(
+            "111122223333",
+            "us-east-1",
+            "cs",
+            "cw",
+            "Rendering Failure",
+            &dims,
+        );
+        // Not one of the ten types: not counted.
+        m.count_destination_event("111122223333", "us-east-1", "cs", "cw", "Odd", &dims);
+        let text = m.encode();
+        assert!(
+            text.lines()
+                .any(|l| l == "# TYPE ses_configuration_set_events counter"),
+            "{text}"
+        );
+        assert_eq!(
+            samples_of(&text, "ses_configuration_set_events_total"),
+            vec![
+                r#"ses_configuration_set_events_total{account_id="111122223333",region="us-east-1",configuration_set="cs",event_destination="cw",event_type="RenderingFailure",campaign="none",ses_configuration_set="cs"} 1"#,
+                r#"ses_configuration_set_events_total{account_id="111122223333",region="us-east-1",configuration_set="cs",event_destination="cw",event_type="Send",campaign="none",ses_configuration_set="cs"} 2"#,
+            ]
+        );
+        // The account-level counter is fed by `record_events`, not by destinations.
+        assert!(text
+            .lines()
+            .any(|l| l == r#"ses_events_total{event_type="Send"} 0"#));
+    }
+
+    /// A dimension whose sanitised name is a fixed label, or repeats an earlier one, gets a
+    /// name of its own: a series never repeats a label name.
+    #[test]
+    fn dimension_label_names_never_collide() {
+        let m = Metrics::default();
+        let dims = pairs(&[("event_type", "a"), ("a-b", "b"), ("a_b", "c")]);
+        m.count_destination_event("111122223333", "us-east-1", "cs", "cw", "Click", &dims);
+        assert_eq!(
+            samples_of(&m.encode(), "ses_configuration_set_events_total"),
+            vec![
+                r#"ses_configuration_set_events_total{account_id="111122223333",region="us-east-1",configuration_set="cs",event_destination="cw",event_type="Click",dimension_event_type="a",a_b="b",a_b_2="c"} 1"#,
+            ]
+        );
+    }
+
+    /// Q-175: beyond the cap, a destination's new dimension combinations count with every
+    /// value `other`; admitted combinations keep their labels for every event type, and each
+    /// (account, region, set, destination) has a cap of its own.
+    #[test]
+    fn dimension_combinations_beyond_the_cap_count_as_other() {
+        let m = Metrics::default().with_max_dimension_combinations(2);
+        let count = |account: &str, dest: &str, event_type: &str, c: &str, g: &str| {
+            let dims = pairs(&[("campaign", c), ("genre", g)]);
+            m.count_destination_event(account, "us-east-1", "cs", dest, event_type, &dims);
+        };
+        count("111122223333", "cw", "Send", "a", "x");
+        count("111122223333", "cw", "Send", "b", "x");
+        count("111122223333", "cw", "Send", "c", "x");
+        count("111122223333", "cw", "Delivery", "a", "x");
+        count("111122223333", "cw", "Send", "d", "y");
+        count("111122223333", "cw2", "Send", "c", "x");
+        count("444455556666", "cw", "Send", "c", "x");
+        let lines = samples_of(&m.encode(), "ses_configuration_set_events_total");
+        let want = |account: &str, dest: &str, t: &str, c: &str, g: &str, n: u64| {
+            format!(
+                r#"ses_configuration_set_events_total{{account_id="{account}",region="us-east-1",configuration_set="cs",event_destination="{dest}",event_type="{t}",campaign="{c}",genre="{g}"}} {n}"#
+            )
+        };
+        let mut expected = vec![
+            want("111122223333", "cw", "Delivery", "a", "x", 1),
+            want("111122223333", "cw", "Send", "a", "x", 1),
+            want("111122223333", "cw", "Send", "b", "x", 1),
+            want("111122223333", "cw", "Send", "other", "other", 2),
+            want("111122223333", "cw2", "Send", "c", "x", 1),
+            want("444455556666", "cw", "Send", "c", "x", 1),
+        ];
+        expected.sort();
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
+    fn publishing_gauges() {
+        let m = Metrics::default();
+        m.set_publishing_backlog(42);
+        m.set_publishing_oldest_commit(Some(1_500), 5_000);
+        let text = m.encode();
+        assert_eq!(
+            samples_of(&text, "sesame_publishing_backlog"),
+            vec!["sesame_publishing_backlog 42"]
+        );
+        assert_eq!(
+            samples_of(&text, "sesame_publishing_oldest_age_seconds"),
+            vec!["sesame_publishing_oldest_age_seconds 3.5"]
+        );
+        // (oldest commit, now, age line): none pending, or a clock that went back, is 0.
+        for (oldest, now, want) in [
+            (None, 9_000, "sesame_publishing_oldest_age_seconds 0.0"),
+            (
+                Some(9_000),
+                8_000,
+                "sesame_publishing_oldest_age_seconds 0.0",
+            ),
+            (Some(0), 60_000, "sesame_publishing_oldest_age_seconds 60.0"),
+        ] {
+            m.set_publishing_oldest_commit(oldest, now);
+            assert!(m.encode().lines().any(|l| l == want), "{oldest:?} {now}");
+        }
+        m.set_publishing_backlog(u64::MAX);
+        assert!(m
+            .encode()
+            .lines()
+            .any(|l| l == format!("sesame_publishing_backlog {}", i64::MAX)));
     }
 
     #[test]
