@@ -15,6 +15,8 @@
 //!   (G-50, G-51, G-54).
 //! - [`notification`](mod@notification) — v1 identity notifications (`notificationType`,
 //!   G-57..G-61, Q-157): [`notification()`] with [`NotificationKind`].
+//! - [`eventbridge`] — EventBridge envelopes ([`eventbridge::envelope`],
+//!   [`eventbridge::detail_type`], Q-177) and event patterns ([`eventbridge::Pattern`], SH-7).
 //! - [`sns`] — SNS HTTP(S) envelopes, canonical strings, SHA256withRSA signatures and the
 //!   signing certificate.
 //! - [`shape`] — [`shape::check`] (a record against the spec's schema) and
@@ -31,6 +33,7 @@
 
 pub mod cloudwatch;
 pub mod engagement;
+pub mod eventbridge;
 pub mod ids;
 pub mod mail;
 pub mod notification;
