@@ -37,6 +37,8 @@ pub struct RequestCtx {
     pub caller_arn: String,
     pub access_key_id: String,
     pub request_id: String,
+    /// The client's IP address (the TCP peer), for the `ses:source-ip` auto tag (G-23).
+    pub source_ip: Option<String>,
 }
 
 impl RequestCtx {

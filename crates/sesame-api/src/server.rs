@@ -207,6 +207,10 @@ async fn handle(State(state): State<ApiState>, req: Request) -> Response {
         scope,
         access_key_id: auth.key.access_key_id.clone(),
         request_id: request_id.clone(),
+        source_ip: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|ci| ci.0.ip().to_string()),
     };
 
     let m = model(service);

@@ -404,6 +404,12 @@ pub const SETTINGS: &[Setting] = &[
         default: "86400",
         doc: "How long an SNS HTTP(S) delivery is retried before it becomes a dead letter (Q-170: 24 hours).",
     },
+    Setting {
+        key: "eventbridge_source",
+        env: "SESAME_EVENTBRIDGE_SOURCE",
+        default: "aws.ses",
+        doc: "The `source` of EventBridge envelopes (Q-77, Q-177): keep `aws.ses` so existing rule patterns match.",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -496,6 +502,8 @@ pub struct Config {
     pub sns_retry_base_seconds: u64,
     pub sns_retry_max_delay_seconds: u64,
     pub sns_retry_window_seconds: u64,
+    /// `source` of EventBridge envelopes.
+    pub eventbridge_source: String,
 }
 
 /// `reputation_*` (see [`SETTINGS`]; docs/reputation.md).
@@ -929,6 +937,16 @@ impl Config {
                 get("sns_retry_window_seconds"),
                 86_400,
             )? as u64,
+            eventbridge_source: match get("eventbridge_source") {
+                None => "aws.ses".into(),
+                Some(s) if !s.trim().is_empty() && !s.contains(char::is_whitespace) => s,
+                Some(s) => {
+                    return Err(invalid(
+                        "SESAME_EVENTBRIDGE_SOURCE",
+                        &format!("{s:?}: a non-empty source without spaces, such as aws.ses"),
+                    ))
+                }
+            },
         })
     }
 }

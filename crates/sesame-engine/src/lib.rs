@@ -29,6 +29,7 @@ pub mod publishing;
 pub mod records;
 pub mod reputation;
 pub mod send;
+pub mod sinks;
 pub mod sns;
 pub mod suppression;
 pub mod tags;
@@ -73,6 +74,8 @@ pub struct Settings {
     pub tracking: tracking::TrackingSettings,
     /// Built-in SNS topics: URLs in messages and the HTTP retry policy ([`sns`], Q-168, Q-170).
     pub sns: sns::SnsSettings,
+    /// `source` of EventBridge envelopes (`eventbridge_source`, Q-77).
+    pub eventbridge_source: String,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

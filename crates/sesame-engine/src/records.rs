@@ -25,6 +25,10 @@ pub mod kind {
     /// A notice to the account's contact, named `<unix ms>-<id>`; an outbox for
     /// whatever delivers them (`verification::AccountNotice`).
     pub const ACCOUNT_NOTICE: &str = "account-notice";
+    /// A Firehose delivery stream stand-in (`sinks::DeliveryStreamRecord`), named by stream.
+    pub const DELIVERY_STREAM: &str = "delivery-stream";
+    /// A rule of an event bus (`sinks::EventBusRuleRecord`), named `<bus>/<rule>`.
+    pub const EVENT_BUS_RULE: &str = "event-bus-rule";
 }
 
 /// A resource tag (Q-25: key 1–128, value 0–256, at most 50 per resource).

@@ -459,6 +459,8 @@ impl Store for MemStore {
             deferred: entries.iter().filter(|e| e.message.attempts > 0).count() as u64,
             in_delivery: entries.iter().filter(|e| e.in_delivery(now_ms)).count() as u64,
             oldest_created_at: entries.iter().map(|e| e.message.created_at).min(),
+            publishing_backlog: 0,
+            publishing_oldest_at: None,
         })
     }
     async fn append_events(&self, events: &[EventRecord]) -> Result<(), StoreError> {
@@ -745,6 +747,7 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             verification: Default::default(),
             tracking: Default::default(),
             sns: Default::default(),
+            eventbridge_source: "aws.ses".into(),
         },
     )
 }

@@ -493,6 +493,8 @@ impl Metrics {
             .oldest_created_at
             .map_or(0, |t| now_ms.saturating_sub(t).max(0));
         self.queue_oldest_age.set(age_ms as f64 / 1000.0);
+        self.set_publishing_backlog(stats.publishing_backlog);
+        self.set_publishing_oldest_commit(stats.publishing_oldest_at, now_ms);
         *self.queue_read_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(now_ms);
     }
 
@@ -767,6 +769,8 @@ mod tests {
             deferred: 3,
             in_delivery: 2,
             oldest_created_at: Some(1_500),
+            publishing_backlog: 4,
+            publishing_oldest_at: Some(2_000),
         };
         m.set_queue_stats(&stats, 5_000);
         // (now, stale?)
@@ -786,6 +790,15 @@ mod tests {
                 "sesame_queue_oldest_age_seconds 3.5",
             ]
         );
+        // The publishing outbox comes with the same read.
+        let text = m.encode();
+        assert!(
+            text.lines().any(|l| l == "sesame_publishing_backlog 4"),
+            "{text}"
+        );
+        assert!(text
+            .lines()
+            .any(|l| l == "sesame_publishing_oldest_age_seconds 3.0"));
         m.set_queue_stats(&QueueStats::default(), 9_000);
         assert!(m
             .encode()

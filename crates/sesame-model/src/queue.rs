@@ -115,6 +115,13 @@ pub struct QueueStats {
     pub in_delivery: u64,
     /// `created_at` (unix ms) of the oldest queued message; `None` when the queue is empty.
     pub oldest_created_at: Option<i64>,
+    /// Committed events not yet handed to their destinations (the publishing outbox,
+    /// `event_dispatch`), the `sesame_publishing_backlog` gauge.
+    #[serde(default)]
+    pub publishing_backlog: u64,
+    /// Time (unix ms) of the oldest event in the publishing outbox; `None` when it is empty.
+    #[serde(default)]
+    pub publishing_oldest_at: Option<i64>,
 }
 
 #[cfg(test)]

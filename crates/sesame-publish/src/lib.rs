@@ -9,7 +9,10 @@
 //! - [`events`] — the event dispatcher: claims committed SES events from the store's
 //!   publishing outbox and hands them to their destinations (configuration-set SNS
 //!   destinations, identity notification topics). Started by `sesame serve`.
+//! - [`sinks`] — writes stream and bus sink records (Firehose stand-ins, EventBridge rule
+//!   targets) to JSON-lines files, NATS JetStream or HTTP(S), durably.
 
 pub mod events;
 pub mod http;
+pub mod sinks;
 pub mod sns;

@@ -248,14 +248,18 @@ impl SqlStore {
         Ok(removed)
     }
 
-    /// One scan of `queue` (no index serves MIN(created_at)); `/metrics` caches the answer.
+    /// One scan of `queue` (no index serves MIN(created_at)) and a count of the publishing
+    /// outbox; `/metrics` caches the answer.
     pub(crate) async fn queue_stats_rows(&self, now_ms: i64) -> Result<QueueStats, StoreError> {
         const SQL: &str = "SELECT COUNT(*) AS depth, \
              CAST(COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \
                AS deferred, \
              CAST(COALESCE(SUM(CASE WHEN lease_until >= $1 THEN 1 ELSE 0 END), 0) AS BIGINT) \
                AS in_delivery, \
-             MIN(created_at) AS oldest FROM queue";
+             MIN(created_at) AS oldest, \
+             (SELECT COUNT(*) FROM event_dispatch) AS backlog, \
+             (SELECT MIN(e.timestamp) FROM event_dispatch d JOIN events e \
+                ON e.event_id = d.event_id) AS backlog_oldest FROM queue";
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         with_pool!(self, pool => {
             let row = sqlx::query(SQL)
@@ -268,6 +272,8 @@ impl SqlStore {
                 deferred: count(row.int("deferred")?),
                 in_delivery: count(row.int("in_delivery")?),
                 oldest_created_at: row.try_get("oldest").map_err(map_err)?,
+                publishing_backlog: count(row.int("backlog")?),
+                publishing_oldest_at: row.try_get("backlog_oldest").map_err(map_err)?,
             })
         })
     }

@@ -65,6 +65,14 @@ pub enum Command {
     /// SNS topics: `sns dead-letters` lists (or `--retry`) failed HTTP(S) deliveries (docs/sns.md).
     #[command(subcommand)]
     Sns(crate::sns_cmd::SnsCmd),
+    /// Firehose delivery streams: where KinesisFirehoseDestination events are written
+    /// (JSON-lines files, NATS JetStream, HTTP); docs/event-destinations.md.
+    #[command(subcommand)]
+    Firehose(crate::sinks_cmd::FirehoseCmd),
+    /// EventBridge: rules of an account's default event bus (EventBridgeDestination events
+    /// in EventBridge envelopes); docs/event-destinations.md.
+    #[command(subcommand)]
+    Eventbridge(crate::sinks_cmd::EventBridgeCmd),
     /// Events recorded for a message (Send, Delivery, Bounce, Complaint, …).
     Events {
         /// The SES MessageId.
@@ -635,6 +643,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
             crate::sns_cmd::run(&engine, cmd).await
         }
+        Command::Firehose(cmd) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            crate::sinks_cmd::firehose(&engine, cmd).await
+        }
+        Command::Eventbridge(cmd) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            crate::sinks_cmd::eventbridge(&engine, cmd).await
+        }
         Command::Queue(cmd) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
             crate::queue_cmd::run(&engine, cmd).await
@@ -755,7 +771,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// `(account, region)` from CLI flags, checking the account exists.
-async fn scope_of(
+pub(crate) async fn scope_of(
     engine: &sesame_engine::Engine,
     account: &str,
     region: Option<&str>,

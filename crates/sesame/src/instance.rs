@@ -147,6 +147,7 @@ pub async fn open_with(
             retry_max_delay_seconds: cfg.sns_retry_max_delay_seconds,
             retry_window_seconds: cfg.sns_retry_window_seconds,
         },
+        eventbridge_source: cfg.eventbridge_source.clone(),
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {

@@ -16,6 +16,7 @@ mod queue_cmd;
 mod queue_sweep;
 mod reputation;
 mod serve;
+mod sinks_cmd;
 mod smtp_backend;
 mod sns_cmd;
 mod verification;

@@ -144,12 +144,15 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
         sesame_publish::sns::Options::default(),
         stop_rx.clone(),
     ));
-    // SES event publishing (docs/events.md): the publishing outbox → configuration-set SNS
-    // destinations and identity notification topics, on every node in every mode.
+    // SES event publishing (docs/events.md): the publishing outbox → configuration-set SNS,
+    // Firehose, EventBridge and CloudWatch destinations and identity notification topics, on
+    // every node in every mode.
     let event_publisher = tokio::spawn(sesame_publish::events::run(
         engine.clone(),
         node.clone(),
         sesame_publish::events::Options::default(),
+        Arc::new(sesame_publish::sinks::Sinks::new(&node)),
+        Some(metrics.clone()),
         stop_rx.clone(),
     ));
     let limits = crate::delivery::Limits {

@@ -452,9 +452,21 @@ fn metrics_count_delivery_outcomes_per_destination() {
     }
     let (status, _, text) = scrape(&addr);
     assert_eq!(status, 200, "{text}");
-    let mut outcomes: Vec<(String, f64)> = parse_exposition(&text)
+    let series = parse_exposition(&text);
+    // Q-175: every committed event counts once in `ses_events_total`; one message, one Send.
+    assert!(
+        series
+            .iter()
+            .any(|(s, v)| s == r#"ses_events_total{event_type="Send"}"# && *v == 1.0),
+        "{text}"
+    );
+    let mut outcomes: Vec<(String, f64)> = series
         .into_iter()
-        .filter(|(series, _)| !series.starts_with("sesame_queue_"))
+        .filter(|(series, _)| {
+            ["deliveries", "deferrals", "bounces", "complaints"]
+                .iter()
+                .any(|m| series.starts_with(&format!("sesame_{m}_total")))
+        })
         .collect();
     outcomes.sort_by(|a, b| a.0.cmp(&b.0));
     let want: Vec<(String, f64)> = [

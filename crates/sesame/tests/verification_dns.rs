@@ -121,6 +121,7 @@ async fn env(ip: &str) -> Result<Env, sesame_testpeers::PeerError> {
             verification: Default::default(),
             tracking: Default::default(),
             sns: Default::default(),
+            eventbridge_source: "aws.ses".into(),
         },
     );
     let acct = engine.create_account(None, None, None).await.unwrap();

@@ -8,7 +8,7 @@ use sesame_awsproto::generated::ses as w;
 use sesame_awsproto::{ApiError, Service};
 use sesame_engine::configuration_sets::{
     to_v1, to_v2, validate_configuration_set_name, validate_event_destination,
-    validate_event_destination_name, ConfigurationSetRecord, DestinationFault,
+    validate_event_destination_name, ConfigurationSetRecord, DestinationFault, InvalidDestination,
     DIMENSION_VALUE_SOURCES, EVENT_TYPES, TLS_POLICIES,
 };
 use sesame_engine::{now_ms, Engine, EngineError};
@@ -219,13 +219,27 @@ pub(crate) fn destination_from_v1(d: &w::EventDestination) -> R<Value> {
     if let Some(s) = &d.sns_destination {
         v["SnsDestination"] = json!({ "TopicArn": s.topic_arn });
     }
-    validate_event_destination(&v).map_err(|e| match e.fault {
+    validate_event_destination(&v).map_err(fault_error)?;
+    Ok(v)
+}
+
+/// v1 reports each destination type with its own error code.
+fn fault_error(e: InvalidDestination) -> ApiError {
+    match e.fault {
         DestinationFault::Sns => shape("InvalidSNSDestinationException", e.message),
         DestinationFault::CloudWatch => shape("InvalidCloudWatchDestinationException", e.message),
         DestinationFault::Firehose => shape("InvalidFirehoseDestinationException", e.message),
         _ => ApiError::validation(Service::SesV1, &e.message),
-    })?;
-    Ok(v)
+    }
+}
+
+/// A destination whose Firehose stream or event bus does not exist here is refused.
+async fn check_targets(api: &SesV1, ctx: &RequestCtx, v: &Value) -> R<()> {
+    api.engine
+        .check_destination_targets(&ctx.scope, v)
+        .await
+        .map_err(dest_err)?
+        .map_err(fault_error)
 }
 
 pub(super) async fn describe(
@@ -472,6 +486,7 @@ pub(super) async fn create_destination(
 ) -> R<w::CreateConfigurationSetEventDestinationResponse> {
     require(api, ctx, &i.configuration_set_name).await?;
     let v = destination_from_v1(&i.event_destination)?;
+    check_targets(api, ctx, &v).await?;
     api.engine
         .create_event_destination(
             &ctx.scope,
@@ -491,6 +506,7 @@ pub(super) async fn update_destination(
 ) -> R<w::UpdateConfigurationSetEventDestinationResponse> {
     require(api, ctx, &i.configuration_set_name).await?;
     let v = destination_from_v1(&i.event_destination)?;
+    check_targets(api, ctx, &v).await?;
     api.engine
         .update_event_destination(
             &ctx.scope,

@@ -67,7 +67,7 @@ pub(super) async fn send_email(
             headers: vec![],
             attachments: vec![],
         }),
-        source_ip: None,
+        source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
@@ -105,7 +105,7 @@ pub(super) async fn send_raw_email(
         configuration_set: i.configuration_set_name,
         tags: t,
         content: Content::Raw(i.raw_message.data.0),
-        source_ip: None,
+        source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
@@ -146,7 +146,7 @@ pub(super) async fn send_templated_email(
             data: i.template_data,
             headers: vec![],
         },
-        source_ip: None,
+        source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
@@ -216,7 +216,7 @@ pub(super) async fn send_bulk_templated_email(
                 data,
                 headers: vec![],
             },
-            source_ip: None,
+            source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
         };
         let outcome = match validate_tags(&req.tags) {

@@ -429,6 +429,12 @@ pub(super) async fn create_destination(
 ) -> R<w::CreateConfigurationSetEventDestinationResponse> {
     require(api, ctx, &i.configuration_set_name).await?;
     let v = destination(&i.event_destination_name, i.event_destination)?;
+    // the Firehose stream or event bus must exist here.
+    api.engine
+        .check_destination_targets(&ctx.scope, &v)
+        .await
+        .map_err(err)?
+        .map_err(|e| bad(e.message))?;
     api.engine
         .create_event_destination(
             &ctx.scope,
@@ -474,6 +480,12 @@ pub(super) async fn update_destination(
     require(api, ctx, &i.configuration_set_name).await?;
     // The definition replaces the stored one (E-123).
     let v = destination(&i.event_destination_name, i.event_destination)?;
+    // the Firehose stream or event bus must exist here.
+    api.engine
+        .check_destination_targets(&ctx.scope, &v)
+        .await
+        .map_err(err)?
+        .map_err(|e| bad(e.message))?;
     api.engine
         .update_event_destination(
             &ctx.scope,

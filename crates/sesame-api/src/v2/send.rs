@@ -203,7 +203,7 @@ pub(super) async fn send_email(
             configuration_set: i.configuration_set_name.clone(),
             tags: t,
             content,
-            source_ip: None,
+            source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
         })
     })()
@@ -286,7 +286,7 @@ pub(super) async fn send_bulk_email(
                 data,
                 headers: h,
             },
-            source_ip: None,
+            source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
         };
         let outcome = match validate_tags(&req.tags) {

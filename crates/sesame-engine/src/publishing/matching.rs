@@ -35,9 +35,40 @@ pub fn matching_type(event_type: &str) -> Option<&'static str> {
 /// publish nothing (E-117). In destination order, one entry per destination: two
 /// destinations naming one topic publish twice, as SES does.
 pub fn sns_event_targets(event_type: &str, destinations: &[Value]) -> Vec<String> {
+    event_targets(event_type, destinations)
+        .into_iter()
+        .filter_map(|t| match t {
+            Target::Sns(topic) => Some(topic),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where one event destination sends an event (E-120, G-32..G-39).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// `SnsDestination.TopicArn`.
+    Sns(String),
+    /// `KinesisFirehoseDestination.DeliveryStreamArn`.
+    Firehose(String),
+    /// `EventBridgeDestination.EventBusArn`.
+    EventBridge(String),
+    /// A `CloudWatchDestination`: the destination's name and its
+    /// `DimensionConfigurations`.
+    CloudWatch {
+        destination: String,
+        dimensions: Vec<Value>,
+    },
+}
+
+/// The targets of the destinations that publish `event_type`: enabled (`Enabled` false or
+/// absent — v2's default is false — publishes nothing, E-117) and with the type among their
+/// `MatchingEventTypes`. In destination order, one entry per destination.
+pub fn event_targets(event_type: &str, destinations: &[Value]) -> Vec<Target> {
     let Some(wanted) = matching_type(event_type) else {
         return Vec::new();
     };
+    let text = |d: &Value, path: &str| d.pointer(path).and_then(Value::as_str).map(str::to_string);
     destinations
         .iter()
         .filter(|d| d.get("Enabled").and_then(Value::as_bool) == Some(true))
@@ -47,10 +78,20 @@ pub fn sns_event_targets(event_type: &str, destinations: &[Value]) -> Vec<String
                 .is_some_and(|a| a.iter().any(|t| t.as_str() == Some(wanted)))
         })
         .filter_map(|d| {
-            d.get("SnsDestination")
-                .and_then(|s| s.get("TopicArn"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+            if let Some(t) = text(d, "/SnsDestination/TopicArn") {
+                return Some(Target::Sns(t));
+            }
+            if let Some(s) = text(d, "/KinesisFirehoseDestination/DeliveryStreamArn") {
+                return Some(Target::Firehose(s));
+            }
+            if let Some(b) = text(d, "/EventBridgeDestination/EventBusArn") {
+                return Some(Target::EventBridge(b));
+            }
+            let dims = d.pointer("/CloudWatchDestination/DimensionConfigurations")?;
+            Some(Target::CloudWatch {
+                destination: text(d, "/Name").unwrap_or_default(),
+                dimensions: dims.as_array().cloned().unwrap_or_default(),
+            })
         })
         .collect()
 }

@@ -32,6 +32,7 @@ use sesame_model::{DispatchItem, EventRecord, Scope};
 
 use crate::error::EngineError;
 use crate::records::kind;
+use crate::sinks::{self, Framing, SinkRecord, SinkTarget};
 use crate::sns::publish::PublishRequest;
 use crate::sns::SnsError;
 use crate::Engine;
@@ -52,6 +53,21 @@ pub struct DispatchReport {
     pub identity_notifications: Vec<String>,
     /// Publications dropped (topic gone or not the account's), with the reason.
     pub dropped: Vec<String>,
+    /// Records for stream and bus sinks (Firehose streams, EventBridge rules): the event
+    /// counts as dispatched once the caller has written them (`sesame-publish`).
+    pub sink_records: Vec<SinkRecord>,
+    /// CloudWatch destination counts, for the caller's metrics registry.
+    pub cloudwatch: Vec<CloudWatchCount>,
+}
+
+/// One count of a CloudWatch event destination (G-33, Q-175): metric `metric` (the event type,
+/// `RenderingFailure` without a space, Z-12) with the destination's dimension values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CloudWatchCount {
+    pub configuration_set: String,
+    pub event_destination: String,
+    pub metric: String,
+    pub dimensions: Vec<(String, String)>,
 }
 
 impl Engine {
@@ -96,7 +112,8 @@ impl Engine {
         let data = &event.data;
         let event_type = event.event_type.as_str();
 
-        // 1. Configuration-set SNS destinations (G-36..G-39).
+        // 1. Configuration-set event destinations (G-32..G-39): SNS topics, Firehose delivery
+        //    streams, the EventBridge default bus, CloudWatch counters.
         if let Some(set) = matching::configuration_set_of(data) {
             let destinations: Vec<Value> = self
                 .store
@@ -111,22 +128,55 @@ impl Engine {
                 .into_iter()
                 .map(|r| r.data)
                 .collect();
-            let topics = matching::sns_event_targets(event_type, &destinations);
-            if !topics.is_empty() {
-                let message = serde_json::to_string(data)
-                    .map_err(|e| EngineError::Internal(format!("event JSON: {e}")))?;
-                for topic in topics {
-                    if let Published::Sent(id) = self
-                        .publish_event_json(
-                            &event.scope,
-                            &topic,
-                            &message,
-                            matching::publication_message_id(&event.event_id, &topic, "event"),
-                            &mut report,
-                        )
-                        .await?
-                    {
-                        report.event_destinations.push(id);
+            let targets = matching::event_targets(event_type, &destinations);
+            let mut json: Option<String> = None;
+            for target in targets {
+                let message = match &json {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = serde_json::to_string(data)
+                            .map_err(|e| EngineError::Internal(format!("event JSON: {e}")))?;
+                        json = Some(m.clone());
+                        m
+                    }
+                };
+                match target {
+                    matching::Target::Sns(topic) => {
+                        if let Published::Sent(id) = self
+                            .publish_event_json(
+                                &event.scope,
+                                &topic,
+                                &message,
+                                matching::publication_message_id(&event.event_id, &topic, "event"),
+                                &mut report,
+                            )
+                            .await?
+                        {
+                            report.event_destinations.push(id);
+                        }
+                    }
+                    matching::Target::Firehose(arn) => {
+                        self.firehose_record(event, &arn, message, &mut report)
+                            .await?;
+                    }
+                    matching::Target::EventBridge(arn) => {
+                        self.event_bus_records(event, &arn, &mut report).await?;
+                    }
+                    matching::Target::CloudWatch {
+                        destination,
+                        dimensions,
+                    } => {
+                        if let Some(metric) = sesame_events::cloudwatch::metric_name(event_type) {
+                            report.cloudwatch.push(CloudWatchCount {
+                                configuration_set: set.to_string(),
+                                event_destination: destination,
+                                metric: metric.to_string(),
+                                dimensions: sesame_events::cloudwatch::dimension_values(
+                                    data,
+                                    &dimensions,
+                                ),
+                            });
+                        }
                     }
                 }
             }
@@ -170,6 +220,119 @@ impl Engine {
             }
         }
         Ok(report)
+    }
+
+    /// The Firehose record of `event` for the stream `arn`: the event JSON plus `\n`
+    /// (G-34). A stream that does not exist (any more) drops the record with a warning.
+    async fn firehose_record(
+        &self,
+        event: &EventRecord,
+        arn: &str,
+        mut message: String,
+        report: &mut DispatchReport,
+    ) -> Result<(), EngineError> {
+        let stream = match sinks::stream_arn_parts(arn) {
+            Some((account, region, name))
+                if account == event.scope.account.as_str()
+                    && region == event.scope.region.as_str() =>
+            {
+                self.get_delivery_stream(&event.scope, name).await?
+            }
+            _ => None,
+        };
+        let target = stream.and_then(|s| SinkTarget::parse(&s.target).ok());
+        let Some(target) = target else {
+            tracing::warn!(stream = arn, account = %event.scope.account, "event not published: the delivery stream does not exist");
+            report
+                .dropped
+                .push(format!("{arn}: no such delivery stream"));
+            return Ok(());
+        };
+        message.push('\n');
+        report.sink_records.push(SinkRecord {
+            target,
+            framing: Framing::Line,
+            id: matching::publication_message_id(&event.event_id, arn, "firehose"),
+            body: message.into_bytes(),
+            headers: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// The EventBridge envelope of `event` on the bus `arn`, one record per enabled
+    /// rule of the bus whose pattern matches it. Only the account's default bus exists.
+    async fn event_bus_records(
+        &self,
+        event: &EventRecord,
+        arn: &str,
+        report: &mut DispatchReport,
+    ) -> Result<(), EngineError> {
+        let bus = match sinks::bus_arn_parts(arn) {
+            Some((account, region, name))
+                if account == event.scope.account.as_str()
+                    && region == event.scope.region.as_str()
+                    && name == sinks::DEFAULT_BUS =>
+            {
+                name
+            }
+            _ => {
+                report.dropped.push(format!("{arn}: no such event bus"));
+                return Ok(());
+            }
+        };
+        let id = matching::publication_message_id(&event.event_id, arn, "eventbridge");
+        let resources = event
+            .data
+            .pointer("/mail/sourceArn")
+            .and_then(Value::as_str)
+            .map(|a| vec![a.to_string()])
+            .unwrap_or_default();
+        let Some(envelope) = sesame_events::eventbridge::envelope(
+            &event.data,
+            &id,
+            event.scope.account.as_str(),
+            event.scope.region.as_str(),
+            &self.settings.eventbridge_source,
+            resources,
+        ) else {
+            return Ok(());
+        };
+        let body = serde_json::to_vec(&envelope)
+            .map_err(|e| EngineError::Internal(format!("envelope JSON: {e}")))?;
+        for rule in self.list_event_bus_rules(&event.scope, bus).await? {
+            if !rule.enabled {
+                continue;
+            }
+            let matched = match &rule.pattern {
+                None => true,
+                Some(p) => sesame_events::eventbridge::Pattern::parse(p)
+                    .map(|p| p.matches(&envelope))
+                    .unwrap_or(false),
+            };
+            if !matched {
+                continue;
+            }
+            let Ok(target) = SinkTarget::parse(&rule.target) else {
+                continue;
+            };
+            let mut headers = vec![("X-Event-Id".to_string(), id.clone())];
+            if let Some(key) = self.rule_secret(&rule) {
+                headers.push((
+                    "X-Sesame-Signature".to_string(),
+                    sinks::signature_header(&key, &body),
+                ));
+            }
+            report.sink_records.push(SinkRecord {
+                target,
+                framing: Framing::Envelope,
+                // One record per (envelope, rule): two rules sending to one JetStream subject
+                // are two messages, a retry of either is a duplicate.
+                id: format!("{id}/{}", rule.name),
+                body: body.clone(),
+                headers,
+            });
+        }
+        Ok(())
     }
 
     /// Publishes `message` to `topic` on behalf of `owner`.

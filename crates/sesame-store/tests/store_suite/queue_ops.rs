@@ -366,6 +366,8 @@ pub(crate) async fn queue_stats_counts(ctx: Ctx) {
             deferred: 0,
             in_delivery: 0,
             oldest_created_at: Some(T0 + 10),
+            publishing_backlog: 0,
+            publishing_oldest_at: None,
         }
     );
     // m1 is claimed and deferred; m2, m3 get claimed later and stay held.
@@ -382,6 +384,8 @@ pub(crate) async fn queue_stats_counts(ctx: Ctx) {
             deferred: 1,
             in_delivery: 2,
             oldest_created_at: Some(T0 + 10),
+            publishing_backlog: 0,
+            publishing_oldest_at: None,
         }
     );
     // After the leases expire nobody is in delivery.
