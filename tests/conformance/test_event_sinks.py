@@ -471,3 +471,59 @@ def test_nats_jetstream_gets_every_event_exactly_once(sink_server, sender):
     assert counts == {"Send": float(N_MESSAGES), "Delivery": float(N_MESSAGES)}
     wait_for("an empty publishing backlog",
              lambda: re.search(r"^sesame_publishing_backlog 0$", metrics(sink_server), re.M))
+
+
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def test_infected_message_is_accepted_then_rejected(sink_server, sender, tmp_path):
+    """G-49, Q-123, Z-3: SendRawEmail with the EICAR test file in a base64 attachment returns a
+    MessageId; delivery then rejects it — a `Reject` record (`reject.reason` "Bad content")
+    reaches a REJECT Firehose destination, nothing is delivered (no Delivery, nothing in the dev
+    inbox), and `GetSendStatistics` counts it in `Rejects` (G-17)."""
+    import base64
+
+    acct, domain = sender
+    name = unique("fh")
+    root = tmp_path / "rejects"
+    sink_server.cli("firehose", "create", "--account", acct.account_id, "--to", f"file://{root}", name)
+    v2, v1 = acct.sesv2, acct.ses
+    cs = unique("cs")
+    v2.create_configuration_set(ConfigurationSetName=cs)
+    v2.create_configuration_set_event_destination(
+        ConfigurationSetName=cs, EventDestinationName="fh",
+        EventDestination=firehose_destination(acct, name, ["SEND", "REJECT", "DELIVERY"]),
+    )
+    before = sum(p["Rejects"] for p in v1.get_send_statistics()["SendDataPoints"])
+    # A real (captured) recipient, so "not delivered" is visible in the dev inbox; a clean
+    # message to it is captured, to show the check can see one.
+    victim = f"{unique('v')}@example.net"
+    clean = v1.send_email(Source=f"sender@{domain}", Destination={"ToAddresses": [victim]},
+                          Message={"Subject": {"Data": "clean"}, "Body": {"Text": {"Data": "hi"}}})["MessageId"]
+    attachment = base64.b64encode(EICAR.encode()).decode()
+    raw = (
+        f"From: sender@{domain}\r\nTo: {victim}\r\nSubject: eicar\r\n"
+        f"X-SES-CONFIGURATION-SET: {cs}\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n"
+        "see attachment\r\n--B\r\nContent-Type: application/octet-stream; name=eicar.txt\r\n"
+        f"Content-Transfer-Encoding: base64\r\n\r\n{attachment}\r\n--B--\r\n"
+    )
+    mid = v1.send_raw_email(RawMessage={"Data": raw.encode()})["MessageId"]
+
+    def records():
+        got = [json.loads(l) for _, l in jsonl_lines(root)]
+        return got if any(r["eventType"] == "Reject" for r in got) else None
+
+    got = wait_for("the Reject record", records)
+    time.sleep(1)  # a Delivery, if any, would be right behind
+    got = [json.loads(l) for _, l in jsonl_lines(root)]
+    assert sorted(r["eventType"] for r in got) == ["Reject", "Send"], "no Delivery"
+    reject = next(r for r in got if r["eventType"] == "Reject")
+    assert reject["reject"] == {"reason": "Bad content"}
+    assert reject["mail"]["messageId"] == mid
+    inbox = json.loads(urllib.request.urlopen(f"{sink_server.endpoint}/_aws/ses", timeout=10).read())
+    assert inbox["messages"], "the dev inbox has the other tests' mail"
+    assert all(m["Id"] != mid for m in inbox["messages"])
+    after = wait_for("Rejects in GetSendStatistics", lambda: (
+        n := sum(p["Rejects"] for p in v1.get_send_statistics()["SendDataPoints"])) > before and n)
+    assert after == before + 1

@@ -101,6 +101,11 @@ fn parse_meta(msg: &QueuedMessage) -> Result<Meta, EngineError> {
     })
 }
 
+/// The virus the acceptance scan found in a queued message, if any.
+pub(crate) fn infected(msg: &QueuedMessage) -> Option<&str> {
+    msg.meta.get("virus").and_then(|v| v.as_str())
+}
+
 /// The `DKIM-Signature: …\r\n` fields `first` and `second` (when present, in that order)
 /// followed by `body`.
 pub(crate) fn prepend_fields(
@@ -268,6 +273,9 @@ impl Engine {
         if crate::forwarding::system_kind(&msg).is_some() {
             return self.deliver_system_captured(node, msg).await;
         }
+        if infected(&msg).is_some() {
+            return self.reject_infected(node, &msg).await;
+        }
         let Prepared {
             meta,
             outcomes,
@@ -312,6 +320,32 @@ impl Engine {
         self.forward_attempt_feedback(&msg, &events).await;
         self.store
             .finish_message(node, &msg.message_id, &events)
+            .await?;
+        self.drop_body(&msg.message_id).await;
+        Ok(())
+    }
+
+    /// Q-123, G-49: a message the virus detector flagged at acceptance is not delivered to
+    /// anyone; it is finished with one `Reject` event (`reason` "Bad content") and its body is
+    /// dropped. The event counts in `GetSendStatistics` `Rejects`; no retry, no bounce.
+    pub(crate) async fn reject_infected(
+        &self,
+        node: &str,
+        msg: &QueuedMessage,
+    ) -> Result<(), EngineError> {
+        let meta = parse_meta(msg)?;
+        let now = now_ms();
+        tracing::warn!(message_id = %msg.message_id, account = %msg.scope.account,
+            virus = infected(msg).unwrap_or_default(), "message rejected: a virus was found (Reject event, not delivered)");
+        let event = record(
+            &msg.scope,
+            &msg.message_id,
+            event_types::REJECT,
+            now,
+            sesame_events::reject(&meta.mail, "Bad content"),
+        );
+        self.store
+            .finish_message(node, &msg.message_id, &[event])
             .await?;
         self.drop_body(&msg.message_id).await;
         Ok(())

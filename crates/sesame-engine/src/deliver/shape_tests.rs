@@ -246,3 +246,48 @@ async fn engagement_events_have_the_spec_shape() {
     );
     assert!(engagement[2].1["click"].get("linkTags").is_none());
 }
+
+/// G-49 / Q-123 / Z-3: a message with the EICAR test file in a base64 attachment is accepted
+/// (a MessageId), then rejected without any delivery attempt: `Send` and one `Reject` with
+/// `reason` "Bad content", shaped like the seed's example; nothing is captured, and the reject
+/// counts in `GetSendStatistics` `Rejects` (tests/conformance/test_send.py).
+#[tokio::test]
+async fn infected_message_is_rejected_with_the_spec_shape() {
+    use base64::Engine as _;
+    let f = fixture().await;
+    f.engine
+        .create_configuration_set(&scope(), Engine::new_configuration_set(SET))
+        .await
+        .unwrap();
+    let eicar = base64::engine::general_purpose::STANDARD.encode(sesame_mail::message::EICAR);
+    let raw = format!(
+        "From: Sender Name <sender@example.test>\r\nTo: success@{SIM}\r\n\
+         Subject: Message sent from Amazon SES\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\
+         Content-Type: text/plain\r\n\r\nBody text\r\n--B\r\n\
+         Content-Type: application/octet-stream; name=eicar.txt\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{eicar}\r\n--B--\r\n"
+    );
+    let mut req = request(&[format!("success@{SIM}")], Content::Raw(raw.into_bytes()));
+    req.operation = "SendRawEmail";
+    let id = f.engine.send(&scope(), req).await.unwrap().message_id;
+    deliver_all(&f).await;
+
+    let ev = events(&f, &id).await;
+    let types: Vec<&str> = ev.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(types, ["Send", "Reject"]);
+    let v = &ev[1].1;
+    assert_spec_shape("Reject", v);
+    assert_eq!(v["reject"], serde_json::json!({"reason": "Bad content"}));
+    assert_eq!(v["mail"]["messageId"], id.as_str());
+    assert!(v["mail"]["tags"].get("ses:outgoing-ip").is_none());
+    assert!(
+        f.store
+            .captured
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|c| c.message_id != id),
+        "an infected message is never handed off"
+    );
+}

@@ -130,6 +130,9 @@ impl Engine {
         if crate::forwarding::system_kind(&msg).is_some() {
             return self.deliver_system_smtp(node, msg, transport).await;
         }
+        if super::infected(&msg).is_some() {
+            return self.reject_infected(node, &msg).await;
+        }
         let Prepared {
             meta,
             set,

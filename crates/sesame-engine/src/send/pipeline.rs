@@ -273,7 +273,7 @@ impl Engine {
         };
         let mail = mail_info(self, &ctx);
         let feedback_to = return_path.clone().unwrap_or_else(|| source.clone());
-        let meta = serde_json::json!({
+        let mut meta = serde_json::json!({
             "surface": format!("{:?}", req.surface),
             "operation": req.operation,
             "from_identity": from_identity.identity,
@@ -282,6 +282,11 @@ impl Engine {
             "template": template_name,
             "mail": super::events::mail_info_json(&mail),
         });
+        // an infected message is accepted, then rejected by delivery (a `Reject` event,
+        // no delivery attempt, never retried).
+        if let Some(virus) = &inspected.virus {
+            meta["virus"] = virus.as_str().into();
+        }
         let counted = recipients
             .iter()
             .filter(|r| simulator::classify(r, None).is_none())

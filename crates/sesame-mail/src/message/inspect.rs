@@ -70,6 +70,9 @@ pub struct Inspected {
     pub header_bytes: usize,
     /// Bytes of the whole message as submitted (Q-107 measures this).
     pub total_bytes: usize,
+    /// The name of the virus found in a decoded part by the built-in detector (Q-123), e.g.
+    /// `Eicar-Test-Signature`; the message is accepted and then rejected (a `Reject` event).
+    pub virus: Option<String>,
 }
 
 impl Inspected {
@@ -157,6 +160,32 @@ pub fn inspect(raw: &[u8]) -> Result<Inspected, Rejection> {
     Ok(found)
 }
 
+/// The anti-virus test file (EICAR's canonical 68-byte string; letter O, not zero). The
+/// built-in detector of Q-123 finds it in any decoded part, so senders and tests can check the
+/// `Reject` path without real malware or an external scanner.
+pub const EICAR: &[u8; 68] =
+    br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+/// The name the detector reports, as ClamAV names it.
+pub const EICAR_NAME: &str = "Eicar-Test-Signature";
+
+/// Whether `data` contains [`EICAR`].
+pub fn contains_eicar(data: &[u8]) -> bool {
+    let mut rest = data;
+    while rest.len() >= EICAR.len() {
+        match rest.iter().position(|&b| b == EICAR[0]) {
+            Some(i) if rest.len() - i >= EICAR.len() => {
+                if &rest[i..i + EICAR.len()] == EICAR {
+                    return true;
+                }
+                rest = &rest[i + 1..];
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Nested `message/rfc822` depth we follow; mail-parser limits nesting itself as well.
 const MAX_DEPTH: usize = 8;
 
@@ -190,6 +219,9 @@ fn walk(msg: &mail_parser::Message<'_>, found: &mut Inspected, depth: usize) -> 
             }
         }
         found.attachment_names.extend(names);
+        if found.virus.is_none() && contains_eicar(part.contents()) {
+            found.virus = Some(EICAR_NAME.to_string());
+        }
         if let PartType::Message(inner) = &part.body {
             if depth < MAX_DEPTH {
                 entities += walk(inner, found, depth + 1);
@@ -339,6 +371,48 @@ hello\r\n";
     }
 
     /// Q-97: multipart/signed marks the message as customer-signed; so does DKIM-Signature.
+    /// Q-123: the EICAR test string is found in decoded parts (base64 attachments, quoted-
+    /// printable text, attached messages), not by a byte search of the raw message.
+    #[test]
+    fn finds_the_eicar_test_string_in_decoded_parts() {
+        use base64::Engine as _;
+        assert_eq!(EICAR.len(), 68);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(EICAR);
+        let wrapped = format!("{}\r\n{}", &b64[..40], &b64[40..]);
+        let attached = format!(
+            "From: a@example.com\r\nTo: b@example.net\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n\
+             Content-Type: text/plain\r\n\r\nhello\r\n--B\r\n\
+             Content-Type: application/octet-stream; name=eicar.com\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{wrapped}\r\n--B--\r\n"
+        );
+        let found = inspect(attached.as_bytes()).unwrap();
+        assert_eq!(found.virus.as_deref(), Some(EICAR_NAME));
+        assert!(
+            !contains_eicar(attached.as_bytes()),
+            "only decoding reveals it"
+        );
+
+        let inline = format!(
+            "From: a@example.com\r\nTo: b@example.net\r\nSubject: s\r\n\r\n{}\r\n",
+            std::str::from_utf8(EICAR).unwrap()
+        );
+        assert!(inspect(inline.as_bytes()).unwrap().virus.is_some());
+
+        let nested = format!(
+            "From: a@example.com\r\nTo: b@example.net\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n\
+             Content-Type: message/rfc822\r\n\r\n{attached}"
+        );
+        assert!(inspect(nested.as_bytes()).unwrap().virus.is_some());
+
+        let clean =
+            "From: a@example.com\r\nTo: b@example.net\r\nSubject: s\r\n\r\nX5O!P%@AP[4 almost\r\n";
+        assert_eq!(inspect(clean.as_bytes()).unwrap().virus, None);
+        // A truncated string is not the test file.
+        assert!(!contains_eicar(&EICAR[..67]));
+        assert!(contains_eicar(&[b"xx", &EICAR[..], b"yy"].concat()));
+    }
+
     #[test]
     fn detects_customer_signatures() {
         let signed = b"From: a@b.c\r\nContent-Type: multipart/signed; boundary=x; \

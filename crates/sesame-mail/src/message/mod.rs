@@ -13,7 +13,8 @@ mod validate;
 pub use build::{build_simple, Attachment, Disposition, SimpleMessage, Text, TransferEncoding};
 pub use finalize::{finalize, new_message_id};
 pub use inspect::{
-    inspect, parse_message_tags, Inspected, Mailbox, SesHeaders, SES_CONTROL_HEADERS,
+    contains_eicar, inspect, parse_message_tags, Inspected, Mailbox, SesHeaders, EICAR, EICAR_NAME,
+    SES_CONTROL_HEADERS,
 };
 pub use reject::{Rejection, WireError};
 pub use split::{split, to_crlf, Field, Split, SplitError};
