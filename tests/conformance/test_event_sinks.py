@@ -9,6 +9,7 @@ registered with the operator CLI (`sesame firehose create`, `sesame eventbridge 
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import queue
@@ -179,6 +180,9 @@ def test_firehose_stream_writes_one_json_record_per_line(sink_server, sender, tm
         record = json.loads(raw)
         assert "notificationType" not in record
         assert record["mail"]["tags"]["ses:configuration-set"] == [cs]
+        # G-23: the API caller's address (the suite's client is on loopback).
+        [ip] = record["mail"]["tags"]["ses:source-ip"]
+        assert ipaddress.ip_address(ip).is_loopback, ip
         seen.add((record["mail"]["messageId"], record["eventType"]))
     assert seen == want
     assert len(lines) == len(want), "each event once"

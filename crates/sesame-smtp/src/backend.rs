@@ -71,6 +71,9 @@ pub struct Envelope {
     /// Always true on a submission listener (TLS is required before MAIL, Q-57); on the
     /// feedback MX whether the sender used STARTTLS (offered, not required).
     pub tls: bool,
+    /// The negotiated TLS version (`TLSv1.3`, `TLSv1.2`), `None` without TLS: the
+    /// `ses:source-tls-version` auto tag (G-23).
+    pub tls_version: Option<String>,
 }
 
 /// The credential check could not be completed (store unavailable, …) → `454 Temporary

@@ -214,6 +214,7 @@ impl crate::session::Session {
             rcpt_to: tx.rcpt_to,
             peer: self.peer,
             tls: self.tls,
+            tls_version: self.tls_version.clone(),
         };
         let reply = match (outcome, &self.service, &self.principal) {
             (DataOutcome::Rejected(DataError::TooLarge), _, _) => Reply::too_long(),

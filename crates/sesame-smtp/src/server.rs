@@ -188,6 +188,7 @@ impl ConnCtx {
         );
         if implicit {
             let tls = self.handshake(stream).await?;
+            session.tls_version = tls_version(&tls);
             let mut conn = Connection::new(tls);
             conn.queue(&session.banner().to_wire(false));
             self.drive(&mut conn, &mut session).await?;
@@ -204,6 +205,7 @@ impl ConnCtx {
                 }
                 let tls = self.handshake(stream).await?;
                 session.tls_started();
+                session.tls_version = tls_version(&tls);
                 let mut conn = Connection::new(tls);
                 self.drive(&mut conn, &mut session).await?;
                 Ok(())
@@ -267,4 +269,17 @@ impl ConnCtx {
             }
         }
     }
+}
+
+/// `TLSv1.3` / `TLSv1.2` for the `ses:source-tls-version` auto tag (G-23), as SES writes it.
+fn tls_version(tls: &tokio_rustls::server::TlsStream<TcpStream>) -> Option<String> {
+    use rustls::ProtocolVersion as V;
+    Some(
+        match tls.get_ref().1.protocol_version()? {
+            V::TLSv1_3 => "TLSv1.3",
+            V::TLSv1_2 => "TLSv1.2",
+            other => return Some(format!("{other:?}")),
+        }
+        .to_string(),
+    )
 }

@@ -73,6 +73,9 @@ pub(crate) struct Session {
     /// True once TLS is up (implicit TLS: from the start). On submission AUTH/MAIL/RCPT
     /// require it.
     pub(crate) tls: bool,
+    /// The negotiated TLS version (`TLSv1.3`, `TLSv1.2`) once TLS is up: the
+    /// `ses:source-tls-version` auto tag (G-23).
+    pub(crate) tls_version: Option<String>,
     /// Whether STARTTLS can be offered (a certificate is configured). Always true on submission
     /// listeners; a feedback MX without a certificate serves plaintext only.
     pub(crate) tls_available: bool,
@@ -103,6 +106,7 @@ impl Session {
             service,
             peer,
             tls,
+            tls_version: None,
             tls_available,
             greeting: None,
             principal: None,

@@ -104,6 +104,7 @@ impl SubmissionBackend for EngineBackend {
             content: Content::Raw(raw),
             source_ip: Some(envelope.peer.ip().to_string()),
             caller_identity: Some(caller),
+            source_tls_version: envelope.tls_version.clone(),
         };
         match self.engine.send(&scope, request).await {
             Ok(accepted) => Ok(accepted.message_id),

@@ -172,6 +172,30 @@ fn swaks_submits_through_both_listeners_with_ses_replies() {
         "MessageId {id:?}"
     );
 
+    // G-23: the Send record's auto tags name the submitting address and its TLS version.
+    let events: serde_json::Value = serde_json::from_str(&cli_ok(
+        dir.path(),
+        &["events", "--json", "--message-id", &id],
+    ))
+    .unwrap();
+    let send = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "Send")
+        .unwrap_or_else(|| panic!("no Send event: {events:#}"));
+    let tags = &send["data"]["mail"]["tags"];
+    assert_eq!(
+        tags["ses:source-ip"],
+        serde_json::json!(["127.0.0.1"]),
+        "{tags}"
+    );
+    assert_eq!(
+        tags["ses:source-tls-version"],
+        serde_json::json!(["TLSv1.3"]),
+        "{tags}"
+    );
+
     // AUTH is not offered before STARTTLS: swaks gives up without sending credentials.
     let (code, t) = swaks(
         &server.submission,

@@ -494,6 +494,7 @@ fn send_request(from: &str) -> SendRequest {
         }),
         source_ip: None,
         caller_identity: None,
+        source_tls_version: None,
     }
 }
 

@@ -69,6 +69,7 @@ pub(super) async fn send_email(
         }),
         source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
+        source_tls_version: None,
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
     Ok(w::SendEmailResponse {
@@ -107,6 +108,7 @@ pub(super) async fn send_raw_email(
         content: Content::Raw(i.raw_message.data.0),
         source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
+        source_tls_version: None,
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
     Ok(w::SendRawEmailResponse {
@@ -148,6 +150,7 @@ pub(super) async fn send_templated_email(
         },
         source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
+        source_tls_version: None,
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
     Ok(w::SendTemplatedEmailResponse {
@@ -218,6 +221,7 @@ pub(super) async fn send_bulk_templated_email(
             },
             source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
+            source_tls_version: None,
         };
         let outcome = match validate_tags(&req.tags) {
             Err(e) => Err(e),

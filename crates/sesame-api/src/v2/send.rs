@@ -205,6 +205,7 @@ pub(super) async fn send_email(
             content,
             source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
+            source_tls_version: None,
         })
     })()
     .map_err(v2_error)?;
@@ -288,6 +289,7 @@ pub(super) async fn send_bulk_email(
             },
             source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
+            source_tls_version: None,
         };
         let outcome = match validate_tags(&req.tags) {
             Err(e) => Err(e),

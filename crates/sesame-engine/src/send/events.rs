@@ -24,6 +24,8 @@ pub(crate) struct MailContext<'a> {
     pub tags: &'a [(String, String)],
     pub source_ip: Option<&'a str>,
     pub caller_identity: Option<&'a str>,
+    /// `ses:source-tls-version` (G-23): TLS version of an SMTP submission.
+    pub source_tls_version: Option<&'a str>,
 }
 
 /// Header fields of the submitted message, in order (`mail.headers`, Q-155: as submitted).
@@ -92,7 +94,7 @@ pub(crate) fn mail_info(engine: &Engine, c: &MailContext) -> MailInfo {
             message_id: header_value(&headers, "Message-ID"),
             subject: c.inspected.subject.clone(),
         },
-        source_tls_version: None,
+        source_tls_version: c.source_tls_version.map(str::to_string),
         outgoing_ip: None,
         headers,
     }
@@ -138,7 +140,7 @@ pub(crate) fn minimal_mail_info(
             reply_to: req.reply_to.clone(),
             ..Default::default()
         },
-        source_tls_version: None,
+        source_tls_version: req.source_tls_version.clone(),
         outgoing_ip: None,
     }
 }

@@ -58,6 +58,9 @@ pub struct SendRequest {
     pub content: Content,
     pub source_ip: Option<String>,
     pub caller_identity: Option<String>,
+    /// TLS version of an SMTP submission (`ses:source-tls-version`, G-23); `None` for the API
+    /// (its listener is plain HTTP behind the operator's proxy).
+    pub source_tls_version: Option<String>,
 }
 
 /// A message the pipeline accepted.
@@ -270,6 +273,7 @@ impl Engine {
             tags: &tags,
             source_ip: req.source_ip.as_deref(),
             caller_identity: req.caller_identity.as_deref(),
+            source_tls_version: req.source_tls_version.as_deref(),
         };
         let mail = mail_info(self, &ctx);
         let feedback_to = return_path.clone().unwrap_or_else(|| source.clone());
