@@ -209,11 +209,30 @@ fn swaks_submits_through_both_listeners_with_ses_replies() {
     assert!(t.contains("Host did not advertise authentication"), "{t}");
     assert!(!t.contains("AUTH PLAIN"), "credentials sent in clear:\n{t}");
 
-    // Wrong password (the API secret itself is never a valid SMTP password, B-7).
+    // Wrong password (the API secret itself is never a valid SMTP password, B-7). An imported
+    // key with a fixed secret: a random base64 secret may start with `+`, which swaks reads as
+    // an option prefix (Getopt::Long), however it is passed.
+    let (fixed_key, fixed_secret) = (
+        "AKIASMTPSECRETTEST01",
+        "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY01",
+    );
+    cli_ok(
+        dir.path(),
+        &[
+            "key",
+            "create",
+            "--account",
+            &prod,
+            "--access-key-id",
+            fixed_key,
+            "--secret-access-key",
+            fixed_secret,
+        ],
+    );
     let (code, t) = swaks(
         &server.submission,
-        &prod_key,
-        &prod_secret,
+        fixed_key,
+        fixed_secret,
         "sender@smtp-prod.example",
         "someone@elsewhere.example",
         &["--tls"],
