@@ -68,6 +68,24 @@ pub struct EventRecord {
     pub data: serde_json::Value,
 }
 
+impl EventRecord {
+    /// Whether any destination could ever take this event, which decides if it gets a row in
+    /// the publishing outbox: events of a message sent with a configuration set (its event
+    /// destinations, auto tag `ses:configuration-set`, G-23), and `Bounce`, `Complaint` and
+    /// `Delivery` of any message (identity notification topics, G-57). Everything else — the
+    /// `Send` of a message without a set, say — has nowhere to go.
+    pub fn publishable(&self) -> bool {
+        matches!(
+            self.event_type.as_str(),
+            "Bounce" | "Complaint" | "Delivery"
+        ) || self
+            .data
+            .pointer("/mail/tags/ses:configuration-set/0")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+    }
+}
+
 /// An event claimed from the publishing outbox (`Store::claim_event_dispatch`): handed to its
 /// destinations, then finished (`finish_event_dispatch`) or put back (`retry_event_dispatch`).
 #[derive(Clone, Debug, PartialEq)]

@@ -161,11 +161,17 @@ macro_rules! insert_events {
             });
             (&mut *$tx).execute(qb.build()).await.map_err(map_err)?;
             // The publishing outbox row, in the same transaction (0009_event_dispatch.sql):
-            // an event is committed if and only if it will be dispatched.
+            // an event is committed with its row if and only if some destination could take
+            // it (`EventRecord::publishable`: the Send of a message without a configuration
+            // set goes nowhere, so it costs no outbox row, claim and delete).
+            let publish: Vec<&EventRow> = chunk.iter().filter(|r| r.event.publishable()).collect();
+            if publish.is_empty() {
+                continue;
+            }
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO event_dispatch (event_id, account_id, region, message_id) ",
             );
-            qb.push_values(chunk, |mut b, r| {
+            qb.push_values(publish, |mut b, r| {
                 b.push_bind(r.event.event_id.as_str())
                     .push_bind(r.event.scope.account.as_str())
                     .push_bind(r.event.scope.region.as_str())

@@ -21,7 +21,17 @@ fn ev(id: &str, sc: &Scope, message: &str, kind: &str) -> EventRecord {
         message_id: message.to_string(),
         event_type: kind.to_string(),
         timestamp: T,
-        data: json!({"eventType": kind, "mail": {"messageId": message}}),
+        // Sent with a configuration set: every type is publishable.
+        data: json!({"eventType": kind, "mail": {"messageId": message,
+            "tags": {"ses:configuration-set": ["cs"]}}}),
+    }
+}
+
+/// An event of a message sent without a configuration set.
+fn ev_no_set(id: &str, sc: &Scope, message: &str, kind: &str) -> EventRecord {
+    EventRecord {
+        data: json!({"eventType": kind, "mail": {"messageId": message, "tags": {}}}),
+        ..ev(id, sc, message, kind)
     }
 }
 
@@ -45,9 +55,18 @@ pub(crate) async fn event_dispatch_in_order_per_message(ctx: Ctx) {
     s.append_events(&[ev("g1", &a, "m2", "Reject"), ev("e3", &a, "m1", "Bounce")])
         .await
         .unwrap();
+    // Without a configuration set only Bounce/Complaint/Delivery can go anywhere (identity
+    // notification topics): the Send and Open of m3 get no outbox row, its Delivery does.
+    s.append_events(&[
+        ev_no_set("x1", &a, "m3", "Send"),
+        ev_no_set("x2", &a, "m3", "Open"),
+        ev_no_set("x3", &a, "m3", "Delivery"),
+    ])
+    .await
+    .unwrap();
 
     let first = s.claim_event_dispatch("n1", T, LEASE, 10).await.unwrap();
-    assert_eq!(ids(&first), vec!["e1", "f1", "g1"]);
+    assert_eq!(ids(&first), vec!["e1", "f1", "g1", "x3"]);
     assert_eq!(first[0].event, ev("e1", &a, "m1", "Send"));
     assert_eq!(first[0].attempts, 0);
     assert!(first[0].seq < first[1].seq && first[1].seq < first[2].seq);
