@@ -171,19 +171,7 @@ pub const EICAR_NAME: &str = "Eicar-Test-Signature";
 
 /// Whether `data` contains [`EICAR`].
 pub fn contains_eicar(data: &[u8]) -> bool {
-    let mut rest = data;
-    while rest.len() >= EICAR.len() {
-        match rest.iter().position(|&b| b == EICAR[0]) {
-            Some(i) if rest.len() - i >= EICAR.len() => {
-                if &rest[i..i + EICAR.len()] == EICAR {
-                    return true;
-                }
-                rest = &rest[i + 1..];
-            }
-            _ => return false,
-        }
-    }
-    false
+    memchr::memmem::find(data, EICAR).is_some()
 }
 
 /// Nested `message/rfc822` depth we follow; mail-parser limits nesting itself as well.

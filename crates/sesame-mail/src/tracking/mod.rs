@@ -120,9 +120,14 @@ fn is_protected(ct: &ContentType) -> bool {
 pub fn open_tracker_placeholders(raw: &[u8]) -> usize {
     // Cheap pre-check on the send path: the placeholder survives 7bit, 8bit and (almost
     // always) quoted-printable literally; only base64 hides it.
+    // memchr: this runs on every send, so no quadratic window scans.
     let p = OPEN_TRACKER_PLACEHOLDER.as_bytes();
-    let contains_ci = |n: &[u8]| raw.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    let literal = raw.windows(p.len()).any(|w| w == p);
+    let contains_ci = |n: &[u8]| {
+        let (lo, up) = (n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase());
+        memchr::memchr2_iter(lo, up, raw)
+            .any(|i| raw.len() - i >= n.len() && raw[i..i + n.len()].eq_ignore_ascii_case(n))
+    };
+    let literal = memchr::memmem::find(raw, p).is_some();
     let maybe_hidden = contains_ci(b"base64") && contains_ci(b"text/html");
     if !(literal || maybe_hidden) {
         return 0;
