@@ -23,7 +23,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "data_dir",
         env: "SESAME_DATA_DIR",
         default: "./sesame-data",
-        doc: "Directory holding the SQLite database, the instance key and (later) the spool. Created if missing.",
+        doc: "Directory holding the SQLite database (message bodies included), the instance key, the node id and the lock of the running server. Created if missing.",
     },
     Setting {
         key: "database_url",

@@ -485,6 +485,12 @@ pub trait BodyStore: Send + Sync + 'static {
     async fn read_body(&self, id: &str) -> std::io::Result<Vec<u8>>;
     /// Idempotent.
     async fn remove_body(&self, id: &str) -> std::io::Result<()>;
+    /// True when finishing a message in the store (`Store::finish_message`) removes its body
+    /// too, so delivery need not call [`BodyStore::remove_body`] afterwards (bodies kept in the
+    /// store's own database). `false` for a separate spool.
+    fn removed_with_message(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub struct SqlStore {
     pub(crate) pool: Pool,
     /// Group commit of `accept_messages` (see `group_commit.rs`).
     pub(crate) group: crate::group_commit::GroupCommit,
+    /// Group commit of message body writes (see `bodies.rs`).
+    pub(crate) body_writer: crate::bodies::BodyWriter,
 }
 
 /// The concrete pool. An enum rather than `sqlx::Any` so each backend keeps its native types
@@ -60,6 +62,7 @@ impl SqlStore {
             Ok(SqlStore {
                 pool: Pool::Sqlite(pool),
                 group: Default::default(),
+                body_writer: Default::default(),
             })
         } else if is_postgres_url(url) {
             let options = PgConnectOptions::from_str(url).map_err(map_err)?;
@@ -104,6 +107,7 @@ impl SqlStore {
         Ok(SqlStore {
             pool: Pool::Postgres(pool),
             group: Default::default(),
+            body_writer: Default::default(),
         })
     }
 

@@ -43,6 +43,7 @@ macro_rules! with_pool {
 }
 
 mod accounts;
+pub mod bodies;
 pub mod connect;
 mod dispatch;
 mod dkim_index;

@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_event_dispatch.sql"),
         postgres: include_str!("../migrations/postgres/0009_event_dispatch.sql"),
     },
+    Migration {
+        version: 10,
+        name: "message_bodies",
+        sqlite: include_str!("../migrations/sqlite/0010_message_bodies.sql"),
+        postgres: include_str!("../migrations/postgres/0010_message_bodies.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

@@ -638,6 +638,14 @@ impl SqlStore {
                     results.push(Err(if exists { StoreError::Conflict } else { StoreError::NotFound }));
                     continue;
                 }
+                // The body goes with its queue row (0010_message_bodies.sql).
+                (&mut *tx)
+                    .execute(
+                        sqlx::query("DELETE FROM message_bodies WHERE message_id = $1")
+                            .bind(it.message_id.as_str()),
+                    )
+                    .await
+                    .map_err(map_err)?;
                 add_event_stats(&mut stats, &events);
                 all_events.extend(events);
                 results.push(Ok(()));

@@ -46,6 +46,10 @@ use dkim_index::*;
 mod event_dispatch;
 use event_dispatch::*;
 
+#[path = "store_suite/bodies.rs"]
+mod bodies;
+use bodies::*;
+
 #[path = "store_suite/verification.rs"]
 mod verification;
 use verification::*;
@@ -277,6 +281,7 @@ suite!(
     event_dispatch_lease_expires,
     event_dispatch_survives_reopen,
     concurrent_event_dispatch_never_shares,
+    bodies_round_trip_and_go_with_their_message,
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -63,6 +63,44 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How old a body without a queue row must be before it is swept: far longer than a send
+/// takes between writing its body and committing its queue row.
+const ORPHAN_GRACE_MS: i64 = 10 * 60 * 1000;
+
+/// The server's body store: bodies in the database; the file spool only for bodies an earlier
+/// version wrote there (read until those messages are finished).
+struct Bodies {
+    db: sesame_store::bodies::SqlBodies,
+    spool: sesame_spool::Spool,
+    /// The spool held bodies at start-up.
+    legacy: bool,
+}
+
+#[async_trait::async_trait]
+impl sesame_model::BodyStore for Bodies {
+    async fn write_body(&self, id: &str, bytes: Vec<u8>) -> std::io::Result<()> {
+        self.db.write_body(id, bytes).await
+    }
+    async fn read_body(&self, id: &str) -> std::io::Result<Vec<u8>> {
+        match self.db.read_body(id).await {
+            Err(e) if self.legacy && e.kind() == std::io::ErrorKind::NotFound => {
+                self.spool.read_body(id).await
+            }
+            r => r,
+        }
+    }
+    async fn remove_body(&self, id: &str) -> std::io::Result<()> {
+        self.db.remove_body(id).await?;
+        if self.legacy {
+            self.spool.remove_body(id).await?;
+        }
+        Ok(())
+    }
+    fn removed_with_message(&self) -> bool {
+        !self.legacy
+    }
+}
+
 /// Body store for operator commands: the spool belongs to the server process (it holds an
 /// exclusive lock), so CLI commands that run beside it never touch message bodies.
 struct NoSpool;
@@ -151,10 +189,38 @@ pub async fn open_with(
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {
+            // Bodies live in the database (sesame_store::bodies). The file spool is still
+            // opened: its lock keeps a second `sesame serve` off this data directory, and it
+            // serves the bodies of messages queued by a version that wrote files.
             let dir = cfg.data_dir.join("spool");
             let spool = sesame_spool::Spool::open(&dir, sesame_spool::SpoolOptions::default())
                 .with_context(|| format!("opening the spool in {} (is another `sesame serve` using this data directory?)", dir.display()))?;
-            Arc::new(spool)
+            let legacy = spool.stats().recovered_bodies > 0;
+            if legacy {
+                tracing::info!(bodies = spool.stats().recovered_bodies, "message bodies from an earlier version are read from the file spool until delivered");
+            }
+            // Bodies of sends that never committed their queue row (no acknowledgement was
+            // given): removed after ORPHAN_GRACE_MS, checked every few minutes.
+            let db = store.bodies();
+            let sweeper = db.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+                loop {
+                    tick.tick().await;
+                    let before = sesame_engine::now_ms() - ORPHAN_GRACE_MS;
+                    match sweeper.sweep_orphans(before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(
+                            bodies = n,
+                            "removed bodies of sends that never completed"
+                        ),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "sweeping orphan message bodies failed")
+                        }
+                    }
+                }
+            });
+            Arc::new(Bodies { db, spool, legacy })
         }
         Role::Cli => Arc::new(NoSpool),
     };

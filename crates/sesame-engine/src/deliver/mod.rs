@@ -369,6 +369,9 @@ impl Engine {
     /// The queue row is gone; the body is no longer needed (idempotent, best effort: a
     /// leftover file is harmless and recovery can sweep it).
     async fn drop_body(&self, message_id: &str) {
+        if self.bodies.removed_with_message() {
+            return; // gone with the queue row, in the same transaction
+        }
         if let Err(e) = self.bodies.remove_body(message_id).await {
             tracing::warn!(message_id = %message_id, error = %e, "could not remove a delivered body from the spool");
         }

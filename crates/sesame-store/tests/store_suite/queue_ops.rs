@@ -15,10 +15,10 @@ use super::{scope, Ctx};
 
 const MINUTE: i64 = 60_000;
 /// A round time, far from the other files' `T0` so a mix-up shows.
-const T0: i64 = 1_800_000_000_000;
+pub(crate) const T0: i64 = 1_800_000_000_000;
 const LEASE: i64 = MINUTE;
 
-fn msg(id: &str, sc: &Scope, created: i64, due: i64) -> QueuedMessage {
+pub(crate) fn msg(id: &str, sc: &Scope, created: i64, due: i64) -> QueuedMessage {
     QueuedMessage {
         message_id: id.to_string(),
         scope: sc.clone(),
@@ -41,7 +41,7 @@ fn unlimited() -> QuotaCheck {
     }
 }
 
-async fn enqueue(s: &SqlStore, messages: &[QueuedMessage]) {
+pub(crate) async fn enqueue(s: &SqlStore, messages: &[QueuedMessage]) {
     let batch: Vec<_> = messages
         .iter()
         .map(|m| (m.clone(), unlimited(), vec![]))
