@@ -35,25 +35,26 @@ SIMPLE = {"Simple": {"Subject": {"Data": "event publishing"}, "Body": {"Text": {
 
 
 class Endpoint:
-    """A real HTTP endpoint recording every POST (headers, JSON body)."""
+    """A real HTTP endpoint recording every POST (headers, JSON body; the raw bytes with
+    `raw=True`)."""
 
-    def __init__(self):
+    def __init__(self, host=ENDPOINT_HOST, raw=False):
         self.received = queue.Queue()
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(n).decode("utf-8")
-                endpoint.received.put((dict(self.headers.items()), json.loads(body)))
+                body = self.rfile.read(n)
+                endpoint.received.put((dict(self.headers.items()), body if raw else json.loads(body)))
                 self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *a):
                 pass
 
-        self.httpd = ThreadingHTTPServer((ENDPOINT_HOST, 0), Handler)
-        self.url = f"http://{ENDPOINT_HOST}:{self.httpd.server_address[1]}/ses"
+        self.httpd = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.httpd.server_address[1]}/ses"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def next(self, timeout=30.0):
@@ -93,15 +94,19 @@ def ev_server(tmp_path_factory):
     s.stop()
 
 
-@pytest.fixture(scope="module")
-def sender(ev_server):
-    """A production account with a verified domain."""
-    acct = create_account(ev_server)
+def verified_sender(server):
+    """A production account with a verified domain: (account, domain)."""
+    acct = create_account(server)
     domain = f"{unique('d')}.example.test"
     acct.ses.verify_domain_identity(Domain=domain)
-    ev_server.cli("identity", "verify", "--force", "--account", acct.account_id, domain)
-    ev_server.cli("account", "production", "--account", acct.account_id)
+    server.cli("identity", "verify", "--force", "--account", acct.account_id, domain)
+    server.cli("account", "production", "--account", acct.account_id)
     return acct, domain
+
+
+@pytest.fixture(scope="module")
+def sender(ev_server):
+    return verified_sender(ev_server)
 
 
 @pytest.fixture

@@ -12,20 +12,18 @@ import hmac
 import ipaddress
 import json
 import os
-import queue
 import re
 import socket
-import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import _SERVERS, Server, create_account, unique
+from conftest import _SERVERS, Server, unique
+from test_event_publishing import Endpoint, free_port, verified_sender
 
 REGION = "us-east-1"
 ENDPOINT_HOST = "127.0.14.1"
@@ -33,44 +31,6 @@ SERVER_HOST = "127.0.14.2"
 SIM = "simulator.amazonses.com"
 SIMPLE = {"Simple": {"Subject": {"Data": "sinks"}, "Body": {"Text": {"Data": "hello"}}}}
 NATS = ("127.0.0.1", 4222)
-
-
-def free_port(host):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-class RawEndpoint:
-    """A real HTTP endpoint recording every POST as (headers, raw body bytes)."""
-
-    def __init__(self):
-        self.received = queue.Queue()
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", "0"))
-                endpoint.received.put((dict(self.headers.items()), self.rfile.read(n)))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = ThreadingHTTPServer((ENDPOINT_HOST, 0), Handler)
-        self.url = f"http://{ENDPOINT_HOST}:{self.httpd.server_address[1]}/events"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def next(self, timeout=30.0):
-        try:
-            return self.received.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"nothing reached {self.url} within {timeout}s")
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -94,13 +54,7 @@ def sink_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sender(sink_server):
-    """A production account with a verified domain."""
-    acct = create_account(sink_server)
-    domain = f"{unique('d')}.example.test"
-    acct.ses.verify_domain_identity(Domain=domain)
-    sink_server.cli("identity", "verify", "--force", "--account", acct.account_id, domain)
-    sink_server.cli("account", "production", "--account", acct.account_id)
-    return acct, domain
+    return verified_sender(sink_server)
 
 
 def stream_arn(acct, name):
@@ -233,7 +187,7 @@ def test_eventbridge_rule_posts_matching_envelopes(sink_server, sender):
     `detail` = the event record) to the default bus; a rule whose pattern matches only
     `Email Delivered` posts those and nothing else, signed with its HMAC key (SH-7)."""
     acct, domain = sender
-    endpoint = RawEndpoint()
+    endpoint = Endpoint(ENDPOINT_HOST, raw=True)
     try:
         rule = unique("rule")
         pattern = json.dumps({"source": ["aws.ses"], "detail-type": ["Email Delivered"],

@@ -746,16 +746,10 @@ impl Engine {
         name: &str,
     ) -> Result<(), EngineError> {
         self.require_configuration_set(scope, set).await?;
-        if !self
-            .store
-            .delete_resource(&Self::destination_key(scope, set, name))
-            .await?
-        {
-            return Err(EngineError::NotFound(format!(
-                "Event destination {name} does not exist in configuration set <{set}>."
-            )));
-        }
-        Ok(())
+        self.delete_or_not_found(&Self::destination_key(scope, set, name), || {
+            format!("Event destination {name} does not exist in configuration set <{set}>.")
+        })
+        .await
     }
 }
 

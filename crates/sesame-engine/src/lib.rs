@@ -194,6 +194,22 @@ impl Engine {
 }
 
 /// Unix milliseconds now. The only place the engine reads the clock.
+impl Engine {
+    /// Deletes the resource at `key`; `NotFound` with `missing()` as the message when there
+    /// was none.
+    pub(crate) async fn delete_or_not_found(
+        &self,
+        key: &sesame_model::ResourceKey,
+        missing: impl FnOnce() -> String,
+    ) -> Result<(), EngineError> {
+        if self.store.delete_resource(key).await? {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(missing()))
+        }
+    }
+}
+
 pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }

@@ -293,16 +293,10 @@ impl Engine {
         scope: &Scope,
         name: &str,
     ) -> Result<(), EngineError> {
-        if !self
-            .store
-            .delete_resource(&Self::stream_key(scope, name))
-            .await?
-        {
-            return Err(EngineError::NotFound(format!(
-                "Delivery stream {name} does not exist."
-            )));
-        }
-        Ok(())
+        self.delete_or_not_found(&Self::stream_key(scope, name), || {
+            format!("Delivery stream {name} does not exist.")
+        })
+        .await
     }
 
     /// Creates or replaces a rule of `bus` (`sesame eventbridge put-rule`). Returns the record
@@ -376,16 +370,10 @@ impl Engine {
         bus: &str,
         name: &str,
     ) -> Result<(), EngineError> {
-        if !self
-            .store
-            .delete_resource(&Self::rule_key(scope, bus, name))
-            .await?
-        {
-            return Err(EngineError::NotFound(format!(
-                "Rule {name} does not exist on event bus {bus}."
-            )));
-        }
-        Ok(())
+        self.delete_or_not_found(&Self::rule_key(scope, bus, name), || {
+            format!("Rule {name} does not exist on event bus {bus}.")
+        })
+        .await
     }
 
     /// The HMAC key of a rule's HTTP target.

@@ -19,11 +19,8 @@ pub enum FirehoseCmd {
     /// (arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME) writes to. Each record is the
     /// event JSON and a newline.
     Create {
-        #[arg(long, value_name = "ID")]
-        account: String,
-        /// Region (default: the first configured region).
-        #[arg(long)]
-        region: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         /// Where records go.
         #[arg(long, value_name = "URI", long_help = TARGET_HELP)]
         to: String,
@@ -32,19 +29,15 @@ pub enum FirehoseCmd {
     },
     /// List an account's delivery streams.
     List {
-        #[arg(long, value_name = "ID")]
-        account: String,
-        #[arg(long)]
-        region: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         #[arg(long)]
         json: bool,
     },
     /// Delete a delivery stream (destinations naming it then drop their events).
     Delete {
-        #[arg(long, value_name = "ID")]
-        account: String,
-        #[arg(long)]
-        region: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         name: String,
     },
 }
@@ -55,10 +48,8 @@ pub enum EventBridgeCmd {
     /// PATTERN (an EventBridge event pattern; every event without one) go to --to. An http(s)
     /// target gets a new HMAC key, printed once (header X-Sesame-Signature: sha256=…).
     PutRule {
-        #[arg(long, value_name = "ID")]
-        account: String,
-        #[arg(long)]
-        region: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         /// The event pattern (JSON), e.g. '{"detail-type":["Email Bounced"]}'.
         #[arg(long, value_name = "JSON")]
         pattern: Option<String>,
@@ -70,21 +61,33 @@ pub enum EventBridgeCmd {
     },
     /// List the rules of the account's default event bus.
     ListRules {
-        #[arg(long, value_name = "ID")]
-        account: String,
-        #[arg(long)]
-        region: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         #[arg(long)]
         json: bool,
     },
     /// Delete a rule.
     DeleteRule {
-        #[arg(long, value_name = "ID")]
-        account: String,
-        #[arg(long)]
-        region: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         name: String,
     },
+}
+
+/// The account and region a command works on.
+#[derive(clap::Args, Debug)]
+pub struct ScopeArgs {
+    #[arg(long, value_name = "ID")]
+    account: String,
+    /// Region (default: the first configured region).
+    #[arg(long)]
+    region: Option<String>,
+}
+
+impl ScopeArgs {
+    async fn scope(&self, engine: &Engine) -> anyhow::Result<sesame_model::Scope> {
+        crate::cli::scope_of(engine, &self.account, self.region.as_deref()).await
+    }
 }
 
 fn target(uri: &str) -> anyhow::Result<SinkTarget> {
@@ -93,14 +96,9 @@ fn target(uri: &str) -> anyhow::Result<SinkTarget> {
 
 pub async fn firehose(engine: &Engine, cmd: FirehoseCmd) -> anyhow::Result<()> {
     match cmd {
-        FirehoseCmd::Create {
-            account,
-            region,
-            to,
-            name,
-        } => {
+        FirehoseCmd::Create { scope, to, name } => {
             let t = target(&to)?;
-            let scope = crate::cli::scope_of(engine, &account, region.as_deref()).await?;
+            let scope = scope.scope(engine).await?;
             let rec = engine.create_delivery_stream(&scope, &name, &t).await?;
             println!(
                 "created delivery stream {}  →  {}\nDeliveryStreamArn: arn:{}:firehose:{}:{}:deliverystream/{}",
@@ -108,12 +106,8 @@ pub async fn firehose(engine: &Engine, cmd: FirehoseCmd) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        FirehoseCmd::List {
-            account,
-            region,
-            json,
-        } => {
-            let scope = crate::cli::scope_of(engine, &account, region.as_deref()).await?;
+        FirehoseCmd::List { scope, json } => {
+            let scope = scope.scope(engine).await?;
             let streams = engine.list_delivery_streams(&scope).await?;
             if json {
                 let out: Vec<_> = streams
@@ -133,12 +127,8 @@ pub async fn firehose(engine: &Engine, cmd: FirehoseCmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        FirehoseCmd::Delete {
-            account,
-            region,
-            name,
-        } => {
-            let scope = crate::cli::scope_of(engine, &account, region.as_deref()).await?;
+        FirehoseCmd::Delete { scope, name } => {
+            let scope = scope.scope(engine).await?;
             engine.delete_delivery_stream(&scope, &name).await?;
             println!("deleted delivery stream {name}");
             Ok(())
@@ -150,14 +140,13 @@ pub async fn eventbridge(engine: &Engine, cmd: EventBridgeCmd) -> anyhow::Result
     use sesame_engine::sinks::DEFAULT_BUS;
     match cmd {
         EventBridgeCmd::PutRule {
-            account,
-            region,
+            scope,
             pattern,
             to,
             name,
         } => {
             let t = target(&to)?;
-            let scope = crate::cli::scope_of(engine, &account, region.as_deref()).await?;
+            let scope = scope.scope(engine).await?;
             let (rec, secret) = engine
                 .put_event_bus_rule(&scope, DEFAULT_BUS, &name, pattern.as_deref(), &t)
                 .await?;
@@ -173,12 +162,8 @@ pub async fn eventbridge(engine: &Engine, cmd: EventBridgeCmd) -> anyhow::Result
             }
             Ok(())
         }
-        EventBridgeCmd::ListRules {
-            account,
-            region,
-            json,
-        } => {
-            let scope = crate::cli::scope_of(engine, &account, region.as_deref()).await?;
+        EventBridgeCmd::ListRules { scope, json } => {
+            let scope = scope.scope(engine).await?;
             let rules = engine.list_event_bus_rules(&scope, DEFAULT_BUS).await?;
             if json {
                 let out: Vec<_> = rules
@@ -204,12 +189,8 @@ pub async fn eventbridge(engine: &Engine, cmd: EventBridgeCmd) -> anyhow::Result
             }
             Ok(())
         }
-        EventBridgeCmd::DeleteRule {
-            account,
-            region,
-            name,
-        } => {
-            let scope = crate::cli::scope_of(engine, &account, region.as_deref()).await?;
+        EventBridgeCmd::DeleteRule { scope, name } => {
+            let scope = scope.scope(engine).await?;
             engine
                 .delete_event_bus_rule(&scope, DEFAULT_BUS, &name)
                 .await?;
