@@ -209,17 +209,16 @@ pub fn bus_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
 }
 
 fn arn_parts<'a>(arn: &'a str, service: &str, prefix: &str) -> Option<(&'a str, &'a str, &'a str)> {
-    let mut p = arn.splitn(6, ':');
-    let (_, _, svc, region, account, resource) = (
-        p.next()?,
-        p.next()?,
-        p.next()?,
-        p.next()?,
-        p.next()?,
-        p.next()?,
-    );
-    let name = resource.strip_prefix(prefix)?;
-    (svc == service && !name.is_empty()).then_some((account, region, name))
+    let p = sesame_model::Arn::parse(arn)?;
+    let name = p.resource.strip_prefix(prefix)?;
+    (p.service == service && !name.is_empty()).then_some((p.account, p.region, name))
+}
+
+/// The name in `parts` (from [`stream_arn_parts`] or [`bus_arn_parts`]) when the ARN is in
+/// `scope`'s account and region: a destination never reaches another account's sinks.
+pub fn name_in_scope<'a>(parts: Option<(&str, &str, &'a str)>, scope: &Scope) -> Option<&'a str> {
+    let (account, region, name) = parts?;
+    (account == scope.account.as_str() && region == scope.region.as_str()).then_some(name)
 }
 
 impl Engine {

@@ -129,17 +129,13 @@ impl Engine {
                 .map(|r| r.data)
                 .collect();
             let targets = matching::event_targets(event_type, &destinations);
-            let mut json: Option<String> = None;
+            let message = if targets.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string(data)
+                    .map_err(|e| EngineError::Internal(format!("event JSON: {e}")))?
+            };
             for target in targets {
-                let message = match &json {
-                    Some(m) => m.clone(),
-                    None => {
-                        let m = serde_json::to_string(data)
-                            .map_err(|e| EngineError::Internal(format!("event JSON: {e}")))?;
-                        json = Some(m.clone());
-                        m
-                    }
-                };
                 match target {
                     matching::Target::Sns(topic) => {
                         if let Published::Sent(id) = self
@@ -156,7 +152,7 @@ impl Engine {
                         }
                     }
                     matching::Target::Firehose(arn) => {
-                        self.firehose_record(event, &arn, message, &mut report)
+                        self.firehose_record(event, &arn, message.clone(), &mut report)
                             .await?;
                     }
                     matching::Target::EventBridge(arn) => {
@@ -231,14 +227,9 @@ impl Engine {
         mut message: String,
         report: &mut DispatchReport,
     ) -> Result<(), EngineError> {
-        let stream = match sinks::stream_arn_parts(arn) {
-            Some((account, region, name))
-                if account == event.scope.account.as_str()
-                    && region == event.scope.region.as_str() =>
-            {
-                self.get_delivery_stream(&event.scope, name).await?
-            }
-            _ => None,
+        let stream = match sinks::name_in_scope(sinks::stream_arn_parts(arn), &event.scope) {
+            Some(name) => self.get_delivery_stream(&event.scope, name).await?,
+            None => None,
         };
         let target = stream.and_then(|s| SinkTarget::parse(&s.target).ok());
         let Some(target) = target else {
@@ -267,14 +258,8 @@ impl Engine {
         arn: &str,
         report: &mut DispatchReport,
     ) -> Result<(), EngineError> {
-        let bus = match sinks::bus_arn_parts(arn) {
-            Some((account, region, name))
-                if account == event.scope.account.as_str()
-                    && region == event.scope.region.as_str()
-                    && name == sinks::DEFAULT_BUS =>
-            {
-                name
-            }
+        let bus = match sinks::name_in_scope(sinks::bus_arn_parts(arn), &event.scope) {
+            Some(name) if name == sinks::DEFAULT_BUS => name,
             _ => {
                 report.dropped.push(format!("{arn}: no such event bus"));
                 return Ok(());
