@@ -67,6 +67,20 @@ impl CachingStore {
         self
     }
 
+    fn observe_accepted(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        outcomes: &[AcceptOutcome],
+    ) {
+        if self.observer.is_some() {
+            for ((_, _, events), outcome) in batch.iter().zip(outcomes) {
+                if *outcome == AcceptOutcome::Accepted {
+                    self.observe(events);
+                }
+            }
+        }
+    }
+
     fn observe(&self, events: &[EventRecord]) {
         if let (Some(f), false) = (&self.observer, events.is_empty()) {
             f(events);
@@ -212,13 +226,21 @@ impl Store for CachingStore {
         now_ms: i64,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
         let outcomes = self.inner.accept_messages(batch, now_ms).await?;
-        if self.observer.is_some() {
-            for ((_, _, events), outcome) in batch.iter().zip(&outcomes) {
-                if *outcome == AcceptOutcome::Accepted {
-                    self.observe(events);
-                }
-            }
-        }
+        self.observe_accepted(batch, &outcomes);
+        Ok(outcomes)
+    }
+
+    async fn accept_messages_with_bodies(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        bodies: Vec<Vec<u8>>,
+        now_ms: i64,
+    ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        let outcomes = self
+            .inner
+            .accept_messages_with_bodies(batch, bodies, now_ms)
+            .await?;
+        self.observe_accepted(batch, &outcomes);
         Ok(outcomes)
     }
     async fn sent_last_24h(&self, scope: &Scope, now_ms: i64) -> Result<f64, StoreError> {

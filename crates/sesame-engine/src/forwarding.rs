@@ -425,16 +425,15 @@ impl Engine {
             max_send_rate: -1.0,
             burst: 1.0,
         };
-        // Body first: a queue row must never be claimable before its body is durable longer
-        // than delivery's grace period, and a body without a row is swept as an orphan.
-        self.bodies
-            .write_body(message_id, msg::to_crlf(&raw).into_owned())
-            .await
-            .map_err(|e| EngineError::Internal(format!("spool write of {message_id}: {e}")))?;
         let outcome = self
-            .store
-            .accept_messages(&[(queued, quota, Vec::new())], now)
-            .await?;
+            .accept_with_body(
+                message_id,
+                msg::to_crlf(&raw).into_owned(),
+                &[(queued, quota, Vec::new())],
+                now,
+            )
+            .await
+            .map_err(|e| EngineError::Internal(format!("accepting {message_id}: {e}")))?;
         match outcome.first() {
             Some(AcceptOutcome::Accepted) => {
                 self.wake_queue();

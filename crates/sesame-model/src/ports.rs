@@ -203,6 +203,21 @@ pub trait Store: Send + Sync + 'static {
         batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
         now_ms: i64,
     ) -> Result<Vec<AcceptOutcome>, StoreError>;
+    /// [`Store::accept_messages`], and each accepted item's body (`bodies[i]` for `batch[i]`)
+    /// stored in the same transaction, for a [`BodyStore`] whose bodies live in this store's
+    /// database ([`BodyStore::written_with_queue_row`]): one commit makes a message and its body
+    /// durable together. A refused item's body is not stored.
+    async fn accept_messages_with_bodies(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        bodies: Vec<Vec<u8>>,
+        now_ms: i64,
+    ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        let _ = (batch, bodies, now_ms);
+        Err(StoreError::Backend(
+            "this store does not keep message bodies".into(),
+        ))
+    }
     /// Recipients counted in the rolling 24 hours ending at `now_ms` (spec ).
     async fn sent_last_24h(&self, scope: &Scope, now_ms: i64) -> Result<f64, StoreError>;
     /// Claims up to `limit` messages whose `next_attempt_at <= now_ms` and whose lease is free
@@ -489,6 +504,12 @@ pub trait BodyStore: Send + Sync + 'static {
     /// too, so delivery need not call [`BodyStore::remove_body`] afterwards (bodies kept in the
     /// store's own database). `false` for a separate spool.
     fn removed_with_message(&self) -> bool {
+        false
+    }
+    /// True when bodies live in the store's database and are written by
+    /// [`Store::accept_messages_with_bodies`] in the queue row's own transaction, instead of
+    /// [`BodyStore::write_body`].
+    fn written_with_queue_row(&self) -> bool {
         false
     }
 }

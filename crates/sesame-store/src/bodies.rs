@@ -200,6 +200,10 @@ impl BodyStore for SqlBodies {
         true
     }
 
+    fn written_with_queue_row(&self) -> bool {
+        true
+    }
+
     async fn remove_body(&self, id: &str) -> std::io::Result<()> {
         with_pool!(self.store, pool => {
             sqlx::query("DELETE FROM message_bodies WHERE message_id = $1")

@@ -25,6 +25,8 @@ type Batch = Vec<(QueuedMessage, QuotaCheck, Vec<EventRecord>)>;
 
 pub(crate) struct Job {
     batch: Batch,
+    /// Empty, or one body per item of `batch` (`Store::accept_messages_with_bodies`).
+    bodies: Vec<Vec<u8>>,
     now_ms: i64,
     reply: oneshot::Sender<Result<Vec<AcceptOutcome>, StoreError>>,
 }
@@ -66,8 +68,16 @@ impl SqlStore {
     pub(crate) async fn accept_grouped(
         &self,
         batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        bodies: Vec<Vec<u8>>,
         now_ms: i64,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        if !bodies.is_empty() && bodies.len() != batch.len() {
+            return Err(StoreError::Backend(format!(
+                "{} bodies for {} messages",
+                bodies.len(),
+                batch.len()
+            )));
+        }
         let tx = self.group.tx.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
             tokio::spawn(committer(self.clone(), rx));
@@ -76,6 +86,7 @@ impl SqlStore {
         let (reply, wait) = oneshot::channel();
         let job = Job {
             batch: batch.to_vec(),
+            bodies,
             now_ms,
             reply,
         };
@@ -150,26 +161,23 @@ async fn finish_committer(store: SqlStore, mut rx: mpsc::Receiver<FinishJob>) {
 async fn committer(store: SqlStore, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut items = first.batch.len();
+        let mut bytes: usize = first.bodies.iter().map(Vec::len).sum();
         let mut jobs = vec![first];
-        while items < MAX_ITEMS_PER_COMMIT {
+        while items < MAX_ITEMS_PER_COMMIT && bytes < MAX_BODY_BYTES_PER_COMMIT {
             match rx.try_recv() {
                 Ok(j) => {
                     items += j.batch.len();
+                    bytes += j.bodies.iter().map(Vec::len).sum::<usize>();
                     jobs.push(j);
                 }
                 Err(_) => break,
             }
         }
-        if jobs.len() == 1 {
-            let j = jobs.pop().expect("one job");
-            let r = store.accept_rows(&j.batch, j.now_ms).await;
-            let _ = j.reply.send(r);
-            continue;
-        }
         let now = jobs.iter().map(|j| j.now_ms).max().unwrap_or_default();
-        let merged: Batch = jobs.iter().flat_map(|j| j.batch.iter().cloned()).collect();
+        let merged: Vec<AcceptItem<'_>> = jobs.iter().flat_map(Job::items).collect();
         match store.accept_rows(&merged, now).await {
             Ok(outcomes) if outcomes.len() == merged.len() => {
+                drop(merged);
                 let mut rest = outcomes.as_slice();
                 for j in jobs {
                     let (mine, tail) = rest.split_at(j.batch.len());
@@ -177,13 +185,48 @@ async fn committer(store: SqlStore, mut rx: mpsc::Receiver<Job>) {
                     let _ = j.reply.send(Ok(mine.to_vec()));
                 }
             }
+            Err(e) if jobs.len() == 1 => {
+                drop(merged);
+                let j = jobs.pop().expect("one job");
+                let _ = j.reply.send(Err(e));
+            }
             _ => {
+                drop(merged);
                 // Isolate the failure: each caller's batch in its own transaction.
                 for j in jobs {
-                    let r = store.accept_rows(&j.batch, j.now_ms).await;
+                    let items: Vec<AcceptItem<'_>> = j.items().collect();
+                    let r = store.accept_rows(&items, j.now_ms).await;
+                    drop(items);
                     let _ = j.reply.send(r);
                 }
             }
         }
+    }
+}
+
+/// Most body bytes merged into one accepting transaction: a round of large messages commits
+/// in parts rather than as one huge transaction.
+const MAX_BODY_BYTES_PER_COMMIT: usize = 32 * 1024 * 1024;
+
+/// One message of an accepting transaction, borrowed from its caller's job.
+pub(crate) struct AcceptItem<'a> {
+    pub message: &'a QueuedMessage,
+    pub check: &'a QuotaCheck,
+    pub events: &'a [EventRecord],
+    /// Inserted into `message_bodies` when the item is accepted.
+    pub body: Option<&'a [u8]>,
+}
+
+impl Job {
+    fn items(&self) -> impl Iterator<Item = AcceptItem<'_>> {
+        self.batch
+            .iter()
+            .enumerate()
+            .map(|(i, (message, check, events))| AcceptItem {
+                message,
+                check,
+                events,
+                body: self.bodies.get(i).map(Vec::as_slice),
+            })
     }
 }

@@ -14,14 +14,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sesame_model::{
-    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, QuotaCheck, ReputationBucket,
-    Scope, SendStatsBucket, StoreError,
+    AcceptOutcome, CapturedMessage, EventRecord, QueuedMessage, ReputationBucket, Scope,
+    SendStatsBucket, StoreError,
 };
 use sqlx::{Executor, Row};
 
 use crate::connect::Pool;
 use crate::error::{corrupt, map_err};
-use crate::group_commit::FinishItem;
+use crate::group_commit::{AcceptItem, FinishItem};
 use crate::quota::{
     daily_allows, floor_to, quota_cutoff, rate_limited, ReputationDelta, StatsDelta, TokenBucket,
     MINUTE_MS, REPUTATION_BUCKET_MS, STATS_BUCKET_MS,
@@ -31,6 +31,8 @@ use crate::{rows, SqlStore};
 /// Rows per multi-row INSERT: 256 × 9 binds stays far below SQLite's 32 766 and PostgreSQL's
 /// 65 535 parameters, and a batch of 64 is one statement.
 const INSERT_CHUNK: usize = 256;
+/// Most body bytes in one multi-row INSERT into `message_bodies`.
+const BODY_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 /// Advisory lock class of `accept_messages` (ASCII "SESQ"); the second key is
 /// `hashtext(account_id || '/' || region)`. Two-key locks never collide with single-key ones
@@ -265,7 +267,7 @@ struct ScopeState {
 impl SqlStore {
     pub(crate) async fn accept_rows(
         &self,
-        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        batch: &[AcceptItem<'_>],
         now_ms: i64,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
         if batch.is_empty() {
@@ -273,11 +275,16 @@ impl SqlStore {
         }
         // Everything that can fail without the database, first.
         let mut serialised = Vec::with_capacity(batch.len());
-        for (m, _, _) in batch {
-            serialised.push((to_json(&m.recipients)?, to_json(&m.meta)?));
+        for item in batch {
+            serialised.push((
+                to_json(&item.message.recipients)?,
+                to_json(&item.message.meta)?,
+            ));
         }
-        let scopes: BTreeSet<ScopeKey> =
-            batch.iter().map(|(m, _, _)| scope_key(&m.scope)).collect();
+        let scopes: BTreeSet<ScopeKey> = batch
+            .iter()
+            .map(|item| scope_key(&item.message.scope))
+            .collect();
         let minute = floor_to(now_ms, MINUTE_MS);
         let cutoff = quota_cutoff(now_ms);
 
@@ -347,7 +354,8 @@ impl SqlStore {
             let mut outcomes = Vec::with_capacity(batch.len());
             let mut accepted = Vec::new();
             let mut stats = Folded::default();
-            for (i, (m, check, _)) in batch.iter().enumerate() {
+            for (i, item) in batch.iter().enumerate() {
+                let (m, check) = (item.message, item.check);
                 let key = scope_key(&m.scope);
                 let st = state.get_mut(&key).expect("every scope was read");
                 let counted = i64::from(check.counted_recipients);
@@ -386,7 +394,7 @@ impl SqlStore {
                     let mut qb =
                         sqlx::QueryBuilder::new(format!("INSERT INTO queue ({QUEUE_COLUMNS}) "));
                     qb.push_values(chunk, |mut b, &i| {
-                        let m = &batch[i].0;
+                        let m = batch[i].message;
                         let (recipients, meta) = &serialised[i];
                         b.push_bind(m.message_id.as_str())
                             .push_bind(m.scope.account.as_str())
@@ -400,7 +408,38 @@ impl SqlStore {
                     });
                     (&mut *tx).execute(qb.build()).await.map_err(map_err)?;
                 }
-                let events = event_rows(accepted.iter().flat_map(|&i| batch[i].2.iter()))?;
+                // Bodies (`Store::accept_messages_with_bodies`), in the same transaction as
+                // their queue rows: one commit makes both durable.
+                let with_body: Vec<(usize, &[u8])> = accepted
+                    .iter()
+                    .filter_map(|&i| batch[i].body.map(|b| (i, b)))
+                    .collect();
+                let mut rest = with_body.as_slice();
+                while !rest.is_empty() {
+                    let mut n = 0;
+                    let mut bytes = 0;
+                    while n < rest.len() && n < INSERT_CHUNK && (n == 0 || bytes < BODY_CHUNK_BYTES)
+                    {
+                        bytes += rest[n].1.len();
+                        n += 1;
+                    }
+                    let (chunk, tail) = rest.split_at(n);
+                    rest = tail;
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO message_bodies (message_id, created_at, body) ",
+                    );
+                    qb.push_values(chunk, |mut b, &(i, body)| {
+                        b.push_bind(batch[i].message.message_id.as_str())
+                            .push_bind(now_ms)
+                            .push_bind(body);
+                    });
+                    qb.push(
+                        " ON CONFLICT (message_id) DO UPDATE SET body = excluded.body, \
+                         created_at = excluded.created_at",
+                    );
+                    (&mut *tx).execute(qb.build()).await.map_err(map_err)?;
+                }
+                let events = event_rows(accepted.iter().flat_map(|&i| batch[i].events.iter()))?;
                 add_event_stats(&mut stats, &events);
                 insert_events!(tx, events);
             }

@@ -136,7 +136,16 @@ impl Store for SqlStore {
         batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
         now_ms: i64,
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
-        self.accept_grouped(batch, now_ms).await
+        self.accept_grouped(batch, Vec::new(), now_ms).await
+    }
+
+    async fn accept_messages_with_bodies(
+        &self,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<EventRecord>)],
+        bodies: Vec<Vec<u8>>,
+        now_ms: i64,
+    ) -> Result<Vec<AcceptOutcome>, StoreError> {
+        self.accept_grouped(batch, bodies, now_ms).await
     }
 
     async fn sent_last_24h(&self, scope: &Scope, now_ms: i64) -> Result<f64, StoreError> {

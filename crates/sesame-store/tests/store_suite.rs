@@ -282,6 +282,7 @@ suite!(
     event_dispatch_survives_reopen,
     concurrent_event_dispatch_never_shares,
     bodies_round_trip_and_go_with_their_message,
+    bodies_commit_with_their_queue_rows,
 );
 
 // ---------------------------------------------------------------------------------------------

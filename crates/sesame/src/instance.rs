@@ -99,6 +99,9 @@ impl sesame_model::BodyStore for Bodies {
     fn removed_with_message(&self) -> bool {
         !self.legacy
     }
+    fn written_with_queue_row(&self) -> bool {
+        true
+    }
 }
 
 /// Body store for operator commands: the spool belongs to the server process (it holds an

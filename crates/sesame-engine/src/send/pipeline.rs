@@ -314,44 +314,66 @@ impl Engine {
         };
         let event =
             super::events::record(scope, &message_id, "Send", now, sesame_events::send(&mail));
-        // The body's fsync round and the queue transaction run at the same time: the reply
-        // waits for both, so an acknowledged message always has both, and the latency of one
-        // acceptance is the slower of the two instead of their sum. A crash in between leaves
-        // either an orphan body (swept later) or a queue row whose body never arrived, which
-        // delivery drops — in both cases the client never got its acknowledgement.
         let batch = [(queued, quota, vec![event])];
+        let outcome = self
+            .accept_with_body(&message_id, body, &batch, now)
+            .await
+            .map_err(SendError::Internal)?;
+        match outcome.first().copied() {
+            Some(AcceptOutcome::Accepted) => {
+                self.wake_queue();
+                Ok(Accepted { message_id })
+            }
+            Some(AcceptOutcome::DailyQuotaExceeded) => Err(SendError::DailyQuotaExceeded),
+            Some(AcceptOutcome::RateExceeded) => Err(SendError::RateExceeded),
+            None => Err(SendError::Internal("store returned no outcome".into())),
+        }
+    }
+
+    /// Accepts `batch` (one message) with its `body`, durably. With bodies in the store's
+    /// database, one transaction makes the queue row and the body durable together, and a refused
+    /// item stores neither. With a separate body store (a file spool) the body's fsync and the
+    /// queue transaction run at the same time and the call waits for both, so an acknowledged
+    /// message always has both; a crash in between leaves either an orphan body (swept later) or
+    /// a queue row whose body never arrived, which delivery drops — in both cases the client
+    /// never got its acknowledgement.
+    pub(crate) async fn accept_with_body(
+        &self,
+        message_id: &str,
+        body: Vec<u8>,
+        batch: &[(QueuedMessage, QuotaCheck, Vec<sesame_model::EventRecord>)],
+        now: i64,
+    ) -> Result<Vec<AcceptOutcome>, String> {
+        if self.bodies.written_with_queue_row() {
+            return self
+                .store
+                .accept_messages_with_bodies(batch, vec![body], now)
+                .await
+                .map_err(|e| e.to_string());
+        }
         let (written, outcome) = join2(
-            self.bodies.write_body(&message_id, body),
-            self.store.accept_messages(&batch, now),
+            self.bodies.write_body(message_id, body),
+            self.store.accept_messages(batch, now),
         )
         .await;
-        let outcome = match (written, outcome) {
-            (Ok(()), Ok(o)) => o,
+        match (written, outcome) {
+            (Ok(()), Ok(o)) => {
+                if o.first() != Some(&AcceptOutcome::Accepted) {
+                    let _ = self.bodies.remove_body(message_id).await;
+                }
+                Ok(o)
+            }
             (Err(e), accepted) => {
                 if accepted.is_ok() {
                     // The queue row exists without a body: delivery will drop it (see
                     // `deliver::missing_body`); the client gets an error and retries.
                     tracing::error!(%message_id, error = %e, "spool write failed after the queue row committed");
                 }
-                return Err(SendError::Internal(format!("spool write failed: {e}")));
+                Err(format!("spool write failed: {e}"))
             }
             (Ok(()), Err(e)) => {
-                let _ = self.bodies.remove_body(&message_id).await;
-                return Err(SendError::Internal(e.to_string()));
-            }
-        };
-        match outcome.first().copied() {
-            Some(AcceptOutcome::Accepted) => {
-                self.wake_queue();
-                Ok(Accepted { message_id })
-            }
-            other => {
-                let _ = self.bodies.remove_body(&message_id).await;
-                match other {
-                    Some(AcceptOutcome::DailyQuotaExceeded) => Err(SendError::DailyQuotaExceeded),
-                    Some(AcceptOutcome::RateExceeded) => Err(SendError::RateExceeded),
-                    _ => Err(SendError::Internal("store returned no outcome".into())),
-                }
+                let _ = self.bodies.remove_body(message_id).await;
+                Err(e.to_string())
             }
         }
     }

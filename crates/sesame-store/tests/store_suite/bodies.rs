@@ -6,6 +6,7 @@
 use sesame_model::{BodyStore, Store};
 
 use super::queue_ops::{enqueue, msg, T0};
+use super::sending::{daily, items};
 use super::{scope, Ctx};
 
 pub(crate) async fn bodies_round_trip_and_go_with_their_message(ctx: Ctx) {
@@ -73,6 +74,70 @@ pub(crate) async fn bodies_round_trip_and_go_with_their_message(ctx: Ctx) {
     assert_eq!(b.sweep_orphans(cutoff - 3_600_000).await.unwrap(), 0);
     assert_eq!(b.sweep_orphans(cutoff).await.unwrap(), 39);
     assert_eq!(b.read_body("q1").await.unwrap(), b"queued");
+}
+
+/// `Store::accept_messages_with_bodies`: the body is committed in the queue row's transaction;
+/// a refused item (quota) stores neither; a body count that does not match is an error and
+/// stores nothing; concurrent callers are merged and each gets its own outcomes.
+pub(crate) async fn bodies_commit_with_their_queue_rows(ctx: Ctx) {
+    use sesame_model::AcceptOutcome::{Accepted, DailyQuotaExceeded};
+    let s = &ctx.store;
+    let b = s.bodies();
+    assert!(b.written_with_queue_row());
+    let sc = scope(1, "us-east-1");
+    let batch = items(
+        &[
+            ("w1", &sc, daily(2, 3.0)),
+            ("w2", &sc, daily(2, 3.0)),
+            ("w3", &sc, daily(1, 3.0)),
+        ],
+        T0,
+    );
+    let bodies = vec![b"one".to_vec(), b"two".to_vec(), vec![7u8; 200_000]];
+    let out = s
+        .accept_messages_with_bodies(&batch, bodies, T0)
+        .await
+        .unwrap();
+    assert_eq!(out, vec![Accepted, DailyQuotaExceeded, Accepted]);
+    assert_eq!(b.read_body("w1").await.unwrap(), b"one");
+    assert_eq!(b.read_body("w3").await.unwrap(), vec![7u8; 200_000]);
+    assert_eq!(
+        b.read_body("w2").await.unwrap_err().kind(),
+        std::io::ErrorKind::NotFound
+    );
+
+    let one = items(&[("w4", &sc, daily(0, 3.0))], T0);
+    assert!(s
+        .accept_messages_with_bodies(&one, vec![], T0)
+        .await
+        .is_ok());
+    let two = items(&[("w5", &sc, daily(0, 3.0))], T0);
+    assert!(s
+        .accept_messages_with_bodies(&two, vec![b"a".to_vec(), b"b".to_vec()], T0)
+        .await
+        .is_err());
+    assert!(b.read_body("w5").await.is_err());
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let s = s.clone();
+        let sc = sc.clone();
+        tasks.spawn(async move {
+            let id = format!("k{i}");
+            let batch = items(&[(id.as_str(), &sc, daily(0, 3.0))], T0);
+            s.accept_messages_with_bodies(&batch, vec![vec![i as u8; 100 + i]], T0)
+                .await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert_eq!(r.unwrap().unwrap(), vec![Accepted]);
+    }
+    for i in 0..40 {
+        assert_eq!(
+            b.read_body(&format!("k{i}")).await.unwrap(),
+            vec![i as u8; 100 + i]
+        );
+    }
 }
 
 fn now_ms() -> i64 {

@@ -46,7 +46,7 @@ fn unlimited(recipients: u32) -> QuotaCheck {
     }
 }
 
-fn daily(recipients: u32, max: f64) -> QuotaCheck {
+pub(crate) fn daily(recipients: u32, max: f64) -> QuotaCheck {
     QuotaCheck {
         max_24h_send: max,
         ..unlimited(recipients)
@@ -97,7 +97,7 @@ fn complaint(id: &str, sc: &Scope, message: &str, at: i64, n: usize) -> EventRec
 }
 
 /// One message per batch item, with its `Send` event.
-fn items(
+pub(crate) fn items(
     specs: &[(&str, &Scope, QuotaCheck)],
     now: i64,
 ) -> Vec<(QueuedMessage, QuotaCheck, Vec<EventRecord>)> {
