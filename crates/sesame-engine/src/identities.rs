@@ -358,6 +358,9 @@ impl Engine {
                 .await
             {
                 Ok(_) => {
+                    // Again after the write: a reader between the first drop and the write may
+                    // have cached the old record.
+                    self.hot.drop_identity(scope, &norm);
                     self.schedule_after_write(scope, Some(&before), &rec, now_ms())
                         .await;
                     return Ok(rec);

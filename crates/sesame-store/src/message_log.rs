@@ -2,23 +2,14 @@
 //! row goes when it leaves the queue, so asynchronous feedback (DSNs, ARF reports; DECISIONS
 //! Q-67, Q-166) that arrives minutes or days later still finds its scope, envelope and meta.
 //!
-//! `finish_message` (in `sending.rs`) writes it with [`COPY_TO_LOG`] inside its transaction;
-//! this file reads and prunes it.
+//! `finish_message` (`finish_rows` in `sending.rs`) copies the leased queue rows into it inside
+//! the transaction that deletes them; this file reads and prunes it.
 
 use sesame_model::{QueuedMessage, StoreError};
 
 use crate::error::map_err;
 use crate::rows;
 use crate::SqlStore;
-
-/// Copies the queue row `$1`, if leased by `$2`, into the log with `finished_at = $3`. A row
-/// already logged (impossible while ids are unique; harmless if a bug reused one) is kept.
-pub(crate) const COPY_TO_LOG: &str = "INSERT INTO message_log \
-     (message_id, account_id, region, mail_from, recipients, meta, created_at, attempts, \
-      finished_at) \
-     SELECT message_id, account_id, region, mail_from, recipients, meta, created_at, attempts, $3 \
-     FROM queue WHERE message_id = $1 AND lease_owner = $2 \
-     ON CONFLICT (message_id) DO NOTHING";
 
 const QUEUE_SQL: &str = "SELECT message_id, account_id, region, mail_from, recipients, meta, \
      created_at, next_attempt_at, attempts FROM queue WHERE message_id = $1";

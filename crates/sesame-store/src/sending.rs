@@ -31,6 +31,15 @@ use crate::{rows, SqlStore};
 /// Rows per multi-row INSERT: 256 × 9 binds stays far below SQLite's 32 766 and PostgreSQL's
 /// 65 535 parameters, and a batch of 64 is one statement.
 const INSERT_CHUNK: usize = 256;
+/// `$first, $first+1, …` for `n` bound values (an `IN (…)` list after `first - 1` other
+/// parameters).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Most body bytes in one multi-row INSERT into `message_bodies`.
 const BODY_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
@@ -642,30 +651,71 @@ impl SqlStore {
         for it in items {
             prepared.push(event_rows(&it.events)?);
         }
+        // Set-based per node (normally one): copy the leased rows to the log, delete them
+        // (RETURNING tells which were ours), delete their bodies — three statements per round
+        // instead of three per message.
+        let mut nodes: Vec<&str> = items.iter().map(|it| it.node.as_str()).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
         write_tx!(self, tx, _pg => {
+            let mut finished: BTreeSet<String> = BTreeSet::new();
+            for node in &nodes {
+                let ids: Vec<&str> = items
+                    .iter()
+                    .filter(|it| it.node == *node)
+                    .map(|it| it.message_id.as_str())
+                    .collect();
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    let list = placeholders(3, chunk.len());
+                    let sql = format!(
+                        "INSERT INTO message_log \
+                         (message_id, account_id, region, mail_from, recipients, meta, created_at, \
+                          attempts, finished_at) \
+                         SELECT message_id, account_id, region, mail_from, recipients, meta, \
+                          created_at, attempts, $2 \
+                         FROM queue WHERE lease_owner = $1 AND message_id IN ({list}) \
+                         ON CONFLICT (message_id) DO NOTHING"
+                    );
+                    let mut q = sqlx::query(&sql).bind(*node).bind(finished_at);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    (&mut *tx).execute(q).await.map_err(map_err)?;
+                    let list = placeholders(2, chunk.len());
+                    let sql = format!(
+                        "DELETE FROM queue WHERE lease_owner = $1 AND message_id IN ({list}) \
+                         RETURNING message_id"
+                    );
+                    let mut q = sqlx::query(&sql).bind(*node);
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    let deleted: Vec<String> = (&mut *tx)
+                        .fetch_all(q)
+                        .await
+                        .map_err(map_err)?
+                        .iter()
+                        .map(|r| r.try_get::<String, _>("message_id"))
+                        .collect::<Result<_, _>>()
+                        .map_err(map_err)?;
+                    if !deleted.is_empty() {
+                        // The bodies go with their queue rows (0010_message_bodies.sql).
+                        let list = placeholders(1, deleted.len());
+                        let sql = format!("DELETE FROM message_bodies WHERE message_id IN ({list})");
+                        let mut q = sqlx::query(&sql);
+                        for id in &deleted {
+                            q = q.bind(id.as_str());
+                        }
+                        (&mut *tx).execute(q).await.map_err(map_err)?;
+                    }
+                    finished.extend(deleted);
+                }
+            }
             let mut results = Vec::with_capacity(items.len());
             let mut all_events = Vec::new();
             let mut stats = Folded::default();
             for (it, events) in items.iter().zip(prepared) {
-                (&mut *tx)
-                    .execute(
-                        sqlx::query(crate::message_log::COPY_TO_LOG)
-                            .bind(it.message_id.as_str())
-                            .bind(it.node.as_str())
-                            .bind(finished_at),
-                    )
-                    .await
-                    .map_err(map_err)?;
-                let deleted = (&mut *tx)
-                    .execute(
-                        sqlx::query("DELETE FROM queue WHERE message_id = $1 AND lease_owner = $2")
-                            .bind(it.message_id.as_str())
-                            .bind(it.node.as_str()),
-                    )
-                    .await
-                    .map_err(map_err)?
-                    .rows_affected();
-                if deleted == 0 {
+                if !finished.remove(&it.message_id) {
                     let exists = (&mut *tx)
                         .fetch_optional(
                             sqlx::query("SELECT attempts FROM queue WHERE message_id = $1")
@@ -677,14 +727,6 @@ impl SqlStore {
                     results.push(Err(if exists { StoreError::Conflict } else { StoreError::NotFound }));
                     continue;
                 }
-                // The body goes with its queue row (0010_message_bodies.sql).
-                (&mut *tx)
-                    .execute(
-                        sqlx::query("DELETE FROM message_bodies WHERE message_id = $1")
-                            .bind(it.message_id.as_str()),
-                    )
-                    .await
-                    .map_err(map_err)?;
                 add_event_stats(&mut stats, &events);
                 all_events.extend(events);
                 results.push(Ok(()));

@@ -25,6 +25,10 @@ use tokio::task::JoinSet;
 /// Longest sleep while idle (the notifier normally wakes the loop first).
 pub const IDLE_POLL: Duration = Duration::from_millis(500);
 
+/// How long the loop waits after the send pipeline woke it before claiming: messages accepted
+/// in that window share one claim transaction instead of one each.
+pub const CLAIM_COALESCE: Duration = Duration::from_millis(5);
+
 /// Where claimed messages go.
 #[derive(Clone)]
 pub enum Handoff {
@@ -92,18 +96,24 @@ pub async fn run_delivery(
     }
     let lease_ms = handoff.lease_ms();
     let mut in_flight: JoinSet<()> = JoinSet::new();
+    // Whether messages may be ready: at start, after a wake-up from the send pipeline, after
+    // the idle poll (retries come due), and while claims come back full. A finished delivery
+    // alone does not make anything ready, so it does not cost a claim transaction.
+    let mut claim_now = true;
     loop {
         if *shutdown.borrow() {
             break;
         }
+        while in_flight.try_join_next().is_some() {}
         let room = limits
             .concurrency
             .saturating_sub(in_flight.len())
             .min(limits.batch);
-        let claimed = if room == 0 {
-            vec![]
-        } else {
-            match engine
+        // Under load, claim when enough slots are free that the claim is worth its write
+        // transaction (claiming for each freed slot would cost one transaction per message).
+        let refill = (limits.concurrency / 8).clamp(1, limits.batch);
+        if claim_now && room >= refill {
+            let claimed = match engine
                 .store
                 .claim_messages(&node, sesame_engine::now_ms(), lease_ms, room)
                 .await
@@ -113,42 +123,44 @@ pub async fn run_delivery(
                     tracing::warn!(error = %e, "claiming queued messages failed");
                     vec![]
                 }
-            }
-        };
-        let got = claimed.len();
-        if got < room {
-            // Nothing more is due: delivery is not behind acceptance.
-            if let Some(gate) = &inflow {
-                gate.refill();
-            }
-        }
-        for msg in claimed {
-            let engine = engine.clone();
-            let node = node.clone();
-            let handoff = handoff.clone();
-            let inflow = inflow.clone();
-            in_flight.spawn(async move {
-                // Whatever the outcome, this message no longer waits for delivery.
-                let _token = ReturnToken(inflow);
-                let id = msg.message_id.clone();
-                match handoff.deliver(&engine, &node, msg).await {
-                    Ok(()) => tracing::debug!(message_id = %id, "delivery attempt finished"),
-                    Err(e) => {
-                        tracing::warn!(message_id = %id, error = %e, "delivery failed; retried when the lease expires")
-                    }
+            };
+            let got = claimed.len();
+            if got < room {
+                // Nothing more is due: delivery is not behind acceptance.
+                if let Some(gate) = &inflow {
+                    gate.refill();
                 }
-            });
-        }
-        if got == room && room > 0 {
-            // Possibly more ready: claim again as soon as a slot frees up.
-            if in_flight.len() >= limits.concurrency {
-                in_flight.join_next().await;
             }
-            continue;
+            for msg in claimed {
+                let engine = engine.clone();
+                let node = node.clone();
+                let handoff = handoff.clone();
+                let inflow = inflow.clone();
+                in_flight.spawn(async move {
+                    // Whatever the outcome, this message no longer waits for delivery.
+                    let _token = ReturnToken(inflow);
+                    let id = msg.message_id.clone();
+                    match handoff.deliver(&engine, &node, msg).await {
+                        Ok(()) => tracing::debug!(message_id = %id, "delivery attempt finished"),
+                        Err(e) => {
+                            tracing::warn!(message_id = %id, error = %e, "delivery failed; retried when the lease expires")
+                        }
+                    }
+                });
+            }
+            if got == room {
+                // Possibly more ready: claim again (once `refill` slots are free).
+                continue;
+            }
+            claim_now = false;
         }
         tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = wake.notified() => {
+                // New mail: let what is accepted in the next few milliseconds share the claim.
+                tokio::time::sleep(CLAIM_COALESCE).await;
+                claim_now = true;
+            }
+            _ = tokio::time::sleep(IDLE_POLL) => claim_now = true,
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             _ = shutdown.changed() => {}
         }

@@ -31,7 +31,7 @@ use serde_json::Value;
 use sesame_model::{DispatchItem, EventRecord, Scope};
 
 use crate::error::EngineError;
-use crate::records::kind;
+use crate::records::{kind, IdentityRecord};
 use crate::sinks::{self, Framing, SinkRecord, SinkTarget};
 use crate::sns::publish::PublishRequest;
 use crate::sns::SnsError;
@@ -182,7 +182,7 @@ impl Engine {
         if matches!(event_type, "Bounce" | "Complaint" | "Delivery") {
             if let Some(owner) = identity_scope(data) {
                 let (scope, name) = owner;
-                if let Some(identity) = self.get_identity(&scope, &name).await? {
+                if let Some(identity) = self.notifying_identity(&scope, &name).await? {
                     if let Some((topic, headers)) = matching::identity_target(event_type, &identity)
                     {
                         if let Some(n) = matching::notification_from_event(data, headers) {
@@ -432,6 +432,26 @@ enum Published {
     TopicMissing,
     /// Not published for another reason (another account's topic, an unserved region).
     Dropped,
+}
+
+impl Engine {
+    /// The identity whose notification topics an event goes to, read through the send path's
+    /// ≤ 1 s cache: every Delivery event needs it. Topic changes made through this
+    /// engine drop the entry at once; changes on another node reach it within the cache's TTL.
+    async fn notifying_identity(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<Option<IdentityRecord>, EngineError> {
+        if let Some(rec) = self.hot.identity(scope, name) {
+            return Ok(Some(rec));
+        }
+        let rec = self.get_identity(scope, name).await?;
+        if let Some(r) = &rec {
+            self.hot.put_identity(scope, r);
+        }
+        Ok(rec)
+    }
 }
 
 /// The scope and name of the identity that governs the event's message.
