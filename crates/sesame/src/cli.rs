@@ -686,7 +686,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 let v: Vec<_> = events
                     .iter()
-                    .map(|e| serde_json::json!({"event_id": e.event_id, "account_id": e.scope.account, "region": e.scope.region.as_str(), "message_id": e.message_id, "event_type": e.event_type, "timestamp": fmt_ms(e.timestamp), "data": e.data}))
+                    .map(|e| {
+                        // `data` is the event record (what destinations get); the remote MTA's
+                        // address, kept for identity notifications only (G-60), beside it.
+                        let mut v = serde_json::json!({"event_id": e.event_id, "account_id": e.scope.account, "region": e.scope.region.as_str(), "message_id": e.message_id, "event_type": e.event_type, "timestamp": fmt_ms(e.timestamp), "data": sesame_events::stored::event_record(&e.data)});
+                        if let Some(ip) = sesame_events::stored::remote_mta_ip(&e.data) {
+                            v["remote_mta_ip"] = ip.into();
+                        }
+                        v
+                    })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if events.is_empty() {
