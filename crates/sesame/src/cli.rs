@@ -239,6 +239,23 @@ pub enum AccountCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The account's notices (MAIL FROM and DKIM status changes, removed notification topics,
+    /// reputation reviews and pauses): where they are mailed and whether each was
+    /// (docs/notices.md).
+    Notices {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Only notices not mailed yet.
+        #[arg(long)]
+        pending: bool,
+        /// Print a JSON array, one object per region:
+        /// {"account_id","region","recipients","recipients_source","notices":[…]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Set an account's enforcement status (the operator's review decision, docs/reputation.md):
     /// HEALTHY, PROBATION or SHUTDOWN (no sending at all until lifted).
     Enforcement {
@@ -482,6 +499,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         }
                     }
                     Ok(())
+                }
+                AccountCmd::Notices {
+                    account,
+                    region,
+                    pending,
+                    json,
+                } => {
+                    let id = account_id(&account)?;
+                    engine.require_account(&id).await?;
+                    let scopes: Vec<sesame_model::Scope> = engine
+                        .regions_or_all(region.as_deref())?
+                        .into_iter()
+                        .map(|r| sesame_model::Scope::new(id.clone(), r))
+                        .collect();
+                    crate::notices::print(&engine, &scopes, &cfg.notices.fallback, pending, json)
+                        .await
                 }
                 AccountCmd::Enforcement {
                     account,

@@ -418,7 +418,7 @@ impl Engine {
                 to: String::new(),
                 deadline: None,
             },
-            delivered_at: None,
+            ..Default::default()
         };
         let name = format!("{now:013}-notification-topic-{:08x}", rand::random::<u32>());
         let data = serde_json::to_value(&notice)
