@@ -92,6 +92,58 @@ pub fn remote_mta_ip(stored: &Value) -> Option<&str> {
     })
 }
 
+/// The remote MTA of a bounce reported *after* the hand-off (a DSN or auto-reply mailed back,
+/// Q-166): the address the message's earlier `Delivery` records (stored forms, `deliveries`)
+/// for the bounced recipients — the MTA the message was handed to (G-61: "the MTA to which
+/// delivery was attempted"). `None` unless every bounced recipient is covered by a Delivery
+/// with an address and they all name the same one (recipients of one message at different
+/// domains went to different MTAs). Addresses compare case-insensitively.
+pub fn remote_mta_ip_of_bounce<'a>(
+    deliveries: impl IntoIterator<Item = &'a Value>,
+    bounce: &Value,
+) -> Option<String> {
+    let covered: Vec<(Vec<&str>, &str)> = deliveries
+        .into_iter()
+        .filter_map(|d| {
+            let ip = d.pointer("/delivery/remoteMtaIp")?.as_str()?;
+            let rcpts = d
+                .pointer("/delivery/recipients")?
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            Some((rcpts, ip))
+        })
+        .collect();
+    let mut found: Option<&str> = None;
+    let bounced = bounce.pointer("/bounce/bouncedRecipients")?.as_array()?;
+    if bounced.is_empty() {
+        return None;
+    }
+    for r in bounced {
+        let address = r.get("emailAddress")?.as_str()?;
+        // The latest Delivery of that recipient.
+        let ip = covered
+            .iter()
+            .rev()
+            .find(|(rcpts, _)| rcpts.iter().any(|a| a.eq_ignore_ascii_case(address)))?
+            .1;
+        match found {
+            Some(f) if f != ip => return None,
+            _ => found = Some(ip),
+        }
+    }
+    found.map(str::to_string)
+}
+
+/// Adds `bounce.remoteMtaIp` to the record of a Bounce, making it the stored form (see
+/// [`remote_mta_ip_of_bounce`]). Records of other types are left alone.
+pub fn set_bounce_remote_mta_ip(record: &mut Value, ip: &str) {
+    if let Some(o) = record.get_mut("bounce").and_then(Value::as_object_mut) {
+        o.insert("remoteMtaIp".into(), ip.into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -194,6 +246,53 @@ mod tests {
             assert_eq!(note[key], stored[key], "{key}");
             shape::check(&note).unwrap_or_else(|e| panic!("{key}: {e:#?}"));
         }
+    }
+
+    /// Q-166 / G-61: a later bounce takes the address of the Delivery that handed its
+    /// recipients over; not when unknown, not when its recipients went to different MTAs.
+    #[test]
+    fn later_bounces_take_the_delivery_address() {
+        let d = |rcpts: &[&str], ip: Option<&str>| {
+            let mut v = json!({"eventType": "Delivery", "delivery": {"recipients": rcpts}});
+            if let Some(ip) = ip {
+                v["delivery"]["remoteMtaIp"] = ip.into();
+            }
+            v
+        };
+        let b = |rcpts: &[&str]| {
+            let r: Vec<Value> = rcpts.iter().map(|a| json!({"emailAddress": a})).collect();
+            json!({"eventType": "Bounce", "bounce": {"bouncedRecipients": r}})
+        };
+        let deliveries = [
+            d(&["a@x.test", "b@x.test"], Some("192.0.2.1")),
+            d(&["c@y.test"], Some("192.0.2.2")),
+            d(&["e@z.test"], None),
+            d(&["b@x.test"], Some("192.0.2.3")),
+            json!({"eventType": "Send", "send": {}}),
+        ];
+        let cases: [(&[&str], Option<&str>); 7] = [
+            (&["a@x.test"], Some("192.0.2.1")),
+            (&["A@X.test"], Some("192.0.2.1")),
+            (&["b@x.test"], Some("192.0.2.3")), // the latest Delivery
+            (&["a@x.test", "c@y.test"], None),  // two MTAs
+            (&["e@z.test"], None),              // Delivery without an address
+            (&["nobody@x.test"], None),         // never delivered
+            (&[], None),
+        ];
+        for (rcpts, want) in cases {
+            assert_eq!(
+                remote_mta_ip_of_bounce(&deliveries, &b(rcpts)).as_deref(),
+                want,
+                "{rcpts:?}"
+            );
+        }
+        let mut bounce = b(&["a@x.test"]);
+        set_bounce_remote_mta_ip(&mut bounce, "192.0.2.1");
+        assert_eq!(bounce["bounce"]["remoteMtaIp"], "192.0.2.1");
+        assert!(has_notification_fields(&bounce));
+        let mut other = json!({"eventType": "Complaint", "complaint": {}});
+        set_bounce_remote_mta_ip(&mut other, "192.0.2.1");
+        assert!(!has_notification_fields(&other));
     }
 
     /// Without a known remote IP (capture mode, simulator, suppression list, asynchronous

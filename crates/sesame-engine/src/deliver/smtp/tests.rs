@@ -979,3 +979,37 @@ async fn remote_mta_ip_in_notifications_never_in_event_records() {
         );
     }
 }
+
+/// Q-166 / G-61: a DSN mailed back after the remote MTA accepted the message gives a Bounce
+/// stored with that MTA's address (from the Delivery), which its event record does not show.
+#[tokio::test]
+async fn later_dsn_bounce_is_stored_with_the_delivery_address() {
+    let f = fixture().await;
+    let t = Scripted::new(vec![("example.net", vec![reply(250, "2.0.0", "Ok")])]);
+    let id = send(&f, "sender@example.test", &["a@example.net"], None).await;
+    attempt_at(&f, &t, now_ms()).await;
+    let (logged, _) = f.store.find_message(&id).await.unwrap().unwrap();
+    let dsn = format!(
+        "Date: {}\r\nFrom: MAILER-DAEMON@mx.example.net\r\nTo: {verp}\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mail system\r\n\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; mx.example.net\r\n\r\n\
+         Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\r\n--B--\r\n",
+        crate::templates::rfc5322_date(now_ms()),
+        verp = logged.mail_from
+    );
+    f.engine
+        .ingest_feedback(&logged.mail_from, dsn.as_bytes())
+        .await
+        .unwrap();
+    let ev = events(&f, &id).await;
+    assert_eq!(types(&ev), ["Send", "Delivery", "Bounce"]);
+    let bounce = &ev[2].1;
+    assert_eq!(bounce["bounce"]["remoteMtaIp"], REMOTE_IP);
+    assert_eq!(bounce["bounce"]["reportingMTA"], "dns; mx.example.net");
+    let record = sesame_events::stored::event_record(bounce);
+    sesame_events::shape::check(&record).unwrap_or_else(|e| panic!("{e:#?}"));
+}
