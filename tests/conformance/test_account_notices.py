@@ -12,11 +12,14 @@ the dev inbox (`GET /_aws/ses`, LocalStack's shape) and the notice's mailing sta
 - with neither, the notice stays stored, the server logs why once, and it is mailed as soon as
   the account sets a contact address.
 
-Servers: 127.0.16.2 (us-east-1, with a fallback) and 127.0.16.3 (eu-west-1, without). Each has
-its own SQLite store in a full run (another server of the suite delivers in smtp mode and would
-take the notice emails from a shared PostgreSQL queue); `SESAME_NOTICES_CONFORMANCE_PG=1` keeps
-the suite's PostgreSQL database, for running this module alone on it (the two servers then are
-two nodes of one deployment, each mailing only its own region).
+Servers: 127.0.16.2 (with a fallback address), 127.0.16.4 (its twin) and 127.0.16.3 (without a
+fallback, in eu-west-1). In a full run each has its own SQLite store: another server of the
+suite delivers in smtp mode and would take the notice emails from a shared PostgreSQL queue.
+`SESAME_NOTICES_CONFORMANCE_PG=1` puts the first two on the suite's PostgreSQL database, for
+running this module alone on it; they are then two nodes of one deployment, and the twin test
+checks that they mail each notice once. The server without a fallback is another deployment
+(other settings, other regions) and keeps its own SQLite store even then: nodes sharing a
+database must share their configuration.
 """
 
 import json
@@ -34,11 +37,11 @@ FALLBACK = "notices@operator.example.net"
 SERVICE_DOMAIN = "sesame.localhost"
 
 
-def notice_server_at(tmp_path_factory, host, region, fallback=None):
+def notice_server_at(tmp_path_factory, host, region, fallback=None, shared_pg=True):
     data = tmp_path_factory.mktemp(f"sesame-notices-{region}") / "data"
     data.mkdir()
     s = Server(data)
-    if not os.environ.get("SESAME_NOTICES_CONFORMANCE_PG"):
+    if not (shared_pg and os.environ.get("SESAME_NOTICES_CONFORMANCE_PG")):
         s.env.pop("SESAME_DATABASE_URL", None)
     s.env["SESAME_HTTP_ADDR"] = f"{host}:{free_port(host)}"
     s.env["SESAME_DELIVERY_MODE"] = "capture"
@@ -62,7 +65,7 @@ def notice_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def quiet_server(tmp_path_factory):
-    s = notice_server_at(tmp_path_factory, "127.0.16.3", "eu-west-1")
+    s = notice_server_at(tmp_path_factory, "127.0.16.3", "eu-west-1", shared_pg=False)
     yield s
     s.stop()
 
@@ -212,3 +215,28 @@ def test_notice_waits_for_a_contact_address(quiet_server):
     assert isinstance(n["delivered_at"], int)
     assert "no unmailed notices" in quiet_server.cli(
         "account", "notices", "--account", acct.account_id, "--pending").stdout
+
+
+def test_two_nodes_mail_each_notice_once(notice_server, tmp_path_factory):
+    """Q-100 on several nodes: a second node on the same PostgreSQL database, same region and
+    settings, polls alongside; every notice is claimed by one node (compare-and-swap on the
+    notice) and mailed exactly once."""
+    url = notice_server.env.get("SESAME_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("two nodes need the shared PostgreSQL store (SESAME_NOTICES_CONFORMANCE_PG=1)")
+    twin = notice_server_at(tmp_path_factory, "127.0.16.4", "us-east-1", FALLBACK)
+    try:
+        sent = []
+        for _ in range(4):
+            acct, domain = sender_in(notice_server, "us-east-1")
+            sent.append((acct, remove_bounce_topic(acct, "us-east-1", domain)))
+        for acct, subject in sent:
+            assert len(inbox_to(notice_server, FALLBACK, subject)) == 1
+        time.sleep(3)  # both nodes keep polling: still one email each
+        for acct, subject in sent:
+            msgs = inbox_to(twin, FALLBACK, subject, timeout=0)
+            assert len(msgs) == 1, msgs
+            [n] = notices(twin, acct, "us-east-1")["notices"]
+            assert n["message_id"] == msgs[0]["Id"] and isinstance(n["delivered_at"], int)
+    finally:
+        twin.stop()
