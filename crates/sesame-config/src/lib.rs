@@ -381,6 +381,18 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Count mailbox-simulator mail in the reputation rates. SES never does (E-82) and neither does Sesame by default; turn it on to rehearse automatic pausing with `bounce@simulator.amazonses.com`.",
     },
     Setting {
+        key: "notices_fallback_address",
+        env: "SESAME_NOTICES_FALLBACK_ADDRESS",
+        default: "(none)",
+        doc: "Comma-separated addresses that receive the account notices (MAIL FROM status changes, DKIM revocation, `NOTIFICATION_TOPIC_REMOVED`, reputation reviews and pauses; DECISIONS Q-100) of accounts that set no `AdditionalContactEmailAddresses` with `PutAccountDetails` in the notice's region. Unset: such notices stay stored, unmailed (`sesame account notices` lists them), until the account sets an address.",
+    },
+    Setting {
+        key: "notices_poll_seconds",
+        env: "SESAME_NOTICES_POLL_SECONDS",
+        default: "30",
+        doc: "How often every node mails the account notices not mailed yet, through Sesame's own queue (docs/notices.md). `0` or `off` disables the mailer: notices are only stored.",
+    },
+    Setting {
         key: "sns_base_url",
         env: "SESAME_SNS_BASE_URL",
         default: "http://<API listener address>",
@@ -497,6 +509,8 @@ pub struct Config {
     pub tracking_trust_forwarded_for: bool,
     /// Automatic review and pausing (`reputation_*`).
     pub reputation: ReputationSettings,
+    /// The account-notice mailer (`notices_*`).
+    pub notices: NoticeSettings,
     /// Base of SNS message URLs; `None`: the API listener's address.
     pub sns_base_url: Option<String>,
     pub sns_retry_base_seconds: u64,
@@ -518,6 +532,15 @@ pub struct ReputationSettings {
     pub complaint_review_rate: f64,
     pub complaint_pause_rate: f64,
     pub count_simulator: bool,
+}
+
+/// `notices_*` (see [`SETTINGS`]; docs/notices.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NoticeSettings {
+    /// Recipients of the notices of accounts without a contact address; empty: none.
+    pub fallback: Vec<String>,
+    /// `None`: the mailer does not run.
+    pub poll_seconds: Option<u64>,
 }
 
 /// `dns_*`, `feedback_mx_ips` and `dkim_rotation_seconds` (see [`SETTINGS`]).
@@ -922,6 +945,7 @@ impl Config {
                 }
             },
             reputation: reputation_settings(&get)?,
+            notices: notice_settings(&get)?,
             sns_retry_base_seconds: parse_count(
                 "SESAME_SNS_RETRY_BASE_SECONDS",
                 get("sns_retry_base_seconds"),
@@ -1031,6 +1055,45 @@ fn dns_settings(
         ttl,
         dkim_rotation_seconds,
         operator_dkim,
+    })
+}
+
+fn notice_settings(get: &dyn Fn(&str) -> Option<String>) -> Result<NoticeSettings, ConfigError> {
+    const FALLBACK: &str = "SESAME_NOTICES_FALLBACK_ADDRESS";
+    let mut fallback: Vec<String> = Vec::new();
+    for a in get("notices_fallback_address")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        // A bare address, local@domain: it is an envelope recipient and a To address.
+        let ok = a.rsplit_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        }) && !a.contains(|c: char| c.is_whitespace() || "<>\",;".contains(c));
+        if !ok {
+            return Err(invalid(
+                FALLBACK,
+                &format!("{a:?} is not an address like notices@example.com"),
+            ));
+        }
+        if !fallback.iter().any(|f| f.eq_ignore_ascii_case(a)) {
+            fallback.push(a.to_string());
+        }
+    }
+    let poll_seconds = match get("notices_poll_seconds").as_deref() {
+        None => Some(30),
+        Some("0") | Some("off") => None,
+        Some(s) => Some(s.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            invalid(
+                "SESAME_NOTICES_POLL_SECONDS",
+                &format!("{s:?} is not a number of seconds (or 0/off)"),
+            )
+        })?),
+    };
+    Ok(NoticeSettings {
+        fallback,
+        poll_seconds,
     })
 }
 
@@ -1311,6 +1374,50 @@ mod tests {
             Config::load_from(Some(&f), &env(&[])),
             Err(ConfigError::UnknownKey(k)) if k == "nonsense_key"
         ));
+    }
+
+    /// Q-100: the account-notice mailer's settings: defaults, lists, `off`, bad values.
+    #[test]
+    fn notice_settings() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(
+            c.notices,
+            NoticeSettings {
+                fallback: vec![],
+                poll_seconds: Some(30)
+            }
+        );
+        let c = Config::load_from(
+            None,
+            &env(&[
+                (
+                    "SESAME_NOTICES_FALLBACK_ADDRESS",
+                    " ops@provider.test, OPS@provider.test,noc@provider.test ",
+                ),
+                ("SESAME_NOTICES_POLL_SECONDS", "off"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.notices.fallback,
+            vec!["ops@provider.test", "noc@provider.test"]
+        );
+        assert_eq!(c.notices.poll_seconds, None);
+        for (k, v) in [
+            ("SESAME_NOTICES_FALLBACK_ADDRESS", "ops"),
+            ("SESAME_NOTICES_FALLBACK_ADDRESS", "Ops <ops@provider.test>"),
+            ("SESAME_NOTICES_FALLBACK_ADDRESS", "ops@localhost"),
+            ("SESAME_NOTICES_POLL_SECONDS", "-1"),
+            ("SESAME_NOTICES_POLL_SECONDS", "soon"),
+        ] {
+            assert!(
+                matches!(
+                    Config::load_from(None, &env(&[(k, v)])),
+                    Err(ConfigError::Invalid { setting, .. }) if setting == k
+                ),
+                "{k}={v}"
+            );
+        }
     }
 
     /// G-76, Z-1, Q-239, Q-240: the reputation defaults, and thresholds that must make sense.

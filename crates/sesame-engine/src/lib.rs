@@ -23,6 +23,7 @@ pub mod error;
 pub mod feedback;
 pub mod forwarding;
 pub mod identities;
+pub mod notices;
 pub mod operator_dkim;
 pub mod pagination;
 pub mod publishing;

@@ -404,7 +404,7 @@ impl Engine {
                 to: to.to_string(),
                 deadline: None,
             },
-            delivered_at: None,
+            ..Default::default()
         };
         let name = format!(
             "{now_ms:013}-reputation-{seq:04}-{:08x}",

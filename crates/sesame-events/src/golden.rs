@@ -321,3 +321,67 @@ fn every_event_type_has_its_seed_example() {
         );
     }
 }
+
+/// G-60 / G-61 / Q-157: for every Delivery and Bounce fixture, the stored form
+/// ([`crate::stored`]) keeps the input's `remote_mta_ip` as `remoteMtaIp`, and its event record
+/// is the golden event record — which never carries `remoteMtaIp`. Every Delivery and Bounce
+/// *notification* fixture whose input knows the remote IP shows it.
+#[test]
+fn stored_forms_keep_remote_ip_events_never_show_it() {
+    let mut seen = (0, 0);
+    for (builder, path) in fixtures() {
+        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let i = &fx.input;
+        let (stored, key, ip) = match builder.as_str() {
+            "delivery" => {
+                let d = i.delivery.as_ref().unwrap();
+                (
+                    crate::stored::delivery(&i.mail, d),
+                    "delivery",
+                    d.remote_mta_ip.clone(),
+                )
+            }
+            "bounce" => {
+                let b = i.bounce.as_ref().unwrap();
+                (
+                    crate::stored::bounce(&i.mail, b),
+                    "bounce",
+                    b.remote_mta_ip.clone(),
+                )
+            }
+            "notification" => {
+                let n = &fx.expected;
+                let body = if let Some(d) = &i.delivery {
+                    Some((&n["delivery"], &d.remote_mta_ip))
+                } else {
+                    i.bounce.as_ref().map(|b| (&n["bounce"], &b.remote_mta_ip))
+                };
+                if let Some((body, Some(ip))) = body {
+                    assert_eq!(body["remoteMtaIp"], ip.as_str(), "{}", path.display());
+                    seen.1 += 1;
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        assert!(
+            fx.expected[key].get("remoteMtaIp").is_none(),
+            "{}: an event record shows remoteMtaIp (G-60)",
+            path.display()
+        );
+        assert_eq!(
+            stored[key].get("remoteMtaIp").and_then(Value::as_str),
+            ip.as_deref(),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            *crate::stored::event_record(&stored),
+            fx.expected,
+            "{}",
+            path.display()
+        );
+        seen.0 += 1;
+    }
+    assert!(seen.0 >= 4 && seen.1 >= 2, "{seen:?}");
+}

@@ -13,6 +13,9 @@
 //!   [`delivery_delay`].
 //! - [`engagement`] — recipient-engagement records: [`open`], [`click`], [`subscription`]
 //!   (G-50, G-51, G-54).
+//! - [`stored`] — the stored form of an event: the event record plus the fields only identity
+//!   notifications show (`remoteMtaIp`, G-60, Q-157); [`stored::event_record`] strips them for
+//!   event destinations.
 //! - [`notification`](mod@notification) — v1 identity notifications (`notificationType`,
 //!   G-57..G-61, Q-157): [`notification()`] with [`NotificationKind`].
 //! - [`eventbridge`] — EventBridge envelopes ([`eventbridge::envelope`],
@@ -40,6 +43,7 @@ pub mod notification;
 pub mod record;
 pub mod shape;
 pub mod sns;
+pub mod stored;
 pub mod timestamp;
 pub mod vocab;
 

@@ -114,7 +114,7 @@ pub fn rendering_failure(m: &MailInfo, template_name: &str, error_message: &str)
 }
 
 /// `Delivery` (G-48): no `remoteMtaIp` in events (G-60); `reportingMTA` verbatim (no prefix,
-///
+/// What the store keeps is [`crate::stored::delivery`], which has it.
 pub fn delivery(m: &MailInfo, d: &DeliveryInfo) -> Value {
     record(
         event_types::DELIVERY,
@@ -125,6 +125,7 @@ pub fn delivery(m: &MailInfo, d: &DeliveryInfo) -> Value {
 }
 
 /// `Bounce` (G-42, G-43): DSN fields only when known; no `remoteMtaIp` in events (G-60).
+/// What the store keeps is [`crate::stored::bounce`], which has it.
 pub fn bounce(m: &MailInfo, b: &BounceInfo) -> Value {
     record(
         event_types::BOUNCE,

@@ -239,6 +239,23 @@ pub enum AccountCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The account's notices (MAIL FROM and DKIM status changes, removed notification topics,
+    /// reputation reviews and pauses): where they are mailed and whether each was
+    /// (docs/notices.md).
+    Notices {
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// One region (default: every configured region).
+        #[arg(long)]
+        region: Option<String>,
+        /// Only notices not mailed yet.
+        #[arg(long)]
+        pending: bool,
+        /// Print a JSON array, one object per region:
+        /// {"account_id","region","recipients","recipients_source","notices":[…]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Set an account's enforcement status (the operator's review decision, docs/reputation.md):
     /// HEALTHY, PROBATION or SHUTDOWN (no sending at all until lifted).
     Enforcement {
@@ -483,6 +500,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                     Ok(())
                 }
+                AccountCmd::Notices {
+                    account,
+                    region,
+                    pending,
+                    json,
+                } => {
+                    let id = account_id(&account)?;
+                    engine.require_account(&id).await?;
+                    let scopes: Vec<sesame_model::Scope> = engine
+                        .regions_or_all(region.as_deref())?
+                        .into_iter()
+                        .map(|r| sesame_model::Scope::new(id.clone(), r))
+                        .collect();
+                    crate::notices::print(&engine, &scopes, &cfg.notices.fallback, pending, json)
+                        .await
+                }
                 AccountCmd::Enforcement {
                     account,
                     region,
@@ -686,7 +719,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 let v: Vec<_> = events
                     .iter()
-                    .map(|e| serde_json::json!({"event_id": e.event_id, "account_id": e.scope.account, "region": e.scope.region.as_str(), "message_id": e.message_id, "event_type": e.event_type, "timestamp": fmt_ms(e.timestamp), "data": e.data}))
+                    .map(|e| {
+                        // `data` is the event record (what destinations get); the remote MTA's
+                        // address, kept for identity notifications only (G-60), beside it.
+                        let mut v = serde_json::json!({"event_id": e.event_id, "account_id": e.scope.account, "region": e.scope.region.as_str(), "message_id": e.message_id, "event_type": e.event_type, "timestamp": fmt_ms(e.timestamp), "data": sesame_events::stored::event_record(&e.data)});
+                        if let Some(ip) = sesame_events::stored::remote_mta_ip(&e.data) {
+                            v["remote_mta_ip"] = ip.into();
+                        }
+                        v
+                    })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if events.is_empty() {

@@ -127,6 +127,7 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     };
     let node = crate::delivery::node_id(&cfg.data_dir)
         .with_context(|| format!("reading or creating {}/node-id", cfg.data_dir.display()))?;
+    let node_name = node.clone();
     // DNS verification of identities (docs/verification.md).
     let verifying = tokio::spawn(crate::verification::run(
         engine.clone(),
@@ -239,6 +240,18 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             stop_rx.clone(),
         ))
     });
+    // The account-notice mailer (docs/notices.md), on every node in every mode: notices go
+    // through the queue like any mail.
+    let notices = cfg.notices.poll_seconds.map(|secs| {
+        tokio::spawn(crate::notices::run(
+            engine.clone(),
+            cfg.regions.clone(),
+            node_name.clone(),
+            cfg.notices.fallback.clone(),
+            std::time::Duration::from_secs(secs),
+            stop_rx.clone(),
+        ))
+    });
     let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
         engine.clone(),
         stop_rx.clone(),
@@ -273,6 +286,9 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     }
     if let Some(t) = reputation {
         t.await.context("reputation task")?;
+    }
+    if let Some(t) = notices {
+        t.await.context("account notice task")?;
     }
     pruning.await.context("message log pruning task")?;
     event_publisher.await.context("event publishing task")?;

@@ -353,9 +353,11 @@ impl Engine {
                 reporting_mta: host.to_string(),
                 remote_mta_ip: remote_ip.clone(),
             };
+            // Stored with `remoteMtaIp` for the identity notification; event destinations
+            // get the record without it (`sesame_events::stored`, G-60, Q-157).
             out.events.push(ev(
                 event_types::DELIVERY,
-                sesame_events::delivery(&mail, &d),
+                sesame_events::stored::delivery(&mail, &d),
             ));
         }
         // G-42, G-43: one bounce per (type, subtype); our own DSN fields (Q-165 `dns;`).
@@ -385,8 +387,10 @@ impl Engine {
                 reporting_mta: Some(format!("dns; {host}")),
                 remote_mta_ip: remote_ip.clone(),
             };
-            out.events
-                .push(ev(event_types::BOUNCE, sesame_events::bounce(&mail, &b)));
+            out.events.push(ev(
+                event_types::BOUNCE,
+                sesame_events::stored::bounce(&mail, &b),
+            ));
         }
         // G-53, Q-149: one delay per delayType; `reportingMTA` is written like the DSN
         // `Reporting-MTA` of our bounces (the MTA reporting the delay is ours).

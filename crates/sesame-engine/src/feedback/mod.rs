@@ -22,6 +22,9 @@
 //! | auto-reply | `Transient`/`General` (not counted, G-44) | — |
 //! | anything else | `Undetermined`/`Undetermined` (Q-166) | — |
 //!
+//! A `Bounce` whose recipients an earlier `Delivery` handed to one remote MTA is stored with
+//! that MTA's `remoteMtaIp`, for identity notifications (G-60, G-61; `sesame_events::stored`).
+//!
 //! Every `Bounce`/`Complaint` recorded here is also mailed to the message's feedback address
 //! when forwarding applies, with the received report attached ([`crate::forwarding`]).
 //!
@@ -213,7 +216,7 @@ impl Engine {
             .unwrap_or(now)
             .clamp(earliest, now.max(earliest));
 
-        let (kind, pending) = match &parsed.report {
+        let (kind, mut pending) = match &parsed.report {
             Report::Dsn(dsn) => ("dsn", self.dsn_events(&msg, &mail, &originals, dsn, at)),
             Report::Arf(arf) => (
                 "arf",
@@ -259,6 +262,28 @@ impl Engine {
             }
         };
 
+        // G-61: a bounce reported after the hand-off names the MTA the message was handed to,
+        // as the earlier Delivery recorded it (stored for identity notifications only, G-60).
+        if pending.iter().any(|p| p.event_type == event_types::BOUNCE) {
+            let earlier = self.store.message_events(&scope, &msg.message_id).await?;
+            let deliveries: Vec<&serde_json::Value> = earlier
+                .iter()
+                .filter(|e| e.event_type == event_types::DELIVERY)
+                .map(|e| &e.data)
+                .collect();
+            for p in pending
+                .iter_mut()
+                .filter(|p| p.event_type == event_types::BOUNCE)
+            {
+                let ip = sesame_events::stored::remote_mta_ip_of_bounce(
+                    deliveries.iter().copied(),
+                    &p.data,
+                );
+                if let Some(ip) = ip {
+                    sesame_events::stored::set_bounce_remote_mta_ip(&mut p.data, &ip);
+                }
+            }
+        }
         let suppressed = self.suppress_pending(&msg, &pending).await?;
         let events: Vec<EventRecord> = pending
             .into_iter()
@@ -445,6 +470,7 @@ impl Engine {
             timestamp_ms: at,
             feedback_id: feedback_id.clone(),
             reporting_mta,
+            // Added from the earlier Delivery by `ingest_feedback` when known.
             remote_mta_ip: None,
         };
         Pending {

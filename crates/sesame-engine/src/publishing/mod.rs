@@ -109,7 +109,10 @@ impl Engine {
     /// `Err` means "try again later" (see the module docs).
     pub async fn dispatch_event(&self, event: &EventRecord) -> Result<DispatchReport, EngineError> {
         let mut report = DispatchReport::default();
-        let data = &event.data;
+        // The stored form keeps fields only identity notifications show (`remoteMtaIp`);
+        // every event destination gets the event record without them (G-60, Q-157).
+        let record = sesame_events::stored::event_record(&event.data);
+        let data: &Value = &record;
         let event_type = event.event_type.as_str();
 
         // 1. Configuration-set event destinations (G-32..G-39): SNS topics, Firehose delivery
@@ -156,7 +159,8 @@ impl Engine {
                             .await?;
                     }
                     matching::Target::EventBridge(arn) => {
-                        self.event_bus_records(event, &arn, &mut report).await?;
+                        self.event_bus_records(event, data, &arn, &mut report)
+                            .await?;
                     }
                     matching::Target::CloudWatch {
                         destination,
@@ -178,7 +182,9 @@ impl Engine {
             }
         }
 
-        // 2. Identity notification topics (G-57..G-61).
+        // 2. Identity notification topics (G-57..G-61), from the stored form: the
+        //    notification shows `remoteMtaIp` when the delivery attempt knew it.
+        let data = &event.data;
         if matches!(event_type, "Bounce" | "Complaint" | "Delivery") {
             if let Some(owner) = identity_scope(data) {
                 let (scope, name) = owner;
@@ -250,11 +256,13 @@ impl Engine {
         Ok(())
     }
 
-    /// The EventBridge envelope of `event` on the bus `arn`, one record per enabled
-    /// rule of the bus whose pattern matches it. Only the account's default bus exists.
+    /// The EventBridge envelope of `event` (its event record `data`) on the bus `arn`,
+    /// one record per enabled rule of the bus whose pattern matches it. Only the account's
+    /// default bus exists.
     async fn event_bus_records(
         &self,
         event: &EventRecord,
+        data: &Value,
         arn: &str,
         report: &mut DispatchReport,
     ) -> Result<(), EngineError> {
@@ -266,14 +274,13 @@ impl Engine {
             }
         };
         let id = matching::publication_message_id(&event.event_id, arn, "eventbridge");
-        let resources = event
-            .data
+        let resources = data
             .pointer("/mail/sourceArn")
             .and_then(Value::as_str)
             .map(|a| vec![a.to_string()])
             .unwrap_or_default();
         let Some(envelope) = sesame_events::eventbridge::envelope(
-            &event.data,
+            data,
             &id,
             event.scope.account.as_str(),
             event.scope.region.as_str(),
@@ -411,7 +418,7 @@ impl Engine {
                 to: String::new(),
                 deadline: None,
             },
-            delivered_at: None,
+            ..Default::default()
         };
         let name = format!("{now:013}-notification-topic-{:08x}", rand::random::<u32>());
         let data = serde_json::to_value(&notice)

@@ -386,7 +386,7 @@ pub struct Observed {
 }
 
 /// A component's status change made by a check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {
     /// `DKIM`, `DOMAIN` or `MAIL_FROM`.
     pub component: String,
@@ -542,18 +542,31 @@ pub struct AuditLog {
 }
 
 /// A notice to the account's contact, stored durably (kind `account-notice`)
-/// until a mailer delivers it; `delivered_at` is for that mailer to set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// and mailed by the account-notice mailer ([`crate::notices`]), which sets the mailing
+/// fields below; the stored notice stays as the account's record of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountNotice {
     pub created_at: i64,
     pub identity: String,
-    /// `MAIL_FROM_STATUS_CHANGED`, `DKIM_REVOCATION_WARNING`, `DKIM_REVOKED`.
+    /// `MAIL_FROM_STATUS_CHANGED`, `DKIM_REVOCATION_WARNING`, `DKIM_REVOKED`,
+    /// `NOTIFICATION_TOPIC_REMOVED`, `REPUTATION_*`, `SENDING_PAUSED`,
+    /// `CONFIGURATION_SET_SENDING_PAUSED`.
     pub notice_type: String,
     pub subject: String,
     pub body: String,
     pub change: StatusChange,
+    /// When the notice email entered Sesame's queue (unix ms); `None` while not mailed.
     #[serde(default)]
     pub delivered_at: Option<i64>,
+    /// The notice email's message id (queue, dev inbox, `sesame queue show`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Whom it was mailed to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mailed_to: Vec<String>,
+    /// The node mailing it right now, so two nodes never mail one notice at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<crate::notices::NoticeClaim>,
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -633,7 +646,7 @@ pub fn notices(rec: &IdentityRecord, changes: &[StatusChange], now: i64) -> Vec<
             subject,
             body,
             change: c.clone(),
-            delivered_at: None,
+            ..Default::default()
         });
     }
     out

@@ -249,10 +249,11 @@ async fn accepted_reply_gives_delivery_with_fields() {
     assert_eq!(d["reportingMTA"], HELO);
     let took = d["processingTimeMillis"].as_i64().unwrap();
     assert!(took >= 0 && took <= now_ms() - queued.created_at, "{took}");
-    assert!(
-        d.get("remoteMtaIp").is_none(),
-        "events never show it (G-60)"
-    );
+    // G-60 / Q-157: stored for the identity notification; the event record never shows it.
+    assert_eq!(d["remoteMtaIp"], REMOTE_IP);
+    let record = sesame_events::stored::event_record(&ev[1].1);
+    assert!(record["delivery"].get("remoteMtaIp").is_none());
+    sesame_events::shape::check(&record).unwrap();
     assert!(d["timestamp"].as_str().unwrap() >= iso_timestamp(before).as_str());
     assert_eq!(
         ev[1].1["mail"]["tags"]["ses:outgoing-ip"],
@@ -298,7 +299,12 @@ async fn user_unknown_bounces_permanent_and_suppresses() {
         }])
     );
     assert_eq!(b["reportingMTA"], format!("dns; {HELO}"));
-    assert!(b.get("remoteMtaIp").is_none());
+    assert_eq!(
+        b["remoteMtaIp"], REMOTE_IP,
+        "stored for notifications (G-61)"
+    );
+    let record = sesame_events::stored::event_record(&ev[1].1);
+    assert!(record["bounce"].get("remoteMtaIp").is_none(), "G-60");
     assert_eq!(
         ev[1].1["mail"]["tags"]["ses:outgoing-ip"],
         serde_json::json!([LOCAL_IP])
@@ -765,4 +771,245 @@ async fn recipient_without_result_is_retried() {
 fn deliver_smtp_future_is_send(e: &Engine, m: QueuedMessage, t: &dyn Transport) {
     fn is_send<T: Send>(_: T) {}
     is_send(e.deliver_smtp("node-a", m, t));
+}
+
+/// A confirmed HTTP subscription to a new topic `name`; returns the topic ARN. The
+/// confirmation request is claimed and acknowledged so only later publications are pending.
+async fn topic_with_subscriber(f: &Fixture, name: &str) -> String {
+    let sc = scope();
+    f.engine
+        .sns_create_topic(&sc, name, Default::default(), vec![])
+        .await
+        .unwrap();
+    let sub = f
+        .engine
+        .sns_subscribe(
+            &sc,
+            name,
+            "http",
+            &format!("http://127.0.16.1:9/{name}"),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    f.engine.sns_confirm(&sc, name, &sub.token).await.unwrap();
+    for c in f
+        .engine
+        .sns_claim_deliveries("n", now_ms(), 60_000, 100)
+        .await
+        .unwrap()
+    {
+        f.engine.sns_delivery_succeeded(&c).await.unwrap();
+    }
+    f.engine.topic_arn(&sc, name)
+}
+
+/// G-48, G-60, G-61, Q-157: a Delivery and a Bounce of attempts that reached the remote MTA
+/// are stored with its address; the identity's notification topic gets `notificationType`
+/// notifications with `delivery.remoteMtaIp` / `bounce.remoteMtaIp` equal to it, while every
+/// event destination of the message's configuration set — SNS topic, Firehose stream,
+/// EventBridge rule — gets the event record without it. Every payload has the spec's shape.
+#[tokio::test]
+async fn remote_mta_ip_in_notifications_never_in_event_records() {
+    use crate::sinks::SinkTarget;
+    let f = fixture().await;
+    let sc = scope();
+    let notes = topic_with_subscriber(&f, "notes").await;
+    let events_topic = topic_with_subscriber(&f, "events").await;
+    f.engine
+        .update_identity(&sc, "example.test", |r| {
+            r.notification_topics
+                .insert("Delivery".into(), notes.clone());
+            r.notification_topics.insert("Bounce".into(), notes.clone());
+            Ok(())
+        })
+        .await
+        .unwrap();
+    f.engine
+        .create_configuration_set(&sc, Engine::new_configuration_set("cs"))
+        .await
+        .unwrap();
+    f.engine
+        .create_delivery_stream(
+            &sc,
+            "s",
+            // Never written here: `dispatch_event` only returns the records.
+            &SinkTarget::File {
+                dir: "/nonexistent/sesame-stream".into(),
+            },
+        )
+        .await
+        .unwrap();
+    f.engine
+        .put_event_bus_rule(
+            &sc,
+            "default",
+            "all",
+            None,
+            &SinkTarget::Nats {
+                server: "127.0.16.1:4222".into(),
+                subject: "ses".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let acct = sc.account.as_str();
+    for (name, target) in [
+        (
+            "sns",
+            serde_json::json!({"SnsDestination": {"TopicArn": events_topic}}),
+        ),
+        (
+            "firehose",
+            serde_json::json!({"KinesisFirehoseDestination": {
+                "IamRoleArn": format!("arn:aws:iam::{acct}:role/r"),
+                "DeliveryStreamArn": format!("arn:aws:firehose:us-east-1:{acct}:deliverystream/s")}}),
+        ),
+        (
+            "eventbridge",
+            serde_json::json!({"EventBridgeDestination": {
+                "EventBusArn": format!("arn:aws:events:us-east-1:{acct}:event-bus/default")}}),
+        ),
+    ] {
+        let mut d = target;
+        d["Name"] = name.into();
+        d["Enabled"] = true.into();
+        d["MatchingEventTypes"] = serde_json::json!(["DELIVERY", "BOUNCE"]);
+        f.engine
+            .create_event_destination(&sc, "cs", name, d)
+            .await
+            .unwrap();
+    }
+
+    let t = Scripted::new(vec![
+        ("example.net", vec![reply(250, "2.0.0", "Ok: queued")]),
+        ("example.org", vec![reply(550, "5.1.1", "User unknown")]),
+    ]);
+    let id = send(
+        &f,
+        "sender@example.test",
+        &["a@example.net", "gone@example.org"],
+        Some("cs"),
+    )
+    .await;
+    assert_eq!(attempt_at(&f, &t, now_ms()).await, 1);
+    let stored = f.store.message_events(&sc, &id).await.unwrap();
+    let mut kinds: Vec<&str> = stored.iter().map(|e| e.event_type.as_str()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["Bounce", "Delivery", "Send"]);
+
+    let mut sink_bodies = Vec::new();
+    for e in &stored {
+        let report = f.engine.dispatch_event(e).await.unwrap();
+        if e.event_type == "Send" {
+            assert!(report.identity_notifications.is_empty());
+            continue;
+        }
+        assert_eq!(report.identity_notifications.len(), 1, "{}", e.event_type);
+        assert_eq!(report.event_destinations.len(), 1, "{}", e.event_type);
+        assert!(report.dropped.is_empty(), "{:?}", report.dropped);
+        assert_eq!(report.sink_records.len(), 2, "Firehose + EventBridge");
+        sink_bodies.extend(report.sink_records.into_iter().map(|r| r.body));
+    }
+
+    // SNS: two notifications to `notes`, two event records to `events`.
+    let claimed = f
+        .engine
+        .sns_claim_deliveries("n", now_ms(), 60_000, 100)
+        .await
+        .unwrap();
+    let mut notifications = Vec::new();
+    let mut records = Vec::new();
+    for c in claimed {
+        let envelope: Value = serde_json::from_str(&c.record.body).unwrap();
+        let message: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        if let Err(errs) = sesame_events::shape::check(&message) {
+            panic!("not the spec's shape: {errs:#?}\n{message:#}");
+        }
+        if c.record.topic_arn == notes {
+            notifications.push(message);
+        } else {
+            assert_eq!(c.record.topic_arn, events_topic);
+            records.push(message);
+        }
+    }
+    assert_eq!((notifications.len(), records.len()), (2, 2));
+    for n in &notifications {
+        let (key, recipient) = match n["notificationType"].as_str().unwrap() {
+            "Delivery" => ("delivery", &n["delivery"]["recipients"][0]),
+            "Bounce" => (
+                "bounce",
+                &n["bounce"]["bouncedRecipients"][0]["emailAddress"],
+            ),
+            other => panic!("{other}"),
+        };
+        assert_eq!(
+            n[key]["remoteMtaIp"], REMOTE_IP,
+            "{key} notification (G-61)"
+        );
+        assert!(n.get("eventType").is_none());
+        assert!(n["mail"].get("tags").is_none());
+        assert!(recipient.is_string());
+    }
+    for r in &records {
+        let key = match r["eventType"].as_str().unwrap() {
+            "Delivery" => "delivery",
+            "Bounce" => "bounce",
+            other => panic!("{other}"),
+        };
+        assert!(
+            r[key].get("remoteMtaIp").is_none(),
+            "an SNS event record shows remoteMtaIp (G-60): {r:#}"
+        );
+    }
+    // Firehose lines and EventBridge envelopes (`detail`): event records, never remoteMtaIp.
+    assert_eq!(sink_bodies.len(), 4);
+    for body in sink_bodies {
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let record = if v.get("detail").is_some() {
+            v["detail"].clone()
+        } else {
+            v
+        };
+        sesame_events::shape::check(&record).unwrap_or_else(|e| panic!("{e:#?}"));
+        let text = String::from_utf8_lossy(&body).into_owned();
+        assert!(
+            !text.contains("remoteMtaIp"),
+            "a sink record shows remoteMtaIp (G-60): {text}"
+        );
+    }
+}
+
+/// Q-166 / G-61: a DSN mailed back after the remote MTA accepted the message gives a Bounce
+/// stored with that MTA's address (from the Delivery), which its event record does not show.
+#[tokio::test]
+async fn later_dsn_bounce_is_stored_with_the_delivery_address() {
+    let f = fixture().await;
+    let t = Scripted::new(vec![("example.net", vec![reply(250, "2.0.0", "Ok")])]);
+    let id = send(&f, "sender@example.test", &["a@example.net"], None).await;
+    attempt_at(&f, &t, now_ms()).await;
+    let (logged, _) = f.store.find_message(&id).await.unwrap().unwrap();
+    let dsn = format!(
+        "Date: {}\r\nFrom: MAILER-DAEMON@mx.example.net\r\nTo: {verp}\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mail system\r\n\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\n\
+         Reporting-MTA: dns; mx.example.net\r\n\r\n\
+         Final-Recipient: rfc822; a@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\r\n--B--\r\n",
+        crate::templates::rfc5322_date(now_ms()),
+        verp = logged.mail_from
+    );
+    f.engine
+        .ingest_feedback(&logged.mail_from, dsn.as_bytes())
+        .await
+        .unwrap();
+    let ev = events(&f, &id).await;
+    assert_eq!(types(&ev), ["Send", "Delivery", "Bounce"]);
+    let bounce = &ev[2].1;
+    assert_eq!(bounce["bounce"]["remoteMtaIp"], REMOTE_IP);
+    assert_eq!(bounce["bounce"]["reportingMTA"], "dns; mx.example.net");
+    let record = sesame_events::stored::event_record(bounce);
+    sesame_events::shape::check(&record).unwrap_or_else(|e| panic!("{e:#?}"));
 }
