@@ -39,7 +39,7 @@ use sesame_model::{Resource, ResourceKey, Scope, StoreError};
 use sha2::{Digest, Sha256};
 
 use crate::records::kind;
-use crate::verification::AccountNotice;
+use crate::verification::{rfc3339, AccountNotice};
 use crate::{Engine, EngineError};
 
 /// `meta.system` of a notice email in the queue.
@@ -151,17 +151,6 @@ pub fn notice_message_id(scope: &Scope, name: &str, created_at: i64) -> String {
     let mut random = [0u8; 16];
     random.copy_from_slice(&digest[..16]);
     msg::new_message_id(created_at.max(0) as u64, random)
-}
-
-/// An instant as RFC 3339 (UTC), for notice texts.
-fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| ms.to_string())
 }
 
 /// What the notice email says, and whom it is from and to (before `Date`/`Message-ID`).

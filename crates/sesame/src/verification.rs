@@ -326,15 +326,7 @@ pub async fn print_audit(
         );
         return Ok(());
     }
-    let when = |ms: i64| {
-        time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_else(|| ms.to_string())
-    };
+    let when = sesame_engine::verification::rfc3339;
     if log.checks.is_empty() {
         println!("no checks recorded for {}", rec.identity);
     }

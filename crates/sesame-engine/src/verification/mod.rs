@@ -569,7 +569,9 @@ pub struct AccountNotice {
     pub claim: Option<crate::notices::NoticeClaim>,
 }
 
-fn rfc3339(ms: i64) -> String {
+/// An instant (milliseconds since the epoch) as RFC 3339 in UTC, for notice texts and the CLI;
+/// the number itself when it is out of range.
+pub fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
         .and_then(|t| {
