@@ -61,6 +61,9 @@ pub struct SendRequest {
     /// TLS version of an SMTP submission (`ses:source-tls-version`, G-23); `None` for the API
     /// (its listener is plain HTTP behind the operator's proxy).
     pub source_tls_version: Option<String>,
+    /// v2 `ListManagementOptions` (F-177); raw and SMTP mail use the
+    /// `X-SES-LIST-MANAGEMENT-OPTIONS` header instead (F-180, [`crate::contacts::sending`]).
+    pub list_management: Option<crate::contacts::ListManagement>,
 }
 
 /// A message the pipeline accepted.
@@ -229,6 +232,16 @@ impl Engine {
         self.check_sandbox(scope, account.production_access, &recipients)
             .await?;
 
+        // 5b. List management (F-177, F-178, H-39, Q-199): the list exists, contacts exist.
+        let listed = self
+            .list_management(
+                scope,
+                req.list_management.as_ref(),
+                inspected.ses.list_management_options.as_deref(),
+                &recipients,
+            )
+            .await?;
+
         // 6. Envelope sender: custom MAIL FROM when verified, else the default.
         let mail_from_domain = match &from_identity.mail_from {
             Some(m) if m.status == status::SUCCESS => m.domain.clone(),
@@ -249,6 +262,11 @@ impl Engine {
             &crate::templates::rfc5322_date(now),
             &format!("email.{}", self.settings.service_domain),
         );
+        // F-188, F-189, F-191: before the body is stored, so delivery signs these bytes.
+        let body = match &listed {
+            Some(lm) => self.add_list_unsubscribe(scope, lm, &message_id, &recipients, body, now),
+            None => body,
+        };
 
         // 8. Durable: body, then queue row + quota + Send event in one transaction.
         let mut tags = req.tags.clone();
@@ -290,6 +308,10 @@ impl Engine {
         // no delivery attempt, never retried).
         if let Some(virus) = &inspected.virus {
             meta["virus"] = virus.as_str().into();
+        }
+        if let Some(lm) = &listed {
+            meta[crate::contacts::sending::META_KEY] =
+                serde_json::to_value(lm).expect("list management serialises");
         }
         let counted = recipients
             .iter()
