@@ -107,6 +107,11 @@ impl Engine {
         rules::validate_description(description.as_deref())?;
         rules::validate_topics(&topics, limits.max_topics)?;
         crate::tags::validate_tags(&tags)?;
+        if self.find_contact_list(scope, name).await?.is_some() {
+            return Err(EngineError::AlreadyExists(format!(
+                "List with name {name} already exists."
+            )));
+        }
         let over = || {
             EngineError::LimitExceeded(format!(
                 "You have reached the limit of {} contact list(s) for this account.",
