@@ -207,6 +207,10 @@ mod tests {
                 "554 Message rejected: Mail FROM domain is not verified\r\n",
             ),
             (
+                SendError::ContactListDoesNotExist("List with name news does not exist.".into()),
+                "554 Message rejected: List with name news does not exist.\r\n",
+            ),
+            (
                 SendError::DailyQuotaExceeded,
                 "454 Throttling failure: Daily message quota exceeded.\r\n",
             ),
