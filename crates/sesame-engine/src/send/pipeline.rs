@@ -232,16 +232,6 @@ impl Engine {
         self.check_sandbox(scope, account.production_access, &recipients)
             .await?;
 
-        // 5b. List management (F-177, F-178, H-39, Q-199): the list exists, contacts exist.
-        let listed = self
-            .list_management(
-                scope,
-                req.list_management.as_ref(),
-                inspected.ses.list_management_options.as_deref(),
-                &recipients,
-            )
-            .await?;
-
         // 6. Envelope sender: custom MAIL FROM when verified, else the default.
         let mail_from_domain = match &from_identity.mail_from {
             Some(m) if m.status == status::SUCCESS => m.domain.clone(),
@@ -253,6 +243,17 @@ impl Engine {
             }
             _ => format!("{}.{}", scope.region, self.settings.service_domain),
         };
+
+        // 6b. List management (F-177, F-178, H-39, Q-199): the list (and topic) exist; missing
+        // contacts are created. Last of the checks, so a refused send creates no contact.
+        let listed = self
+            .list_management(
+                scope,
+                req.list_management.as_ref(),
+                inspected.ses.list_management_options.as_deref(),
+                &recipients,
+            )
+            .await?;
 
         // 7. MessageId, Date, X-SES-* removal (B-62, B-63, Q-113, Q-146).
         let message_id = msg::new_message_id(now as u64, random16());
