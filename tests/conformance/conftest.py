@@ -51,10 +51,13 @@ def address(prefix: str = "u") -> str:
 
 
 class Server:
-    """One `sesame serve` process on a fixed data dir; can be stopped, killed and restarted."""
+    """One `sesame serve` process on a fixed data dir; can be stopped, killed and restarted.
+    `dev=True` runs `sesame serve --dev` (capture mode, tracking and unsubscribe URLs on the
+    listener)."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, dev: bool = False):
         self.data_dir = data_dir
+        self.serve_args = ["serve", "--dev"] if dev else ["serve"]
         self.proc = None
         self.addr = None
         self.stderr_path = data_dir.parent / "sesame-stderr.log"
@@ -83,7 +86,7 @@ class Server:
         assert self.proc is None or self.proc.poll() is not None
         self._stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
-            [sesame_bin(), "--data-dir", str(self.data_dir), "serve"],
+            [sesame_bin(), "--data-dir", str(self.data_dir), *self.serve_args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=self.env,

@@ -32,13 +32,14 @@ def test_v1_not_implemented(v1):
     assert "CreateReceiptRuleSet" in msg
 
 
-def test_v2_not_implemented_contact_list(v2):
-    """CreateContactList (contacts not built yet) → NotImplementedException 501 naming the operation."""
+def test_v2_not_implemented(v2):
+    """GetDeliverabilityDashboardOptions (out of scope, spec F Z-7) → NotImplementedException
+    501 naming the operation."""
     with pytest.raises(ClientError) as ei:
-        v2.create_contact_list(ContactListName=unique("cl"))
+        v2.get_deliverability_dashboard_options()
     code, status, msg = err(ei)
     assert (code, status) == ("NotImplementedException", 501)
-    assert "CreateContactList" in msg
+    assert "GetDeliverabilityDashboardOptions" in msg
 
 
 def test_v1_unknown_action(account_a, server):

@@ -6,7 +6,9 @@
 //! shapes and `sesame-engine` calls. Besides SES: the dev inbox ([`dev_inbox`]) and the
 //! Prometheus endpoint `GET /metrics` ([`metrics`]) and the address verification link `GET /verify`
 //! ([`verify_link`]), the open/click tracking endpoints `GET /track/open/{token}` and
-//! `GET /track/click/{token}` ([`tracking`]), all without SigV4, and the DNS doctor
+//! `GET /track/click/{token}` ([`tracking`]), the hosted unsubscribe page and RFC 8058
+//! one-click endpoint `GET`/`POST /unsubscribe/{token}` ([`unsubscribe`]), all without SigV4,
+//! and the DNS doctor
 //! `GET /_sesame/dns-check` ([`dns_check`]), SigV4-signed. SNS (Query protocol, SigV4 service
 //! `sns`) is in [`sns`], with the unsigned subscriber endpoints (certificate, subscribe and
 //! unsubscribe links) in [`sns::public`].
@@ -20,6 +22,7 @@ pub mod send;
 pub mod server;
 pub mod sns;
 pub mod tracking;
+pub mod unsubscribe;
 pub mod v1;
 pub mod v2;
 pub mod verify_link;

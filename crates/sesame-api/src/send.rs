@@ -15,9 +15,9 @@ pub fn v2_error(e: SendError) -> ApiError {
         SendError::Rendering { message, .. } => {
             ApiError::from_shape(s, "BadRequestException", &message)
         }
-        SendError::ConfigurationSetDoesNotExist(m) | SendError::TemplateDoesNotExist(m) => {
-            ApiError::from_shape(s, "NotFoundException", &m)
-        }
+        SendError::ConfigurationSetDoesNotExist(m)
+        | SendError::TemplateDoesNotExist(m)
+        | SendError::ContactListDoesNotExist(m) => ApiError::from_shape(s, "NotFoundException", &m),
         SendError::AccountPaused => {
             ApiError::from_shape(s, "SendingPausedException", "Account is paused")
         }
@@ -58,6 +58,8 @@ pub fn v1_error(e: SendError) -> ApiError {
         SendError::TemplateDoesNotExist(m) => {
             ApiError::from_shape(s, "TemplateDoesNotExistException", &m)
         }
+        // v1 has no NotFound error; the message is refused as SMTP refuses it.
+        SendError::ContactListDoesNotExist(m) => ApiError::from_shape(s, "MessageRejected", &m),
         SendError::AccountPaused => {
             ApiError::from_shape(s, "AccountSendingPausedException", "Account is paused")
         }
@@ -85,7 +87,7 @@ pub fn v1_error(e: SendError) -> ApiError {
 /// Per-destination status of bulk sends, v2 spelling; v1 via [`bulk_status_v1`].
 pub fn bulk_status_v2(e: &SendError) -> &'static str {
     match e {
-        SendError::Rejected(_) => "MESSAGE_REJECTED",
+        SendError::Rejected(_) | SendError::ContactListDoesNotExist(_) => "MESSAGE_REJECTED",
         SendError::InvalidParameter(_) | SendError::Rendering { .. } => "INVALID_PARAMETER",
         SendError::ConfigurationSetDoesNotExist(_)
         | SendError::DefaultConfigurationSetMissing(_) => "CONFIGURATION_SET_NOT_FOUND",
@@ -122,7 +124,8 @@ pub fn error_text(e: &SendError) -> String {
         | SendError::ConfigurationSetDoesNotExist(m)
         | SendError::DefaultConfigurationSetMissing(m)
         | SendError::MailFromNotVerified(m)
-        | SendError::TemplateDoesNotExist(m) => m.clone(),
+        | SendError::TemplateDoesNotExist(m)
+        | SendError::ContactListDoesNotExist(m) => m.clone(),
         SendError::Rendering { message, .. } => message.clone(),
         SendError::AccountPaused => "Account is paused".into(),
         SendError::ConfigurationSetPaused(_) => "Configuration set sending paused".into(),

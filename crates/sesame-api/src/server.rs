@@ -101,6 +101,12 @@ pub fn router(state: ApiState) -> Router {
             axum::routing::get(crate::tracking::click).fallback(handle),
         )
         .route(
+            "/unsubscribe/{token}",
+            axum::routing::get(crate::unsubscribe::get)
+                .post(crate::unsubscribe::post)
+                .fallback(handle),
+        )
+        .route(
             "/metrics",
             axum::routing::get(crate::metrics::get).fallback(handle),
         )

@@ -422,6 +422,18 @@ pub const SETTINGS: &[Setting] = &[
         default: "aws.ses",
         doc: "The `source` of EventBridge envelopes (Q-77, Q-177): keep `aws.ses` so existing rule patterns match.",
     },
+    Setting {
+        key: "contact_lists_per_account",
+        env: "SESAME_CONTACT_LISTS_PER_ACCOUNT",
+        default: "1",
+        doc: "Contact lists an account may have in each region (docs/contact-lists.md; F-168, Z-15, Q-195): SES allows one; another `CreateContactList` answers `LimitExceededException`.",
+    },
+    Setting {
+        key: "contact_list_max_topics",
+        env: "SESAME_CONTACT_LIST_MAX_TOPICS",
+        default: "20",
+        doc: "Topics a contact list may have (F-168, Z-15, Q-195); more in `CreateContactList`/`UpdateContactList` answer `BadRequestException`.",
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -518,6 +530,10 @@ pub struct Config {
     pub sns_retry_window_seconds: u64,
     /// `source` of EventBridge envelopes.
     pub eventbridge_source: String,
+    /// Contact lists per account and region (F-168, Q-195).
+    pub contact_lists_per_account: usize,
+    /// Topics per contact list (F-168, Q-195).
+    pub contact_list_max_topics: usize,
 }
 
 /// `reputation_*` (see [`SETTINGS`]; docs/reputation.md).
@@ -971,6 +987,16 @@ impl Config {
                     ))
                 }
             },
+            contact_lists_per_account: parse_count(
+                "SESAME_CONTACT_LISTS_PER_ACCOUNT",
+                get("contact_lists_per_account"),
+                1,
+            )?,
+            contact_list_max_topics: parse_count(
+                "SESAME_CONTACT_LIST_MAX_TOPICS",
+                get("contact_list_max_topics"),
+                20,
+            )?,
         })
     }
 }

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sesame_model::{
-    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, EventRecord,
-    QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope, SendStatsBucket, Store, StoreError,
+    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, ContactRow,
+    EventRecord, QueuedMessage, QuotaCheck, Resource, ResourceKey, Scope, SendStatsBucket, Store,
+    StoreError,
 };
 use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -473,6 +474,54 @@ impl Store for CachingStore {
     }
     async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError> {
         self.inner.delete_verification(scope, identity).await
+    }
+    async fn insert_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        contacts: &[(String, serde_json::Value)],
+        skip_existing: bool,
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .insert_contacts(scope, list, contacts, skip_existing)
+            .await
+    }
+    async fn get_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<Option<ContactRow>, StoreError> {
+        self.inner.get_contact(scope, list, email).await
+    }
+    async fn update_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+        data: &serde_json::Value,
+        expected_version: i64,
+    ) -> Result<ContactRow, StoreError> {
+        self.inner
+            .update_contact(scope, list, email, data, expected_version)
+            .await
+    }
+    async fn delete_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_contact(scope, list, email).await
+    }
+    async fn list_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ContactRow>, StoreError> {
+        self.inner.list_contacts(scope, list, after, limit).await
     }
 }
 

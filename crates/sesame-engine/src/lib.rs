@@ -1,6 +1,7 @@
 //! `sesame-engine`: the application services behind every surface (v1 and v2 API, SMTP, CLI,
 //! later the console). It owns the rules and the stored records of accounts, access keys,
-//! identities, configuration sets, templates, suppression entries and tags; the send pipeline
+//! identities, configuration sets, templates, suppression entries, contact lists ([`contacts`],
+//! with list management on send and hosted unsubscribe) and tags; the send pipeline
 //! ([`send`], the one way in), delivery ([`deliver`]: the dev inbox, or SMTP through a
 //! `sesame_model::Transport`) and asynchronous feedback ([`feedback`]: DSNs, ARF complaints and
 //! auto-replies for the VERP addresses of sent mail) and email feedback forwarding
@@ -14,6 +15,7 @@
 pub mod accounts;
 pub mod cache;
 pub mod configuration_sets;
+pub mod contacts;
 pub mod custom_verification;
 pub mod dedicated_ips;
 pub mod deliver;
@@ -77,6 +79,8 @@ pub struct Settings {
     pub sns: sns::SnsSettings,
     /// `source` of EventBridge envelopes (`eventbridge_source`, Q-77).
     pub eventbridge_source: String,
+    /// Contact lists per account and topics per list (F-168, Z-15, Q-195; [`contacts`]).
+    pub contacts: contacts::ContactLimits,
 }
 
 /// Handle to the services. Cheap to clone; holds no process-global state.

@@ -29,6 +29,9 @@ pub mod kind {
     pub const DELIVERY_STREAM: &str = "delivery-stream";
     /// A rule of an event bus (`sinks::EventBusRuleRecord`), named `<bus>/<rule>`.
     pub const EVENT_BUS_RULE: &str = "event-bus-rule";
+    /// A contact list (`contacts::ContactListRecord`), named by list; its contacts are rows of
+    /// the store's `contacts` table, deleted with it.
+    pub const CONTACT_LIST: &str = sesame_model::CONTACT_LIST_KIND;
 }
 
 /// A resource tag (Q-25: key 1–128, value 0–256, at most 50 per resource).

@@ -64,6 +64,7 @@ impl Engine {
             "template" => kind::TEMPLATE,
             "custom-verification-email-template" => kind::CUSTOM_VERIFICATION_TEMPLATE,
             "dedicated-ip-pool" => kind::DEDICATED_IP_POOL,
+            "contact-list" => kind::CONTACT_LIST,
             _ => return Err(nf()),
         };
         Ok(ResourceKey::new(scope, k, name))

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use sesame_model::{
     AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, BodyStore, CapturedMessage,
-    EventRecord, QueuedMessage, QuotaCheck, Region, ReputationBucket, Resource, ResourceKey, Scope,
-    SendStatsBucket, Store, StoreError,
+    ContactRow, EventRecord, QueuedMessage, QuotaCheck, Region, ReputationBucket, Resource,
+    ResourceKey, Scope, SendStatsBucket, Store, StoreError,
 };
 use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -40,6 +40,8 @@ pub struct MemStore {
     pub operator_keys: Mutex<BTreeMap<String, sesame_model::OperatorDkimKey>>,
     /// Reputation counters by "account/region" (tests put them in; events are not folded).
     pub reputation: Mutex<BTreeMap<String, Vec<ReputationBucket>>>,
+    /// Contacts by ("account/region", list, email).
+    pub contacts: Mutex<BTreeMap<(String, String, String), ContactRow>>,
 }
 
 /// In-memory spool.
@@ -178,6 +180,14 @@ impl Store for MemStore {
         Ok(r.clone())
     }
     async fn delete_resource(&self, k: &ResourceKey) -> Result<bool, StoreError> {
+        if k.kind == sesame_model::CONTACT_LIST_KIND {
+            // As the SQL store: a list's contacts go with it.
+            let sc = mem_scope(&k.scope);
+            self.contacts
+                .lock()
+                .unwrap()
+                .retain(|(s, l, _), _| !(*s == sc && *l == k.name));
+        }
         Ok(self.rows.lock().unwrap().remove(&key(k)).is_some())
     }
     async fn delete_resources_by_prefix(
@@ -705,6 +715,98 @@ impl Store for MemStore {
         let mut v = self.verifications.lock().unwrap();
         Ok(v.remove(&vkey(scope, identity)).is_some())
     }
+    async fn insert_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        contacts: &[(String, serde_json::Value)],
+        skip_existing: bool,
+    ) -> Result<u64, StoreError> {
+        let list_key = ResourceKey::new(scope, sesame_model::CONTACT_LIST_KIND, list);
+        if !self.rows.lock().unwrap().contains_key(&key(&list_key)) {
+            return Err(StoreError::NotFound);
+        }
+        let mut all = self.contacts.lock().unwrap();
+        let k = |email: &str| (mem_scope(scope), list.to_string(), email.to_string());
+        if !skip_existing && contacts.iter().any(|(e, _)| all.contains_key(&k(e))) {
+            return Err(StoreError::AlreadyExists);
+        }
+        let now = crate::now_ms();
+        let mut n = 0;
+        for (email, data) in contacts {
+            if all.contains_key(&k(email)) {
+                continue;
+            }
+            all.insert(
+                k(email),
+                ContactRow {
+                    contact_list: list.to_string(),
+                    email: email.clone(),
+                    data: data.clone(),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            );
+            n += 1;
+        }
+        Ok(n)
+    }
+    async fn get_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<Option<ContactRow>, StoreError> {
+        let k = (mem_scope(scope), list.to_string(), email.to_string());
+        Ok(self.contacts.lock().unwrap().get(&k).cloned())
+    }
+    async fn update_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+        data: &serde_json::Value,
+        expected_version: i64,
+    ) -> Result<ContactRow, StoreError> {
+        let k = (mem_scope(scope), list.to_string(), email.to_string());
+        let mut all = self.contacts.lock().unwrap();
+        let c = all.get_mut(&k).ok_or(StoreError::NotFound)?;
+        if c.version != expected_version {
+            return Err(StoreError::Conflict);
+        }
+        c.data = data.clone();
+        c.version += 1;
+        c.updated_at = crate::now_ms();
+        Ok(c.clone())
+    }
+    async fn delete_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<bool, StoreError> {
+        let k = (mem_scope(scope), list.to_string(), email.to_string());
+        Ok(self.contacts.lock().unwrap().remove(&k).is_some())
+    }
+    async fn list_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ContactRow>, StoreError> {
+        let (sc, after) = (mem_scope(scope), after.unwrap_or(""));
+        Ok(self
+            .contacts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((s, l, e), _)| *s == sc && l == list && e.as_str() > after)
+            .take(limit)
+            .map(|(_, c)| c.clone())
+            .collect())
+    }
 }
 
 pub fn scope_in(region: &str) -> Scope {
@@ -748,6 +850,7 @@ pub fn engine_with(store: Arc<MemStore>, bodies: Arc<MemBodies>) -> Engine {
             tracking: Default::default(),
             sns: Default::default(),
             eventbridge_source: "aws.ses".into(),
+            contacts: Default::default(),
         },
     )
 }

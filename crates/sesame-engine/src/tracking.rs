@@ -221,8 +221,12 @@ impl TrackingUrls for MessageUrls<'_> {
         if !self.plan.click {
             return None;
         }
-        // our own tracking URLs are never wrapped again.
-        if url.contains(CLICK_PATH) || url.contains(OPEN_PATH) {
+        // our own tracking URLs are never wrapped again; Q-233: nor our unsubscribe
+        // URLs (their one-click POST must reach the endpoint directly).
+        if url.contains(CLICK_PATH)
+            || url.contains(OPEN_PATH)
+            || self.engine.is_unsubscribe_url(self.scope, url)
+        {
             return None;
         }
         let https = url.len() > 8 && url[..8].eq_ignore_ascii_case("https://");
@@ -239,37 +243,51 @@ pub fn tracking_host(region: &str, service_domain: &str) -> String {
     format!("r.{region}.{service_domain}")
 }
 
+/// The MAC label of tracking tokens (domain separation from other signed URLs).
+const TRACKING_LABEL: &[u8] = b"sesame-tracking\0";
+
 impl Engine {
-    fn tracking_mac(&self, payload: &[u8]) -> [u8; 32] {
-        let mut data = Vec::with_capacity(payload.len() + 24);
-        data.extend_from_slice(b"sesame-tracking\0");
+    fn url_mac(&self, label: &[u8], payload: &[u8]) -> [u8; 32] {
+        let mut data = Vec::with_capacity(payload.len() + label.len());
+        data.extend_from_slice(label);
         data.extend_from_slice(payload);
         sesame_sigv4::secrets::hmac_sha256(&self.mac_key[..], &data)
     }
 
-    /// The URL-safe signed form of `t` (see the module docs).
-    pub fn tracking_token(&self, t: &TrackingToken) -> String {
-        let payload = serde_json::to_vec(t).expect("a token serialises");
+    /// `base64url(payload) "." base64url(HMAC-SHA256(instance key, label ‖ payload))`: the
+    /// self-contained signed blob of the URLs this instance puts in messages (tracking, and
+    /// the unsubscribe links of `contacts::unsubscribe`); `label` keeps the kinds apart.
+    pub(crate) fn sign_url_blob(&self, label: &[u8], payload: &[u8]) -> String {
         format!(
             "{}.{}",
-            B64.encode(&payload),
-            B64.encode(self.tracking_mac(&payload))
+            B64.encode(payload),
+            B64.encode(self.url_mac(label, payload))
         )
     }
 
-    /// Checks the signature and decodes; `None` for anything forged, truncated or of a
-    /// region this instance does not serve.
-    pub fn open_tracking_token(&self, token: &str) -> Option<TrackingToken> {
-        let token = token.strip_suffix(".gif").unwrap_or(token);
+    /// The payload of a blob made by [`Engine::sign_url_blob`] with `label`; `None` for
+    /// anything forged, truncated or oversized.
+    pub(crate) fn open_url_blob(&self, label: &[u8], token: &str) -> Option<Vec<u8>> {
         if token.len() > 16 * 1024 {
             return None;
         }
         let (p, t) = token.split_once('.')?;
         let payload = B64.decode(p).ok()?;
         let tag = B64.decode(t).ok()?;
-        if !constant_eq(&tag, &self.tracking_mac(&payload)) {
-            return None;
-        }
+        constant_eq(&tag, &self.url_mac(label, &payload)).then_some(payload)
+    }
+
+    /// The URL-safe signed form of `t` (see the module docs).
+    pub fn tracking_token(&self, t: &TrackingToken) -> String {
+        let payload = serde_json::to_vec(t).expect("a token serialises");
+        self.sign_url_blob(TRACKING_LABEL, &payload)
+    }
+
+    /// Checks the signature and decodes; `None` for anything forged, truncated or of a
+    /// region this instance does not serve.
+    pub fn open_tracking_token(&self, token: &str) -> Option<TrackingToken> {
+        let token = token.strip_suffix(".gif").unwrap_or(token);
+        let payload = self.open_url_blob(TRACKING_LABEL, token)?;
         let tok: TrackingToken = serde_json::from_slice(&payload).ok()?;
         (self.serves_region(&tok.r) && matches!(tok.k.as_str(), "o" | "c")).then_some(tok)
     }

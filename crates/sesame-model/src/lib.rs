@@ -25,7 +25,7 @@ pub use mail::{
     ReputationBucket, SendStatsBucket,
 };
 pub use ports::{
-    dkim_selectors_of, AccessKeyRecord, AccountRecord, BodyStore, DkimSelector, OperatorDkimKey,
-    Resource, ResourceKey, Store, StoreError, DKIM_INDEX_KIND,
+    dkim_selectors_of, AccessKeyRecord, AccountRecord, BodyStore, ContactRow, DkimSelector,
+    OperatorDkimKey, Resource, ResourceKey, Store, StoreError, CONTACT_LIST_KIND, DKIM_INDEX_KIND,
 };
 pub use queue::{QueueCursor, QueueEntry, QueueFilter, QueueStats};

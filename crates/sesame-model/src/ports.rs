@@ -438,6 +438,77 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Removes the row (the identity was deleted). Returns whether one existed.
     async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError>;
+
+    // --- contacts of contact lists (spec F-166..F-178; DECISIONS) ---
+    // A contact list is a resource of kind [`CONTACT_LIST_KIND`]; its contacts, which can be
+    // many, are rows of their own table keyed by `(scope, list, email)`. Deleting the list's
+    // resource (`delete_resource`, `delete_resources_by_prefix`) deletes its contacts in the
+    // same transaction, and contacts are only ever inserted while the list exists.
+    /// Inserts `contacts` (`(email, document)`) into `list` at version 1 in one transaction,
+    /// after checking in that transaction that the list exists (`NotFound` otherwise, so no
+    /// contact can outlive a concurrent delete of its list). An email already in the list is
+    /// skipped when `skip_existing` (F-178: a send creates missing contacts), else the whole
+    /// call fails with `AlreadyExists`. Returns how many were inserted.
+    async fn insert_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        contacts: &[(String, serde_json::Value)],
+        skip_existing: bool,
+    ) -> Result<u64, StoreError>;
+    async fn get_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<Option<ContactRow>, StoreError>;
+    /// Replaces the contact's document if its version is still `expected_version`; bumps the
+    /// version. `NotFound` if absent, `Conflict` if the version moved.
+    async fn update_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+        data: &serde_json::Value,
+        expected_version: i64,
+    ) -> Result<ContactRow, StoreError>;
+    /// Returns whether a contact was deleted.
+    async fn delete_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<bool, StoreError>;
+    /// Contacts of `list` whose email sorts strictly after `after` (byte order), ordered by
+    /// email, at most `limit`.
+    async fn list_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ContactRow>, StoreError>;
+}
+
+/// The resource kind of contact lists (`sesame_engine::contacts`): the store deletes a list's
+/// contacts with it and inserts contacts only into an existing list (see the contact methods
+/// of [`Store`]).
+pub const CONTACT_LIST_KIND: &str = "contact-list";
+
+/// A stored contact of a contact list (spec F-166, F-170). The document (preferences,
+/// `UnsubscribeAll`, attributes) is the engine's `ContactRecord`, opaque to the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContactRow {
+    pub contact_list: String,
+    /// The address as the engine normalised it (the key).
+    pub email: String,
+    pub data: serde_json::Value,
+    /// Starts at 1 and increases by one on every update.
+    pub version: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds.
+    pub updated_at: i64,
 }
 
 /// The resource kind whose documents feed the Easy DKIM key index ([`Store::find_dkim_selector`]).

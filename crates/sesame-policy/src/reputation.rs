@@ -41,11 +41,16 @@ pub struct Bucket {
 }
 
 /// What a bounce contributes (G-73, A-71, A-79, Q-241): `Permanent` and `Undetermined`
-/// (G-44 counts it as hard) except `OnAccountSuppressionList`; global-list `Suppressed`
-/// bounces count like any hard bounce. Transient bounces, auto-replies included, never count.
+/// (G-44 counts it as hard) except `OnAccountSuppressionList` and the unsubscribed-contact
+/// bounce `UnsubscribedRecipient` (F/Z-14, Q-198, Q-241: nothing was attempted); global-list
+/// `Suppressed` bounces count like any hard bounce. Transient bounces, auto-replies included,
+/// never count.
 pub fn bounce_counts(bounce_type: &str, bounce_sub_type: &str) -> bool {
     matches!(bounce_type, "Permanent" | "Undetermined")
-        && bounce_sub_type != "OnAccountSuppressionList"
+        && !matches!(
+            bounce_sub_type,
+            "OnAccountSuppressionList" | "UnsubscribedRecipient"
+        )
 }
 
 /// Hour granularity of the counters (G-75: gauges updated at least hourly).
@@ -227,6 +232,7 @@ mod tests {
             ("Permanent", "NoEmail", true),
             ("Permanent", "Suppressed", true),
             ("Permanent", "OnAccountSuppressionList", false),
+            ("Permanent", "UnsubscribedRecipient", false),
             ("Undetermined", "Undetermined", true),
             ("Transient", "General", false),
             ("Transient", "MailboxFull", false),

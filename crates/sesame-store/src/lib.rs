@@ -20,6 +20,8 @@
 //! - `queue_ops`: the operator's queue queries (`sesame queue`, `/metrics` gauges) and the
 //!   tombstones that let the server remove a deleted message's body from its spool.
 //! - `verification`: the DNS verification schedule and its per-identity leases.
+//! - `contacts`: the contacts of contact lists (the lists are resources of kind `contact-list`,
+//!   whose deletion in `resources` takes their contacts with them, same transaction).
 //! - `dkim_index`: the Easy DKIM token index the instance zone reads (rewritten by every
 //!   identity write in `resources`, same transaction) and the operator's DKIM keys.
 //! - `rows`: decoding rows of either backend into model records; `error`: sqlx → [`StoreError`].
@@ -45,6 +47,7 @@ macro_rules! with_pool {
 mod accounts;
 pub mod bodies;
 pub mod connect;
+mod contacts;
 mod dispatch;
 mod dkim_index;
 mod error;

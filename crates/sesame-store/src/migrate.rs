@@ -91,6 +91,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_message_bodies.sql"),
         postgres: include_str!("../migrations/postgres/0010_message_bodies.sql"),
     },
+    Migration {
+        version: 11,
+        name: "contacts",
+        sqlite: include_str!("../migrations/sqlite/0011_contacts.sql"),
+        postgres: include_str!("../migrations/postgres/0011_contacts.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

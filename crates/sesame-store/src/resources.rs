@@ -8,11 +8,17 @@
 //! identity and its index rows always agree, on every node, whichever engine path (create,
 //! rotation, BYODKIM switch, delete) wrote it. The zone responder reads the index by token
 //! (`find_dkim_selector_row`, `dkim_index.rs`).
+//!
+//! Deleting a resource of kind [`CONTACT_LIST_KIND`] deletes the list's contacts (`contacts`,
+//! migration 0011) in the same transaction (DECISIONS Q-273).
 
-use sesame_model::{dkim_selectors_of, Resource, ResourceKey, Scope, StoreError, DKIM_INDEX_KIND};
+use sesame_model::{
+    dkim_selectors_of, Resource, ResourceKey, Scope, StoreError, CONTACT_LIST_KIND, DKIM_INDEX_KIND,
+};
 use sqlx::{Executor, Row};
 
 use crate::connect::{now_ms, Pool};
+use crate::contacts::DELETE_LIST_CONTACTS;
 use crate::error::{corrupt, map_err};
 use crate::{rows, SqlStore};
 
@@ -255,6 +261,18 @@ impl SqlStore {
                 .map_err(map_err)?
                 .rows_affected();
             reindex!(tx, key, None);
+            if key.kind == CONTACT_LIST_KIND {
+                // a list's contacts go with it, in the same transaction.
+                (&mut *tx)
+                    .execute(
+                        sqlx::query(DELETE_LIST_CONTACTS)
+                            .bind(key.scope.account.as_str())
+                            .bind(key.scope.region.as_str())
+                            .bind(&key.name),
+                    )
+                    .await
+                    .map_err(map_err)?;
+            }
             tx.commit().await.map_err(map_err)?;
             affected
         });
@@ -277,6 +295,10 @@ impl SqlStore {
             "DELETE FROM dkim_selectors WHERE account_id = $1 AND region = $2{}",
             range.condition(3).replace(" name ", " identity ")
         );
+        let contacts_sql = format!(
+            "DELETE FROM contacts WHERE account_id = $1 AND region = $2{}",
+            range.condition(3).replace(" name ", " contact_list ")
+        );
         let affected = resource_tx!(self, tx => {
             let q = sqlx::query(&sql)
                 .bind(scope.account.as_str())
@@ -290,6 +312,18 @@ impl SqlStore {
             let affected = (&mut *tx).execute(q).await.map_err(map_err)?.rows_affected();
             if kind == DKIM_INDEX_KIND {
                 let q = sqlx::query(&index_sql)
+                    .bind(scope.account.as_str())
+                    .bind(scope.region.as_str())
+                    .bind(range.lower);
+                let q = match &range.upper {
+                    Some(upper) => q.bind(upper.as_str()),
+                    None => q,
+                };
+                (&mut *tx).execute(q).await.map_err(map_err)?;
+            }
+            if kind == CONTACT_LIST_KIND {
+                // The contacts of the deleted lists (same name range, column `contact_list`).
+                let q = sqlx::query(&contacts_sql)
                     .bind(scope.account.as_str())
                     .bind(scope.region.as_str())
                     .bind(range.lower);

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use sesame_model::{
-    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, DkimSelector,
-    EventRecord, OperatorDkimKey, QueuedMessage, QuotaCheck, ReputationBucket, Resource,
-    ResourceKey, Scope, SendStatsBucket, Store, StoreError,
+    AcceptOutcome, AccessKeyRecord, AccountId, AccountRecord, CapturedMessage, ContactRow,
+    DkimSelector, EventRecord, OperatorDkimKey, QueuedMessage, QuotaCheck, ReputationBucket,
+    Resource, ResourceKey, Scope, SendStatsBucket, Store, StoreError,
 };
 use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 
@@ -397,5 +397,56 @@ impl Store for SqlStore {
 
     async fn delete_verification(&self, scope: &Scope, identity: &str) -> Result<bool, StoreError> {
         self.delete_verification_row(scope, identity).await
+    }
+
+    async fn insert_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        contacts: &[(String, serde_json::Value)],
+        skip_existing: bool,
+    ) -> Result<u64, StoreError> {
+        self.insert_contact_rows(scope, list, contacts, skip_existing)
+            .await
+    }
+
+    async fn get_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<Option<ContactRow>, StoreError> {
+        self.get_contact_row(scope, list, email).await
+    }
+
+    async fn update_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+        data: &serde_json::Value,
+        expected_version: i64,
+    ) -> Result<ContactRow, StoreError> {
+        self.update_contact_row(scope, list, email, data, expected_version)
+            .await
+    }
+
+    async fn delete_contact(
+        &self,
+        scope: &Scope,
+        list: &str,
+        email: &str,
+    ) -> Result<bool, StoreError> {
+        self.delete_contact_row(scope, list, email).await
+    }
+
+    async fn list_contacts(
+        &self,
+        scope: &Scope,
+        list: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ContactRow>, StoreError> {
+        self.list_contact_rows(scope, list, after, limit).await
     }
 }

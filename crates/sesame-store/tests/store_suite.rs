@@ -54,6 +54,10 @@ use bodies::*;
 mod verification;
 use verification::*;
 
+#[path = "store_suite/contacts.rs"]
+mod contacts;
+use contacts::*;
+
 const PG_URL_VAR: &str = "SESAME_TEST_DATABASE_URL";
 
 // ---------------------------------------------------------------------------------------------
@@ -283,6 +287,10 @@ suite!(
     concurrent_event_dispatch_never_shares,
     bodies_round_trip_and_go_with_their_message,
     bodies_commit_with_their_queue_rows,
+    contacts_live_inside_their_list,
+    contacts_list_in_byte_order_and_page,
+    contacts_go_with_their_list,
+    concurrent_inserts_and_list_delete_leave_no_orphans,
 );
 
 // ---------------------------------------------------------------------------------------------

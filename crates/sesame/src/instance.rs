@@ -189,6 +189,10 @@ pub async fn open_with(
             retry_window_seconds: cfg.sns_retry_window_seconds,
         },
         eventbridge_source: cfg.eventbridge_source.clone(),
+        contacts: sesame_engine::contacts::ContactLimits {
+            max_lists: cfg.contact_lists_per_account as u64,
+            max_topics: cfg.contact_list_max_topics,
+        },
     };
     let bodies: Arc<dyn sesame_model::BodyStore> = match role {
         Role::Server => {

@@ -105,6 +105,7 @@ impl SubmissionBackend for EngineBackend {
             source_ip: Some(envelope.peer.ip().to_string()),
             caller_identity: Some(caller),
             source_tls_version: envelope.tls_version.clone(),
+            list_management: None,
         };
         match self.engine.send(&scope, request).await {
             Ok(accepted) => Ok(accepted.message_id),
@@ -141,6 +142,8 @@ pub fn reply_for(e: &SendError) -> Reply {
             Reply::message_rejected((5, 6, 0), &format!("Template {name} does not exist"))
         }
         SendError::Rendering { message, .. } => Reply::message_rejected((5, 6, 0), message),
+        // an unknown list or topic in X-SES-LIST-MANAGEMENT-OPTIONS.
+        SendError::ContactListDoesNotExist(text) => Reply::message_rejected((5, 6, 0), text),
         SendError::DailyQuotaExceeded => Reply::daily_quota_exceeded(),
         SendError::RateExceeded => Reply::rate_exceeded(),
         SendError::Internal(_) => Reply::local_error(),
@@ -202,6 +205,10 @@ mod tests {
             (
                 SendError::MailFromNotVerified("Mail FROM domain m.x is not verified".into()),
                 "554 Message rejected: Mail FROM domain is not verified\r\n",
+            ),
+            (
+                SendError::ContactListDoesNotExist("List with name news does not exist.".into()),
+                "554 Message rejected: List with name news does not exist.\r\n",
             ),
             (
                 SendError::DailyQuotaExceeded,

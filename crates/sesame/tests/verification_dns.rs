@@ -122,6 +122,7 @@ async fn env(ip: &str) -> Result<Env, sesame_testpeers::PeerError> {
             tracking: Default::default(),
             sns: Default::default(),
             eventbridge_source: "aws.ses".into(),
+            contacts: Default::default(),
         },
     );
     let acct = engine.create_account(None, None, None).await.unwrap();
@@ -495,6 +496,7 @@ fn send_request(from: &str) -> SendRequest {
         source_ip: None,
         caller_identity: None,
         source_tls_version: None,
+        list_management: None,
     }
 }
 

@@ -70,6 +70,7 @@ pub(super) async fn send_email(
         source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
         source_tls_version: None,
+        list_management: None,
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
     Ok(w::SendEmailResponse {
@@ -109,6 +110,7 @@ pub(super) async fn send_raw_email(
         source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
         source_tls_version: None,
+        list_management: None,
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
     Ok(w::SendRawEmailResponse {
@@ -151,6 +153,7 @@ pub(super) async fn send_templated_email(
         source_ip: ctx.source_ip.clone(),
         caller_identity: Some(ctx.caller_name()),
         source_tls_version: None,
+        list_management: None,
     };
     let a = api.engine.send(&ctx.scope, req).await.map_err(v1_error)?;
     Ok(w::SendTemplatedEmailResponse {
@@ -222,6 +225,7 @@ pub(super) async fn send_bulk_templated_email(
             source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
             source_tls_version: None,
+            list_management: None,
         };
         let outcome = match validate_tags(&req.tags) {
             Err(e) => Err(e),

@@ -4,6 +4,7 @@
 
 mod account;
 mod configuration_sets;
+mod contacts;
 mod custom_verification;
 mod dedicated_ips;
 mod identities;
@@ -387,6 +388,78 @@ impl SesV2Api for SesV2 {
         i: w::ListSuppressedDestinationsRequest,
     ) -> R<w::ListSuppressedDestinationsResponse> {
         suppression::list(self, c, i).await
+    }
+
+    // --- contact lists and contacts (spec F-166..F-176, Q-195..Q-197) ---
+    async fn create_contact_list(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateContactListRequest,
+    ) -> R<w::CreateContactListResponse> {
+        contacts::create_list(self, c, i).await
+    }
+    async fn get_contact_list(
+        &self,
+        c: &RequestCtx,
+        i: w::GetContactListRequest,
+    ) -> R<w::GetContactListResponse> {
+        contacts::get_list(self, c, i).await
+    }
+    async fn update_contact_list(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateContactListRequest,
+    ) -> R<w::UpdateContactListResponse> {
+        contacts::update_list(self, c, i).await
+    }
+    async fn delete_contact_list(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteContactListRequest,
+    ) -> R<w::DeleteContactListResponse> {
+        contacts::delete_list(self, c, i).await
+    }
+    async fn list_contact_lists(
+        &self,
+        c: &RequestCtx,
+        i: w::ListContactListsRequest,
+    ) -> R<w::ListContactListsResponse> {
+        contacts::list_lists(self, c, i).await
+    }
+    async fn create_contact(
+        &self,
+        c: &RequestCtx,
+        i: w::CreateContactRequest,
+    ) -> R<w::CreateContactResponse> {
+        contacts::create_contact(self, c, i).await
+    }
+    async fn get_contact(
+        &self,
+        c: &RequestCtx,
+        i: w::GetContactRequest,
+    ) -> R<w::GetContactResponse> {
+        contacts::get_contact(self, c, i).await
+    }
+    async fn update_contact(
+        &self,
+        c: &RequestCtx,
+        i: w::UpdateContactRequest,
+    ) -> R<w::UpdateContactResponse> {
+        contacts::update_contact(self, c, i).await
+    }
+    async fn delete_contact(
+        &self,
+        c: &RequestCtx,
+        i: w::DeleteContactRequest,
+    ) -> R<w::DeleteContactResponse> {
+        contacts::delete_contact(self, c, i).await
+    }
+    async fn list_contacts(
+        &self,
+        c: &RequestCtx,
+        i: w::ListContactsRequest,
+    ) -> R<w::ListContactsResponse> {
+        contacts::list_contacts(self, c, i).await
     }
 
     // --- dedicated IPs, pools and warm-up (spec F-54..F-64, Q-130..Q-133) ---

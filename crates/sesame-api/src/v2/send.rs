@@ -1,8 +1,9 @@
 //! SES v2 `SendEmail` (Simple, Raw, Template) and `SendBulkEmail` (B-36..B-40; DECISIONS
-//!
+//! ), with `ListManagementOptions` (F-177, H-39).
 
 use sesame_awsproto::generated::sesv2 as w;
 use sesame_awsproto::ApiError;
+use sesame_engine::contacts::ListManagement;
 use sesame_engine::send::{Content, Destination, SendError, SendRequest, SimpleContent, Surface};
 use sesame_mail::message as msg;
 use sesame_template::TemplateContent;
@@ -83,11 +84,7 @@ fn attachments(a: Option<Vec<w::Attachment>>) -> Result<Vec<msg::Attachment>, Se
 }
 
 /// members whose feature does not exist here are refused by name, never ignored.
-fn unsupported(
-    endpoint: &Option<String>,
-    tenant: &Option<String>,
-    lists: bool,
-) -> Result<(), SendError> {
+fn unsupported(endpoint: &Option<String>, tenant: &Option<String>) -> Result<(), SendError> {
     if endpoint.as_deref().is_some_and(|e| !e.is_empty()) {
         return Err(SendError::InvalidParameter(
             "EndpointId is not supported: this deployment has no multi-region endpoints.".into(),
@@ -96,11 +93,6 @@ fn unsupported(
     if tenant.as_deref().is_some_and(|t| !t.is_empty()) {
         return Err(SendError::InvalidParameter(
             "Tenants are not supported by this deployment".into(),
-        ));
-    }
-    if lists {
-        return Err(SendError::InvalidParameter(
-            "ListManagementOptions is not supported yet: contact lists are not available in this deployment.".into(),
         ));
     }
     Ok(())
@@ -129,11 +121,7 @@ pub(super) async fn send_email(
 ) -> Result<w::SendEmailResponse, ApiError> {
     let scope = &ctx.scope;
     let prepared = (|| -> Result<SendRequest, SendError> {
-        unsupported(
-            &i.endpoint_id,
-            &i.tenant_name,
-            i.list_management_options.is_some(),
-        )?;
+        unsupported(&i.endpoint_id, &i.tenant_name)?;
         if i.configuration_overrides.is_some() {
             return Err(SendError::InvalidParameter(
                 "ConfigurationOverrides is not supported by this deployment yet.".into(),
@@ -206,6 +194,10 @@ pub(super) async fn send_email(
             source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
             source_tls_version: None,
+            list_management: i.list_management_options.as_ref().map(|o| ListManagement {
+                contact_list: o.contact_list_name.clone(),
+                topic: o.topic_name.clone(),
+            }),
         })
     })()
     .map_err(v2_error)?;
@@ -221,7 +213,7 @@ pub(super) async fn send_bulk_email(
     i: w::SendBulkEmailRequest,
 ) -> Result<w::SendBulkEmailResponse, ApiError> {
     let scope = &ctx.scope;
-    unsupported(&i.endpoint_id, &i.tenant_name, false).map_err(v2_error)?;
+    unsupported(&i.endpoint_id, &i.tenant_name).map_err(v2_error)?;
     check_identity_arn(scope, i.from_email_address_identity_arn.as_deref()).map_err(v2_error)?;
     if i.bulk_email_entries.len() > 50 {
         return Err(v2_error(SendError::InvalidParameter(
@@ -290,6 +282,7 @@ pub(super) async fn send_bulk_email(
             source_ip: ctx.source_ip.clone(),
             caller_identity: Some(ctx.caller_name()),
             source_tls_version: None,
+            list_management: None,
         };
         let outcome = match validate_tags(&req.tags) {
             Err(e) => Err(e),

@@ -1,8 +1,10 @@
 //! What happens to one recipient of a claimed message, in the order of DECISIONS Q-189:
-//! mailbox simulator first (E-78..E-86, Q-125; simulator mail never reaches a suppression list),
-//! then the account- or configuration-set-level suppression list (F-134, F §SP step 3, Q-188),
-//! then delivery. List management (Q-198) and the global suppression list (Q-186) do not exist
-//! yet, so their steps are absent. Pure: the caller looks the suppression entry up.
+//! mailbox simulator first (E-78..E-86, Q-125; simulator mail never reaches a suppression list
+//! or an unsubscribe check), then list management (a contact who unsubscribed from the
+//! message's list or topic, F-179, F/Z-14), then the account- or configuration-set-level
+//! suppression list (F-134, F §SP step 3, Q-188), then delivery. The global suppression list
+//! (Q-186) does not exist yet, so its step is absent. Pure: the caller looks the contact and
+//! the suppression entry up.
 
 use sesame_events::bounce_types;
 use sesame_policy::simulator::Scenario;
@@ -29,6 +31,9 @@ pub enum BounceReason {
     SimulatorSuppressed,
     /// On the account list with a reason the effective settings suppress (F-134, Q-189).
     OnAccountSuppressionList,
+    /// A contact of the message's list who unsubscribed from it or from its topic (F-179,
+    /// F/Z-14): `Permanent`/`UnsubscribedRecipient`, no bounce-rate impact.
+    UnsubscribedRecipient,
 }
 
 impl BounceReason {
@@ -39,13 +44,19 @@ impl BounceReason {
             BounceReason::OnAccountSuppressionList => {
                 bounce_types::PERMANENT_ON_ACCOUNT_SUPPRESSION_LIST
             }
+            BounceReason::UnsubscribedRecipient => bounce_types::PERMANENT_UNSUBSCRIBED_RECIPIENT,
         }
     }
 
     /// DSN `Status` (RFC 3463) of the synthesised bounce.
     pub fn status(self) -> &'static str {
-        // Every synthesised bounce is "bad destination mailbox address" (RFC 3463 §3.2).
-        "5.1.1"
+        match self {
+            // The recipient asked not to get this mail: "delivery not authorized, message
+            // refused" (RFC 3463 §3.8).
+            BounceReason::UnsubscribedRecipient => "5.7.1",
+            // The others are "bad destination mailbox address" (RFC 3463 §3.2).
+            _ => "5.1.1",
+        }
     }
 
     /// DSN `Diagnostic-Code` (E-80 for the simulator; SES's wording for the suppression lists).
@@ -58,6 +69,8 @@ impl BounceReason {
             BounceReason::OnAccountSuppressionList => {
                 "Amazon SES did not send the message to this address because it is on the suppression list for your account."
             }
+            // Q-198's wording.
+            BounceReason::UnsubscribedRecipient => "Recipient unsubscribed from list/topic",
         }
     }
 }
@@ -81,10 +94,13 @@ pub fn effective_reasons(
     }
 }
 
-/// Q-189 for one recipient. `scenario` is the simulator classification; `listed_reason` the
-/// reason of the recipient's account-list entry, if any; `reasons` the effective reasons.
+/// Q-189 for one recipient. `scenario` is the simulator classification; `unsubscribed`
+/// whether the recipient is a contact of the message's list who opted out of it or of its
+/// topic (`contacts::is_unsubscribed`); `listed_reason` the reason of the recipient's
+/// account-list entry, if any; `reasons` the effective reasons.
 pub fn classify(
     scenario: Option<Scenario>,
+    unsubscribed: bool,
     listed_reason: Option<&str>,
     reasons: &[String],
 ) -> Outcome {
@@ -97,6 +113,9 @@ pub fn classify(
             }
             Scenario::SuppressionList => Outcome::Bounce(BounceReason::SimulatorSuppressed),
         };
+    }
+    if unsubscribed {
+        return Outcome::Bounce(BounceReason::UnsubscribedRecipient);
     }
     match listed_reason {
         Some(r) if reasons.iter().any(|x| x == r) => {
@@ -174,11 +193,33 @@ mod tests {
             (None, None, &both, Outcome::Deliver),
         ] {
             assert_eq!(
-                classify(scenario, listed, reasons),
+                classify(scenario, false, listed, reasons),
                 want,
                 "{scenario:?} {listed:?}"
             );
         }
+    }
+
+    /// Q-189, F-179, F/Z-14: an unsubscribed contact bounces before the suppression list is
+    /// looked at, but never a simulator address.
+    #[test]
+    fn unsubscribed_contacts_bounce_after_the_simulator() {
+        let both = s(&["BOUNCE", "COMPLAINT"]);
+        let unsub = Outcome::Bounce(BounceReason::UnsubscribedRecipient);
+        assert_eq!(classify(None, true, None, &both), unsub);
+        assert_eq!(classify(None, true, Some("BOUNCE"), &both), unsub);
+        assert_eq!(
+            classify(Some(Scenario::Success), true, None, &both),
+            Outcome::SimulatedDelivery
+        );
+        assert_eq!(
+            BounceReason::UnsubscribedRecipient.kind(),
+            ("Permanent", "UnsubscribedRecipient")
+        );
+        assert!(!sesame_policy::reputation::bounce_counts(
+            "Permanent",
+            "UnsubscribedRecipient"
+        ));
     }
 
     #[test]

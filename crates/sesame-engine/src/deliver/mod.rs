@@ -8,7 +8,8 @@
 //! [`retry`] (backoff and window, Q-110), [`pool`] (source addresses, E-98).
 //!
 //! Per recipient, in the order of DECISIONS Q-189 ([`classify`]): mailbox simulator (E-78..E-86,
-//! Q-125), account/configuration-set suppression (F-134, Q-188), then hand-off. In **capture
+//! Q-125), list management (an unsubscribed contact, F-179), account/configuration-set
+//! suppression (F-134, Q-188), then hand-off. In **capture
 //! mode** (the dev inbox, `delivery_mode = capture`) the hand-off is: DKIM-sign the spooled body
 //! as the last step (Q-96, [`signing`]) and store the exact signed bytes once as a
 //! `CapturedMessage` for every captured recipient. The message is then finished with all its
@@ -209,17 +210,21 @@ impl Engine {
             set.as_ref().and_then(|s| s.suppression_options.as_ref()),
         );
 
+        // F-179, F/Z-14: contacts of the message's list who unsubscribed (list-managed mail only).
+        let unsubscribed = self
+            .unsubscribed_recipients(scope, &msg.meta, &msg.recipients)
+            .await?;
         let mut outcomes = Vec::with_capacity(msg.recipients.len());
-        for r in &msg.recipients {
+        for (r, unsubscribed) in msg.recipients.iter().zip(unsubscribed) {
             let scenario = simulator::classify(r, None);
-            let listed = if scenario.is_none() && !reasons.is_empty() {
+            let listed = if scenario.is_none() && !unsubscribed && !reasons.is_empty() {
                 self.listed_reason(scope, r).await?
             } else {
                 None
             };
             outcomes.push((
                 r.clone(),
-                classify::classify(scenario, listed.as_deref(), &reasons),
+                classify::classify(scenario, unsubscribed, listed.as_deref(), &reasons),
             ));
         }
         Ok(Prepared {

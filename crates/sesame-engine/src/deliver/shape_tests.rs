@@ -38,6 +38,7 @@ fn request(to: &[String], content: Content) -> SendRequest {
         source_ip: Some("192.0.2.0".into()),
         caller_identity: Some("ses_user".into()),
         source_tls_version: None,
+        list_management: None,
     }
 }
 

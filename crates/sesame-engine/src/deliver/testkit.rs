@@ -76,6 +76,7 @@ pub(crate) fn simple_request(from: &str, to: &[&str], set: Option<&str>) -> Send
         source_ip: None,
         caller_identity: None,
         source_tls_version: None,
+        list_management: None,
     }
 }
 

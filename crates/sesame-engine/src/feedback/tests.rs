@@ -514,6 +514,7 @@ async fn queued_message_receives_feedback() {
         source_ip: None,
         caller_identity: None,
         source_tls_version: None,
+        list_management: None,
     };
     let id = f.engine.send(&scope(), req).await.unwrap().message_id;
     let verp = format!("{id}@us-east-1.sesame.test");

@@ -40,6 +40,7 @@ async fn send_with(f: &Fixture, to: &[&str], feedback: Option<&str>, set: Option
         source_ip: None,
         caller_identity: None,
         source_tls_version: None,
+        list_management: None,
     };
     f.engine.send(&scope(), req).await.unwrap().message_id
 }

@@ -61,6 +61,9 @@ pub struct SendRequest {
     /// TLS version of an SMTP submission (`ses:source-tls-version`, G-23); `None` for the API
     /// (its listener is plain HTTP behind the operator's proxy).
     pub source_tls_version: Option<String>,
+    /// v2 `ListManagementOptions` (F-177); raw and SMTP mail use the
+    /// `X-SES-LIST-MANAGEMENT-OPTIONS` header instead (F-180, [`crate::contacts::sending`]).
+    pub list_management: Option<crate::contacts::ListManagement>,
 }
 
 /// A message the pipeline accepted.
@@ -241,6 +244,17 @@ impl Engine {
             _ => format!("{}.{}", scope.region, self.settings.service_domain),
         };
 
+        // 6b. List management (F-177, F-178, H-39, Q-199): the list (and topic) exist; missing
+        // contacts are created. Last of the checks, so a refused send creates no contact.
+        let listed = self
+            .list_management(
+                scope,
+                req.list_management.as_ref(),
+                inspected.ses.list_management_options.as_deref(),
+                &recipients,
+            )
+            .await?;
+
         // 7. MessageId, Date, X-SES-* removal (B-62, B-63, Q-113, Q-146).
         let message_id = msg::new_message_id(now as u64, random16());
         let body = msg::finalize(
@@ -249,6 +263,11 @@ impl Engine {
             &crate::templates::rfc5322_date(now),
             &format!("email.{}", self.settings.service_domain),
         );
+        // F-188, F-189, F-191: before the body is stored, so delivery signs these bytes.
+        let body = match &listed {
+            Some(lm) => self.add_list_unsubscribe(scope, lm, &message_id, &recipients, body, now),
+            None => body,
+        };
 
         // 8. Durable: body, then queue row + quota + Send event in one transaction.
         let mut tags = req.tags.clone();
@@ -290,6 +309,10 @@ impl Engine {
         // no delivery attempt, never retried).
         if let Some(virus) = &inspected.virus {
             meta["virus"] = virus.as_str().into();
+        }
+        if let Some(lm) = &listed {
+            meta[crate::contacts::sending::META_KEY] =
+                serde_json::to_value(lm).expect("list management serialises");
         }
         let counted = recipients
             .iter()

@@ -53,6 +53,10 @@ pub enum SendError {
     MailFromNotVerified(String),
     /// Template missing (v1 `TemplateDoesNotExist`, v2 `NotFoundException`).
     TemplateDoesNotExist(String),
+    /// The contact list (or its topic) named by `ListManagementOptions` or
+    /// `X-SES-LIST-MANAGEMENT-OPTIONS` does not exist (Q-199: v2 `NotFoundException`, SMTP
+    /// `554 Message rejected`, v1 `MessageRejected`).
+    ContactListDoesNotExist(String),
     /// Template rendering failed synchronously (v1 `MissingRenderingAttribute` /
     /// `InvalidRenderingParameter`, v2 `BadRequestException`).
     Rendering { code: &'static str, message: String },
