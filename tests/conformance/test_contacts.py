@@ -443,7 +443,7 @@ def test_list_management_end_to_end(dev_server, tmp_path):
     assert sub["mail"]["messageId"] == first and sub["mail"]["tags"]["ses:configuration-set"] == ["cs"]
 
     bounce = next(r for r in got if r["eventType"] == "Bounce" and r["mail"]["messageId"] == later)["bounce"]
-    assert (bounce["bounceType"], bounce["bounceSubType"]) == ("Permanent", "UnsubscribedRecipient")
+    assert (bounce["bounceType"], bounce["bounceSubType"]) == ("Permanent", "General")
     assert bounce["bouncedRecipients"] == [{"emailAddress": rcpt, "action": "failed", "status": "5.7.1",
                                             "diagnosticCode": "Recipient unsubscribed from list/topic"}]
     assert not any(r["eventType"] == "Delivery" and r["mail"]["messageId"] == later for r in got)

@@ -47,10 +47,6 @@ pub mod bounce_types {
         pub const MESSAGE_TOO_LARGE: &str = "MessageTooLarge";
         pub const CONTENT_REJECTED: &str = "ContentRejected";
         pub const ATTACHMENT_REJECTED: &str = "AttachmentRejected";
-        /// Product extension, not in the G-44 table (F/Z-14, docs/decisions.md): a send to a
-        /// contact who unsubscribed from the list or topic (F-179). Not counted in the bounce
-        /// rate, never added to the suppression list.
-        pub const UNSUBSCRIBED_RECIPIENT: &str = "UnsubscribedRecipient";
     }
 
     /// A (`bounceType`, `bounceSubType`) pair.
@@ -67,8 +63,6 @@ pub mod bounce_types {
     pub const TRANSIENT_MESSAGE_TOO_LARGE: Kind = (TRANSIENT, sub::MESSAGE_TOO_LARGE);
     pub const TRANSIENT_CONTENT_REJECTED: Kind = (TRANSIENT, sub::CONTENT_REJECTED);
     pub const TRANSIENT_ATTACHMENT_REJECTED: Kind = (TRANSIENT, sub::ATTACHMENT_REJECTED);
-    /// The product's extension for unsubscribed contacts (F/Z-14); not in [`ALL`].
-    pub const PERMANENT_UNSUBSCRIBED_RECIPIENT: Kind = (PERMANENT, sub::UNSUBSCRIBED_RECIPIENT);
 
     /// The G-44 table in its order.
     pub const ALL: [Kind; 10] = [

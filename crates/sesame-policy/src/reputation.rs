@@ -41,16 +41,24 @@ pub struct Bucket {
 }
 
 /// What a bounce contributes (G-73, A-71, A-79, Q-241): `Permanent` and `Undetermined`
-/// (G-44 counts it as hard) except `OnAccountSuppressionList` and the unsubscribed-contact
-/// bounce `UnsubscribedRecipient` (F/Z-14, Q-198, Q-241: nothing was attempted); global-list
-/// `Suppressed` bounces count like any hard bounce. Transient bounces, auto-replies included,
-/// never count.
+/// (G-44 counts it as hard) except `OnAccountSuppressionList` (Q-241: nothing was attempted);
+/// global-list `Suppressed` bounces count like any hard bounce. Transient bounces,
+/// auto-replies included, never count. Within a counting bounce, recipients bounced because
+/// they unsubscribed ([`UNSUBSCRIBED_DIAGNOSTIC`]) do not count either.
 pub fn bounce_counts(bounce_type: &str, bounce_sub_type: &str) -> bool {
     matches!(bounce_type, "Permanent" | "Undetermined")
-        && !matches!(
-            bounce_sub_type,
-            "OnAccountSuppressionList" | "UnsubscribedRecipient"
-        )
+        && bounce_sub_type != "OnAccountSuppressionList"
+}
+
+/// `diagnosticCode` of the `Permanent`/`General` bounce of a send to a contact who unsubscribed
+/// from the list or topic (F-179, Q-198). Such a recipient is excluded from the bounce rate and
+/// never added to the suppression list: nothing was attempted.
+pub const UNSUBSCRIBED_DIAGNOSTIC: &str = "Recipient unsubscribed from list/topic";
+
+/// Whether a bounced recipient (its `diagnosticCode`) counts toward the bounce rate, given that
+/// its bounce does ([`bounce_counts`]).
+pub fn bounced_recipient_counts(diagnostic_code: Option<&str>) -> bool {
+    diagnostic_code != Some(UNSUBSCRIBED_DIAGNOSTIC)
 }
 
 /// Hour granularity of the counters (G-75: gauges updated at least hourly).
@@ -232,7 +240,6 @@ mod tests {
             ("Permanent", "NoEmail", true),
             ("Permanent", "Suppressed", true),
             ("Permanent", "OnAccountSuppressionList", false),
-            ("Permanent", "UnsubscribedRecipient", false),
             ("Undetermined", "Undetermined", true),
             ("Transient", "General", false),
             ("Transient", "MailboxFull", false),

@@ -189,6 +189,12 @@ impl ReputationDelta {
                 .and_then(serde_json::Value::as_array)
                 .into_iter()
                 .flatten()
+                // an unsubscribed contact's bounce counts nothing.
+                .filter(|v| {
+                    sesame_policy::reputation::bounced_recipient_counts(
+                        v.get("diagnosticCode").and_then(serde_json::Value::as_str),
+                    )
+                })
             {
                 let addr = match field {
                     Some(f) => v.get(f).and_then(serde_json::Value::as_str),
@@ -452,6 +458,16 @@ mod tests {
                 json!({"mail": mail, "bounce": {"bounceType": "Permanent",
                     "bounceSubType": "OnAccountSuppressionList", "bouncedRecipients": two}}),
                 None,
+            ),
+            // a recipient who unsubscribed from the list counts nothing; the others of
+            // the same bounce do.
+            (
+                "Bounce",
+                json!({"mail": mail, "bounce": {"bounceType": "Permanent",
+                    "bounceSubType": "General", "bouncedRecipients": [
+                        {"emailAddress": "a@x", "diagnosticCode": "Recipient unsubscribed from list/topic"},
+                        {"emailAddress": "c@x", "diagnosticCode": "smtp; 550 5.1.1 unknown"}]}}),
+                Some(d(0, 1, 0, 0, 0, 0)),
             ),
             (
                 "Bounce",

@@ -17,7 +17,7 @@
 //!
 //! At delivery ([`Engine::unsubscribed_recipients`], from `deliver::prepare`): a recipient who
 //! unsubscribed from the list, or opted out of the message's topic (explicitly or by the
-//! topic's default), is not delivered but bounced `Permanent`/`UnsubscribedRecipient` (F-179,
+//! topic's default), is not delivered but bounced `Permanent`/`General` (Q-198) (F-179,
 //! F/Z-14), like a suppressed recipient — checked at delivery, so an unsubscribe that happens
 //! while the message waits still counts.
 

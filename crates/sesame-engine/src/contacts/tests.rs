@@ -420,7 +420,7 @@ fn captured_ids(f: &Fixture) -> Vec<String> {
 
 /// SH-12, F-186, G-54, F-179, Z-14: a one-click unsubscribe from the topic records a
 /// `Subscription` event of the original message with the spec's shape; the next send to the
-/// contact for that topic bounces `Permanent`/`UnsubscribedRecipient` and is not captured,
+/// contact for that topic bounces `Permanent`/`General` and is not captured,
 /// while mail for another topic still goes through. A tampered token is refused.
 #[tokio::test]
 async fn one_click_unsubscribe_event_and_later_bounce() {
@@ -525,7 +525,7 @@ async fn one_click_unsubscribe_event_and_later_bounce() {
     let b = &ev[1].1["bounce"];
     assert_eq!(
         (b["bounceType"].as_str(), b["bounceSubType"].as_str()),
-        (Some("Permanent"), Some("UnsubscribedRecipient"))
+        (Some("Permanent"), Some("General"))
     );
     assert_eq!(
         b["bouncedRecipients"][0],

@@ -32,7 +32,7 @@ pub enum BounceReason {
     /// On the account list with a reason the effective settings suppress (F-134, Q-189).
     OnAccountSuppressionList,
     /// A contact of the message's list who unsubscribed from it or from its topic (F-179,
-    /// F/Z-14): `Permanent`/`UnsubscribedRecipient`, no bounce-rate impact.
+    /// `Permanent`/`General` with Q-198's diagnostic code, no bounce-rate impact.
     UnsubscribedRecipient,
 }
 
@@ -44,7 +44,7 @@ impl BounceReason {
             BounceReason::OnAccountSuppressionList => {
                 bounce_types::PERMANENT_ON_ACCOUNT_SUPPRESSION_LIST
             }
-            BounceReason::UnsubscribedRecipient => bounce_types::PERMANENT_UNSUBSCRIBED_RECIPIENT,
+            BounceReason::UnsubscribedRecipient => bounce_types::PERMANENT_GENERAL,
         }
     }
 
@@ -69,8 +69,9 @@ impl BounceReason {
             BounceReason::OnAccountSuppressionList => {
                 "Amazon SES did not send the message to this address because it is on the suppression list for your account."
             }
-            // Q-198's wording.
-            BounceReason::UnsubscribedRecipient => "Recipient unsubscribed from list/topic",
+            BounceReason::UnsubscribedRecipient => {
+                sesame_policy::reputation::UNSUBSCRIBED_DIAGNOSTIC
+            }
         }
     }
 }
@@ -214,12 +215,11 @@ mod tests {
         );
         assert_eq!(
             BounceReason::UnsubscribedRecipient.kind(),
-            ("Permanent", "UnsubscribedRecipient")
+            ("Permanent", "General")
         );
-        assert!(!sesame_policy::reputation::bounce_counts(
-            "Permanent",
-            "UnsubscribedRecipient"
-        ));
+        assert!(!sesame_policy::reputation::bounced_recipient_counts(Some(
+            BounceReason::UnsubscribedRecipient.diagnostic()
+        )));
     }
 
     #[test]
