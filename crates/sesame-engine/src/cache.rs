@@ -409,6 +409,29 @@ impl Store for CachingStore {
     async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError> {
         self.inner.ip_sends(scope, ip, day).await
     }
+    async fn add_pool_usage(
+        &self,
+        scope: &Scope,
+        usage: &sesame_model::PoolUsage,
+        sent_limit: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        self.inner.add_pool_usage(scope, usage, sent_limit).await
+    }
+    async fn pool_usage(
+        &self,
+        scope: &Scope,
+        pool: &str,
+        isp: Option<&str>,
+        since_hour: i64,
+    ) -> Result<Vec<sesame_model::PoolUsage>, StoreError> {
+        self.inner.pool_usage(scope, pool, isp, since_hour).await
+    }
+    async fn delete_pool_usage(&self, scope: &Scope, pool: &str) -> Result<u64, StoreError> {
+        self.inner.delete_pool_usage(scope, pool).await
+    }
+    async fn prune_pool_usage(&self, before_hour: i64) -> Result<u64, StoreError> {
+        self.inner.prune_pool_usage(before_hour).await
+    }
 
     // --- sent-message log: never cached (a message moves from the queue to the log) ---
     async fn find_message(

@@ -16,6 +16,8 @@ use sesame_model::{QueueCursor, QueueEntry, QueueFilter, QueueStats};
 use crate::{Engine, Settings};
 
 type Key = (String, String, String, String);
+/// (scope, pool, hour, isp, ip).
+type PoolKey = (String, String, i64, String, String);
 /// (account, region, identity).
 type VKey = (String, String, String);
 /// (due_at, lease owner, lease until).
@@ -30,6 +32,8 @@ pub struct MemStore {
     pub captured: Mutex<Vec<CapturedMessage>>,
     /// Warm-up counters: (scope, ip, day) → messages.
     pub ip_usage: Mutex<BTreeMap<(String, String, i64), u64>>,
+    /// Managed-pool counters: (scope, pool, hour, isp, ip) → counts (in the SQL order).
+    pub pool_usage: Mutex<BTreeMap<PoolKey, sesame_model::PoolUsageCounts>>,
     /// The sent-message log: finished queue rows with the time they left (`finish_message`).
     pub message_log: Mutex<Vec<(QueuedMessage, i64)>>,
     /// Deleted messages' ids and creation times (`delete_queued`).
@@ -592,6 +596,69 @@ impl Store for MemStore {
         Ok(u.get(&(mem_scope(scope), ip.to_string(), day))
             .copied()
             .unwrap_or(0))
+    }
+
+    async fn add_pool_usage(
+        &self,
+        scope: &Scope,
+        usage: &sesame_model::PoolUsage,
+        sent_limit: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut u = self.pool_usage.lock().unwrap();
+        let key = (
+            mem_scope(scope),
+            usage.pool.clone(),
+            usage.hour,
+            usage.isp.clone(),
+            usage.ip.clone(),
+        );
+        let row = u.entry(key).or_default();
+        if sent_limit.is_some_and(|l| row.sent.saturating_add(usage.counts.sent) > l) {
+            return Ok(false);
+        }
+        row.sent += usage.counts.sent;
+        row.delivered += usage.counts.delivered;
+        row.throttled += usage.counts.throttled;
+        row.deferred += usage.counts.deferred;
+        Ok(true)
+    }
+
+    async fn pool_usage(
+        &self,
+        scope: &Scope,
+        pool: &str,
+        isp: Option<&str>,
+        since_hour: i64,
+    ) -> Result<Vec<sesame_model::PoolUsage>, StoreError> {
+        let u = self.pool_usage.lock().unwrap();
+        let sc = mem_scope(scope);
+        Ok(u.iter()
+            .filter(|((s, p, h, i, _), _)| {
+                *s == sc && p == pool && *h >= since_hour && isp.is_none_or(|x| x == i)
+            })
+            .map(|((_, p, h, i, ip), c)| sesame_model::PoolUsage {
+                pool: p.clone(),
+                ip: ip.clone(),
+                isp: i.clone(),
+                hour: *h,
+                counts: *c,
+            })
+            .collect())
+    }
+
+    async fn delete_pool_usage(&self, scope: &Scope, pool: &str) -> Result<u64, StoreError> {
+        let mut u = self.pool_usage.lock().unwrap();
+        let sc = mem_scope(scope);
+        let before = u.len();
+        u.retain(|(s, p, ..), _| !(*s == sc && p == pool));
+        Ok((before - u.len()) as u64)
+    }
+
+    async fn prune_pool_usage(&self, before_hour: i64) -> Result<u64, StoreError> {
+        let mut u = self.pool_usage.lock().unwrap();
+        let before = u.len();
+        u.retain(|(_, _, h, ..), _| *h >= before_hour);
+        Ok((before - u.len()) as u64)
     }
 
     async fn find_message(

@@ -7,12 +7,14 @@
 //! - [`dns`]: the DNS lookup port (verification, DNS doctor) with Q-85's error classes.
 //! - [`delivery`]: the outbound transport port (facts of an SMTP attempt) the MTA implements.
 //! - [`mail`]: records of the sending path (queue, events outbox, quotas, captured mail).
+//! - [`pool_usage`]: hourly counters of managed dedicated IP pools (F-37..F-48, SH-4).
 //! - [`queue`]: operator views of the queue (entries with their lease, filter, cursor, stats).
 
 pub mod delivery;
 pub mod dns;
 pub mod ids;
 pub mod mail;
+pub mod pool_usage;
 pub mod ports;
 pub mod queue;
 
@@ -24,6 +26,7 @@ pub use mail::{
     AcceptOutcome, CapturedMessage, DispatchItem, EventRecord, QueuedMessage, QuotaCheck,
     ReputationBucket, SendStatsBucket,
 };
+pub use pool_usage::{PoolUsage, PoolUsageCounts};
 pub use ports::{
     dkim_selectors_of, AccessKeyRecord, AccountRecord, BodyStore, ContactRow, DkimSelector,
     OperatorDkimKey, Resource, ResourceKey, Store, StoreError, CONTACT_LIST_KIND, DKIM_INDEX_KIND,

@@ -377,6 +377,29 @@ pub trait Store: Send + Sync + 'static {
     /// Messages counted by [`Store::add_ip_sends`] for `(scope, ip, day)`; 0 when none.
     async fn ip_sends(&self, scope: &Scope, ip: &str, day: i64) -> Result<u64, StoreError>;
 
+    // --- managed dedicated IP pools: hourly counters (spec F-37..F-48, SH-4, Q-133) ---
+    /// Adds `usage.counts` to the row of `(scope, pool, ip, isp, hour)`. With `sent_limit`,
+    /// only if the row's `sent` stays at most that limit (check and increment in one atomic
+    /// statement, as [`Store::add_ip_sends`]); returns whether it added. Without, always adds.
+    async fn add_pool_usage(
+        &self,
+        scope: &Scope,
+        usage: &crate::PoolUsage,
+        sent_limit: Option<u64>,
+    ) -> Result<bool, StoreError>;
+    /// Rows of `pool` from hour `since_hour` on (one ISP, or all), in (hour, isp, ip) order.
+    async fn pool_usage(
+        &self,
+        scope: &Scope,
+        pool: &str,
+        isp: Option<&str>,
+        since_hour: i64,
+    ) -> Result<Vec<crate::PoolUsage>, StoreError>;
+    /// Deletes every row of `pool` (the pool was deleted); returns the count.
+    async fn delete_pool_usage(&self, scope: &Scope, pool: &str) -> Result<u64, StoreError>;
+    /// Deletes rows of hours before `before_hour`, in every scope; returns the count.
+    async fn prune_pool_usage(&self, before_hour: i64) -> Result<u64, StoreError>;
+
     // --- sent-message log (asynchronous feedback, Q-67, Q-166) ---
     /// A message by id wherever it is: the queue first (`true`: still queued, e.g. a DSN for
     /// one recipient while others are retried), then the sent-message log that

@@ -16,6 +16,29 @@ pub enum Isp {
     Apple,
 }
 
+impl Isp {
+    /// The ISP label of managed-pool warm-up, its metrics and VDM dimensions (Q-134, SH-5).
+    pub fn label(self) -> &'static str {
+        match self {
+            Isp::Gmail => "Gmail",
+            Isp::Yahoo => "Yahoo",
+            Isp::Microsoft => "Hotmail",
+            Isp::Aol => "AOL",
+            Isp::Apple => "Apple",
+        }
+    }
+}
+
+/// The label of recipients the default table does not know (Q-134: "others = `Other`").
+pub const OTHER: &str = "Other";
+
+/// The ISP label of a recipient domain (SH-5, Q-134): the provider's [`Isp::label`], else
+/// [`OTHER`]. Custom domains hosted by a provider are `Other` here: recognising them needs
+/// their MX records, which the caller (delivery) only learns after choosing a source address.
+pub fn isp_label(domain: &str) -> &'static str {
+    isp_of(domain).map_or(OTHER, Isp::label)
+}
+
 /// Second-level labels that name one provider under any TLD (`yahoo.co.uk`, `hotmail.fr`).
 const BRAND_LABELS: [(&str, Isp); 9] = [
     ("gmail", Isp::Gmail),
@@ -124,6 +147,24 @@ mod tests {
             ("example.net", None),
         ] {
             assert_eq!(isp_of(d), want, "{d}");
+        }
+    }
+
+    /// SH-5 / Q-134: labels of the default table; everything else is `Other`.
+    #[test]
+    fn isp_labels() {
+        for (d, want) in [
+            ("gmail.com", "Gmail"),
+            ("GoogleMail.com", "Gmail"),
+            ("yahoo.fr", "Yahoo"),
+            ("outlook.com", "Hotmail"),
+            ("live.com", "Hotmail"),
+            ("aol.com", "AOL"),
+            ("icloud.com", "Apple"),
+            ("example.net", "Other"),
+            ("", "Other"),
+        ] {
+            assert_eq!(isp_label(d), want, "{d}");
         }
     }
 

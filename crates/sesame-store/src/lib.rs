@@ -15,6 +15,7 @@
 //!   (`accept_messages` and friends); `quota`: their arithmetic (windows, token bucket, what an
 //!   event adds to the statistics), pure and unit-tested.
 //! - `ip_usage`: the per-(scope, source IP, UTC day) counters of dedicated IP warm-up caps.
+//! - `pool_usage`: the hourly per-(scope, pool, IP, ISP) counters of managed dedicated IP pools.
 //! - `message_log`: the sent-message log that `finish_message` fills, read by feedback
 //!   ingestion (`find_message`, `prune_message_log`).
 //! - `queue_ops`: the operator's queue queries (`sesame queue`, `/metrics` gauges) and the
@@ -55,6 +56,7 @@ mod group_commit;
 mod ip_usage;
 mod message_log;
 pub mod migrate;
+mod pool_usage;
 mod queue_ops;
 mod quota;
 mod resources;

@@ -97,6 +97,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_contacts.sql"),
         postgres: include_str!("../migrations/postgres/0011_contacts.sql"),
     },
+    Migration {
+        version: 13,
+        name: "managed_pool_usage",
+        sqlite: include_str!("../migrations/sqlite/0013_managed_pool_usage.sql"),
+        postgres: include_str!("../migrations/postgres/0013_managed_pool_usage.sql"),
+    },
 ];
 
 /// The ledger. Same text for both dialects (SQLite maps BIGINT to INTEGER affinity).

@@ -307,6 +307,33 @@ impl Store for SqlStore {
         self.ip_sends_row(scope, ip, day).await
     }
 
+    async fn add_pool_usage(
+        &self,
+        scope: &Scope,
+        usage: &sesame_model::PoolUsage,
+        sent_limit: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        self.add_pool_usage_row(scope, usage, sent_limit).await
+    }
+
+    async fn pool_usage(
+        &self,
+        scope: &Scope,
+        pool: &str,
+        isp: Option<&str>,
+        since_hour: i64,
+    ) -> Result<Vec<sesame_model::PoolUsage>, StoreError> {
+        self.pool_usage_rows(scope, pool, isp, since_hour).await
+    }
+
+    async fn delete_pool_usage(&self, scope: &Scope, pool: &str) -> Result<u64, StoreError> {
+        self.delete_pool_usage_rows(scope, pool).await
+    }
+
+    async fn prune_pool_usage(&self, before_hour: i64) -> Result<u64, StoreError> {
+        self.prune_pool_usage_rows(before_hour).await
+    }
+
     async fn find_message(
         &self,
         message_id: &str,

@@ -34,6 +34,10 @@ use message_log::*;
 mod ip_usage;
 use ip_usage::*;
 
+#[path = "store_suite/pool_usage.rs"]
+mod pool_usage;
+use pool_usage::*;
+
 #[path = "store_suite/queue_ops.rs"]
 mod queue_ops;
 use queue_ops::*;
@@ -271,6 +275,9 @@ suite!(
     ip_sends_are_per_scope_ip_and_day,
     ip_sends_prune_old_days,
     concurrent_ip_sends_never_exceed_the_cap,
+    pool_usage_counts_and_limits,
+    pool_usage_delete_and_prune,
+    concurrent_pool_usage_never_exceeds_the_limit,
     verification_claims_due_rows_once,
     verification_leases_expire_and_single_claims,
     concurrent_verification_claims_never_share,

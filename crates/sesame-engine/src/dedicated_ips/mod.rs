@@ -12,11 +12,14 @@
 //!   these operations, or a send choosing a source address): that is when it is "registered"
 //!   for the account (F-24: auto warm-up on → plan day 1, off → `DONE`).
 //! - [`warmup`]: the plan and manual controls; [`select`]: pool selection, the order in which
-//!   a pool's IPs are tried, HELO names.
+//!   a pool's IPs are tried, HELO names; [`managed`]: the rules of MANAGED pools (per-(IP, ISP)
+//!   adaptive warm-up, spillover, automatic allocation), applied by `managed_ops`.
 //! - Delivery asks [`Engine::choose_source_ip`] (or the two parts, [`Engine::sending_pool_ips`]
 //!   and [`Engine::take_ip_allowance`]); the per-(scope, IP, UTC day) counters live in the store
 //!   (`Store::add_ip_sends`), so the caps hold across nodes.
 
+pub mod managed;
+mod managed_ops;
 pub mod select;
 pub mod warmup;
 
@@ -29,6 +32,8 @@ use sesame_model::{ResourceKey, Scope, StoreError};
 use crate::records::{kind, Tag};
 use crate::{now_ms, Engine, EngineError};
 
+pub use managed::{ManagedIp, ScalingParams, SendingStatus};
+pub use managed_ops::{IspReport, ManagedPoolReport, PoolIpReport};
 pub use select::{
     helo_name, is_reserved, pool_ips, seed_of, source_order, IpState, DEFAULT_POOL, SHARED_POOL,
 };
@@ -74,6 +79,34 @@ pub struct DedicatedIpRecord {
     pub warmup: Warmup,
     /// When the account first saw the address (its registration, F-24).
     pub registered_at: i64,
+    /// Its state as an IP of a MANAGED pool (per-ISP warm-up, F-38); `None` otherwise. An IP
+    /// of a managed pool without one (a pool converted before this existed) gets one computed
+    /// from its registration and standard warm-up ([`DedicatedIpRecord::managed_state`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<ManagedIp>,
+}
+
+impl DedicatedIpRecord {
+    /// The managed state of an IP of a managed pool at `now_ms`.
+    pub fn managed_state(&self, now_ms: i64) -> ManagedIp {
+        self.managed.clone().unwrap_or_else(|| {
+            let mut m = ManagedIp::new(
+                self.registered_at,
+                managed::converted_allowance(self.warmup.percentage_at(now_ms)),
+            );
+            m.allocated_at = self.registered_at;
+            m
+        })
+    }
+
+    /// Back to the inventory (F-42, F-44, F-48): out of its pool, with the warm-up of a newly
+    /// registered address (F-18: a released IP's warm-up is discarded; F-24).
+    fn release(&mut self, now_ms: i64, auto_warmup: bool) {
+        self.pool = None;
+        self.managed = None;
+        self.warmup = Warmup::registered(now_ms, auto_warmup);
+        self.registered_at = now_ms;
+    }
 }
 
 /// What an account's dedicated IPs look like now.
@@ -83,6 +116,8 @@ pub struct Inventory {
     pub ips: Vec<IpState>,
     /// The account's named pools, by name.
     pub pools: Vec<DedicatedIpPoolRecord>,
+    /// The managed state of each IP of a managed pool.
+    pub managed: BTreeMap<IpAddr, ManagedIp>,
 }
 
 impl Inventory {
@@ -97,19 +132,87 @@ impl Inventory {
     fn state(&self, ip: IpAddr) -> Option<&IpState> {
         self.ips.iter().find(|s| s.ip == ip)
     }
+
+    /// The IPs of pool `name`, in configuration order.
+    fn members(&self, name: &str) -> Vec<IpAddr> {
+        self.ips
+            .iter()
+            .filter(|s| s.pool.as_deref() == Some(name))
+            .map(|s| s.ip)
+            .collect()
+    }
+
+    /// The inventory a managed pool draws from (F-37): IPv4 addresses in no pool, in
+    /// configuration order.
+    fn free(&self) -> Vec<IpAddr> {
+        self.ips
+            .iter()
+            .filter(|s| s.pool.is_none() && s.warmup.is_some())
+            .map(|s| s.ip)
+            .collect()
+    }
+
+    /// Where a managed pool's excess goes (F-38 "the shared pool"; SH-2): the addresses in no
+    /// pool (IPv6 included); when there are none, every address outside managed pools; never
+    /// a managed pool's own IPs. Empty: nowhere to spill to.
+    fn spill_ips(&self) -> Vec<IpAddr> {
+        let unpooled: Vec<IpAddr> = self
+            .ips
+            .iter()
+            .filter(|s| s.pool.is_none())
+            .map(|s| s.ip)
+            .collect();
+        if !unpooled.is_empty() {
+            return unpooled;
+        }
+        self.ips
+            .iter()
+            .filter(|s| !s.managed)
+            .map(|s| s.ip)
+            .collect()
+    }
 }
 
 /// Where one delivery attempt should leave from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SourceChoice {
-    /// Bind the connection to this address; its daily allowance has been charged.
+    /// Bind the connection to this address; its allowance has been charged.
     Ip(IpAddr),
     /// No outbound address is configured: let the OS pick the source.
     Any,
-    /// Every address the message may use has reached its warm-up cap for today (SH-4 [design]:
-    /// no shared pool to spill to): try again at `until_ms` (the next UTC midnight), without
-    /// counting an attempt.
+    /// No address the message may use has room now: try again at `until_ms`, without counting
+    /// an attempt. Standard pools: every address is at its daily warm-up cap (SH-4 [design]: no
+    /// shared pool to spill to), `until_ms` is the next UTC midnight. Managed pools: every IP
+    /// is past its early warm-up for the recipient's ISP and full (F-38, F-42), `until_ms` is
+    /// when the rolling window has room again.
     Defer { until_ms: i64 },
+}
+
+/// How a message to one ISP used a MANAGED pool (F-37..F-48): what delivery reports back
+/// with [`Engine::record_managed_outcome`] so the (IP, ISP) allowance adapts (SH-4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedRoute {
+    pub pool: String,
+    /// ISP label of the recipient domain (SH-5).
+    pub isp: String,
+    /// The pool's IP it left from; `None` when it spilled to the shared pool.
+    pub ip: Option<IpAddr>,
+}
+
+/// [`Engine::choose_source_ip`]'s answer: the choice, and for a managed pool the route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourcePick {
+    pub choice: SourceChoice,
+    pub managed: Option<ManagedRoute>,
+}
+
+impl From<SourceChoice> for SourcePick {
+    fn from(choice: SourceChoice) -> SourcePick {
+        SourcePick {
+            choice,
+            managed: None,
+        }
+    }
 }
 
 /// `^[a-z0-9_-]{1,64}$`; the two SES names are reserved (F-31).
@@ -239,7 +342,11 @@ impl Engine {
         let configured = self.outbound_ips();
         let pools = self.load_pools(scope).await?;
         if configured.is_empty() {
-            return Ok(Inventory { ips: vec![], pools });
+            return Ok(Inventory {
+                ips: vec![],
+                pools,
+                managed: BTreeMap::new(),
+            });
         }
         let mut records = self.load_ip_records(scope).await?;
         let missing: Vec<String> = configured
@@ -260,6 +367,7 @@ impl Engine {
                     pool: None,
                     warmup: Warmup::registered(now, auto),
                     registered_at: now,
+                    managed: None,
                 };
                 let data = serde_json::to_value(&rec).expect("record serialises");
                 let rec = match self
@@ -282,6 +390,8 @@ impl Engine {
                 records.insert(ip, rec);
             }
         }
+        let now = now_ms();
+        let mut managed = BTreeMap::new();
         let ips = configured
             .into_iter()
             .map(|ip| {
@@ -289,15 +399,23 @@ impl Engine {
                 let pool = rec
                     .and_then(|r| r.pool.as_deref())
                     .and_then(|p| pools.iter().find(|x| x.name == p));
+                let is_managed = pool.is_some_and(DedicatedIpPoolRecord::managed);
+                if let (true, Some(r)) = (is_managed, rec) {
+                    managed.insert(ip, r.managed_state(now));
+                }
                 IpState {
                     ip,
                     pool: pool.map(|p| p.name.clone()),
-                    managed: pool.is_some_and(DedicatedIpPoolRecord::managed),
+                    managed: is_managed,
                     warmup: rec.map(|r| r.warmup),
                 }
             })
             .collect();
-        Ok(Inventory { ips, pools })
+        Ok(Inventory {
+            ips,
+            pools,
+            managed,
+        })
     }
 
     /// Read-modify-write of one IP's document (it must exist: call the inventory first).
@@ -421,7 +539,8 @@ impl Engine {
     /// holds IPs (F-32) and for a pool a configuration set sends through ([design]: SES
     /// documents no behaviour; refusing keeps every set's `SendingPoolName` valid, E-129).
     /// A MANAGED pool's IPs are released to the default pool and re-registered (F-48: SES
-    /// releases them; the same addresses coming back are new IPs for warm-up, F-24).
+    /// releases them; the same addresses coming back are new IPs for warm-up, F-24), and its
+    /// counters are dropped.
     pub async fn delete_dedicated_ip_pool(
         &self,
         scope: &Scope,
@@ -457,10 +576,10 @@ impl Engine {
             for m in members {
                 self.update_ip_record(scope, &m.ip, |r| {
                     if r.pool.as_deref() == Some(name) {
-                        r.pool = None;
                         if pool.managed() {
-                            r.warmup = Warmup::registered(now, auto);
-                            r.registered_at = now;
+                            r.release(now, auto);
+                        } else {
+                            r.pool = None;
                         }
                     }
                 })
@@ -473,6 +592,9 @@ impl Engine {
             .await?
         {
             return Err(pool_not_found(name));
+        }
+        if pool.managed() {
+            self.store.delete_pool_usage(scope, name).await?;
         }
         Ok(())
     }
@@ -498,9 +620,10 @@ impl Engine {
     }
 
     /// `PutDedicatedIpPoolScalingAttributes` (F-44, F-62): STANDARD → MANAGED converts the
-    /// pool, keeping its IPs, configuration sets and tags; MANAGED → STANDARD is refused; the
-    /// current mode is a no-op. (F-44's removal of redundant IPs is not done: the operator's
-    /// addresses stay in the pool.)
+    /// pool, keeping its configuration sets and tags; of its IPs the most warmed stays, with its
+    /// warm-up as every ISP's starting allowance, and the redundant ones go back to the
+    /// inventory ([`managed::on_conversion`]); MANAGED → STANDARD is refused; the current mode
+    /// is a no-op.
     pub async fn put_dedicated_ip_pool_scaling(
         &self,
         scope: &Scope,
@@ -531,7 +654,7 @@ impl Engine {
             rec.scaling_mode = mode.to_string();
             let data = serde_json::to_value(&rec).expect("record serialises");
             match self.store.update_resource(&key, &data, r.version).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => return self.convert_members(scope, name, now_ms()).await,
                 Err(StoreError::Conflict) => continue,
                 Err(StoreError::NotFound) => return Err(pool_not_found(name)),
                 Err(e) => return Err(e.into()),
@@ -752,25 +875,75 @@ impl Engine {
             .await?)
     }
 
-    /// Picks the source address of one delivery attempt: the message's pool
-    /// ([`Engine::sending_pool_ips`]), tried in [`source_order`] (`seed`: [`seed_of`] the
-    /// message id), charging the first address whose warm-up cap still has room
-    /// ([`Engine::take_ip_allowance`]). `recipients` is the number of recipients in the SMTP
-    /// transaction.
+    /// Picks the source address of one delivery attempt to `recipient_domain`, charging it.
+    ///
+    /// - A STANDARD pool, a reserved pool or no pool ([`Engine::sending_pool_ips`]): the
+    ///   addresses are tried in [`source_order`] (`seed`: [`seed_of`] the message id), and the
+    ///   first whose daily warm-up cap still has room is charged
+    ///   ([`Engine::take_ip_allowance`]); when none has, `Defer` to the next UTC midnight.
+    /// - A MANAGED pool (F-37..F-48, SH-4): its IPs' rolling 24-hour allowances for the
+    ///   recipient's ISP (SH-5) are tried in [`managed::managed_order`]; without room the
+    ///   message spills to the shared pool or is deferred ([`managed::overflow`]); the answer
+    ///   carries the [`ManagedRoute`] to report the outcome with
+    ///   [`Engine::record_managed_outcome`].
+    ///
+    /// `recipients` is the number of recipients in the SMTP transaction.
     pub async fn choose_source_ip(
         &self,
         scope: &Scope,
         configuration_set: Option<&str>,
+        recipient_domain: &str,
         recipients: u64,
         seed: u64,
         now_ms: i64,
-    ) -> Result<SourceChoice, EngineError> {
+    ) -> Result<SourcePick, EngineError> {
         if self.settings.outbound_ips.is_empty() {
-            return Ok(SourceChoice::Any);
+            return Ok(SourceChoice::Any.into());
         }
         let pool = self.sending_pool_name(scope, configuration_set).await?;
         let inv = self.dedicated_ip_inventory(scope).await?;
+        if let Some(p) = pool
+            .as_deref()
+            .and_then(|p| inv.pool(p))
+            .filter(|p| p.managed())
+        {
+            let name = p.name.clone();
+            return self
+                .choose_managed(
+                    scope,
+                    &inv,
+                    &name,
+                    recipient_domain,
+                    recipients,
+                    seed,
+                    now_ms,
+                )
+                .await;
+        }
         let ips = pool_ips(&inv.ips, &inv.pool_names(), pool.as_deref());
+        let choice = match self
+            .charge_first(scope, &inv, &ips, recipients, seed, now_ms)
+            .await?
+        {
+            Some(ip) => SourceChoice::Ip(ip),
+            None => SourceChoice::Defer {
+                until_ms: next_utc_midnight(now_ms),
+            },
+        };
+        Ok(choice.into())
+    }
+
+    /// The first of `ips` (in [`source_order`]) whose daily warm-up cap has room for
+    /// `recipients`, charged; `None` when every one is full.
+    async fn charge_first(
+        &self,
+        scope: &Scope,
+        inv: &Inventory,
+        ips: &[IpAddr],
+        recipients: u64,
+        seed: u64,
+        now_ms: i64,
+    ) -> Result<Option<IpAddr>, EngineError> {
         let candidates: Vec<(IpAddr, u8)> = ips
             .iter()
             .filter_map(|ip| inv.state(*ip))
@@ -779,14 +952,14 @@ impl Engine {
         for ip in source_order(&candidates, seed) {
             let Some(state) = inv.state(ip) else { continue };
             if self.charge(scope, state, recipients, now_ms).await? {
-                return Ok(SourceChoice::Ip(ip));
+                return Ok(Some(ip));
             }
         }
-        Ok(SourceChoice::Defer {
-            until_ms: next_utc_midnight(now_ms),
-        })
+        Ok(None)
     }
 }
 
+#[cfg(test)]
+mod managed_tests;
 #[cfg(test)]
 mod tests;

@@ -509,9 +509,10 @@ async fn sending_pool_ips_per_configuration_set() {
         .is_empty());
     assert_eq!(
         engine()
-            .choose_source_ip(&sc, None, 1, 0, now_ms())
+            .choose_source_ip(&sc, None, "example.com", 1, 0, now_ms())
             .await
-            .unwrap(),
+            .unwrap()
+            .choice,
         SourceChoice::Any
     );
 }
@@ -538,7 +539,10 @@ async fn warmup_caps_daily_volume() {
     assert!(!e.take_ip_allowance(&sc, a, 101, now).await.unwrap());
     assert!(e.take_ip_allowance(&sc, a, 100, now).await.unwrap());
     assert_eq!(
-        e.choose_source_ip(&sc, Some("w"), 1, 7, now).await.unwrap(),
+        e.choose_source_ip(&sc, Some("w"), "example.com", 1, 7, now)
+            .await
+            .unwrap()
+            .choice,
         SourceChoice::Defer {
             until_ms: next_utc_midnight(now)
         }
@@ -546,9 +550,10 @@ async fn warmup_caps_daily_volume() {
     // The next UTC day has a fresh allowance; a job larger than the cap takes the whole day.
     let tomorrow = next_utc_midnight(now);
     assert_eq!(
-        e.choose_source_ip(&sc, Some("w"), 2_000, 7, tomorrow)
+        e.choose_source_ip(&sc, Some("w"), "example.com", 2_000, 7, tomorrow)
             .await
-            .unwrap(),
+            .unwrap()
+            .choice,
         SourceChoice::Ip(a)
     );
     assert!(!e.take_ip_allowance(&sc, a, 1, tomorrow).await.unwrap());
@@ -600,9 +605,10 @@ async fn capped_ip_falls_back_to_warmed_ip_of_the_pool() {
     let mut counts = std::collections::BTreeMap::<IpAddr, u64>::new();
     for seed in 0..10_000u64 {
         match e
-            .choose_source_ip(&sc, Some("m"), 1, seed, now)
+            .choose_source_ip(&sc, Some("m"), "example.com", 1, seed, now)
             .await
             .unwrap()
+            .choice
         {
             SourceChoice::Ip(a) => *counts.entry(a).or_default() += 1,
             other => panic!("{other:?}"),

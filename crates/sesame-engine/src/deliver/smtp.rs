@@ -49,7 +49,7 @@ use super::outcome::{self, Failure, Verdict};
 use super::retry::{Next, Schedule};
 use super::{random16, Prepared};
 use crate::configuration_sets::ConfigurationSetRecord;
-use crate::dedicated_ips::{seed_of, SourceChoice};
+use crate::dedicated_ips::{seed_of, ManagedRoute, SourceChoice};
 use crate::send::events::record;
 use crate::suppression::{reason, SuppressionAttributes};
 use crate::{now_ms, Engine, EngineError};
@@ -163,12 +163,22 @@ impl Engine {
             let set_name = set.as_ref().map(|s| s.name.as_str());
             let seed = seed_of(&msg.message_id);
             let mut planned: Vec<DeliveryJob> = Vec::new();
+            // The managed-pool route of each planned job (F-37..F-48), to report its outcome.
+            let mut routes: Vec<Option<ManagedRoute>> = Vec::new();
             for (domain, recipients) in group_by_domain(&to_send) {
-                // Spec F / E-98: the pool's address whose warm-up cap has room (charged now).
-                let source_ips = match self
-                    .choose_source_ip(scope, set_name, recipients.len() as u64, seed, now_ms())
-                    .await?
-                {
+                // Spec F / E-98: the pool's address whose warm-up allowance has room (charged
+                // now); a managed pool's per-ISP allowance, spillover or deferral (SH-4).
+                let pick = self
+                    .choose_source_ip(
+                        scope,
+                        set_name,
+                        &domain,
+                        recipients.len() as u64,
+                        seed,
+                        now_ms(),
+                    )
+                    .await?;
+                let source_ips = match pick.choice {
                     SourceChoice::Ip(ip) => vec![ip],
                     SourceChoice::Any => vec![],
                     SourceChoice::Defer { until_ms } => {
@@ -178,6 +188,7 @@ impl Engine {
                         continue;
                     }
                 };
+                routes.push(pick.managed);
                 planned.push(DeliveryJob {
                     message_id: msg.message_id.clone(),
                     domain,
@@ -189,6 +200,18 @@ impl Engine {
                 });
             }
             let reports = join_all(planned.iter().cloned().map(|j| transport.deliver(j))).await;
+            // SH-4: what the ISP answered adapts the managed (IP, ISP) allowance. A failure to
+            // count it must not fail the attempt (the mail has left).
+            for (route, report) in routes.iter().zip(&reports) {
+                if let Some(route) = route {
+                    if let Err(e) = self
+                        .record_managed_outcome(scope, route, report, now_ms())
+                        .await
+                    {
+                        tracing::warn!(message_id = %msg.message_id, pool = %route.pool, error = %e, "could not record a managed pool outcome");
+                    }
+                }
+            }
             for (job, report) in planned.into_iter().zip(reports) {
                 let verdicts = job
                     .recipients
