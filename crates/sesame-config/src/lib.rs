@@ -393,6 +393,24 @@ pub const SETTINGS: &[Setting] = &[
         doc: "How often every node mails the account notices not mailed yet, through Sesame's own queue (docs/notices.md). `0` or `off` disables the mailer: notices are only stored.",
     },
     Setting {
+        key: "managed_pool_evaluation_seconds",
+        env: "SESAME_MANAGED_POOL_EVALUATION_SECONDS",
+        default: "300",
+        doc: "How often every node evaluates the MANAGED dedicated IP pools of every account and region (docs/dedicated-ips.md; F-37..F-48): persists each (IP, ISP) warm-up allowance, draws IPs from the inventory (`outbound_ips` addresses in no pool) or releases them, prunes old counters and refreshes the `ses_managed_pool_*` metrics. `0` or `off` disables it (allowances still adapt when mail is sent; `sesame pool show` still reports).",
+    },
+    Setting {
+        key: "managed_pool_activation_volume",
+        env: "SESAME_MANAGED_POOL_ACTIVATION_VOLUME",
+        default: "300",
+        doc: "Recipients a managed pool must send in 3 days (through the shared pool while it has no IP) before it gets its first dedicated IP (F-41: \"hundreds of emails over a few days\"; Q-133).",
+    },
+    Setting {
+        key: "managed_pool_release_volume",
+        env: "SESAME_MANAGED_POOL_RELEASE_VOLUME",
+        default: "100",
+        doc: "Below this many recipients in 3 days a managed pool releases its IPs to the inventory and sends through the shared pool (F-42), never within 3 days of its last allocation. At most `managed_pool_activation_volume`.",
+    },
+    Setting {
         key: "sns_base_url",
         env: "SESAME_SNS_BASE_URL",
         default: "http://<API listener address>",
@@ -523,6 +541,8 @@ pub struct Config {
     pub reputation: ReputationSettings,
     /// The account-notice mailer (`notices_*`).
     pub notices: NoticeSettings,
+    /// Managed dedicated IP pools (`managed_pool_*`).
+    pub managed_pools: ManagedPoolSettings,
     /// Base of SNS message URLs; `None`: the API listener's address.
     pub sns_base_url: Option<String>,
     pub sns_retry_base_seconds: u64,
@@ -557,6 +577,15 @@ pub struct NoticeSettings {
     pub fallback: Vec<String>,
     /// `None`: the mailer does not run.
     pub poll_seconds: Option<u64>,
+}
+
+/// `managed_pool_*` (see [`SETTINGS`]; docs/dedicated-ips.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedPoolSettings {
+    /// `None`: no periodic evaluation.
+    pub evaluation_seconds: Option<u64>,
+    pub activation_volume: u64,
+    pub release_volume: u64,
 }
 
 /// `dns_*`, `feedback_mx_ips` and `dkim_rotation_seconds` (see [`SETTINGS`]).
@@ -962,6 +991,7 @@ impl Config {
             },
             reputation: reputation_settings(&get)?,
             notices: notice_settings(&get)?,
+            managed_pools: managed_pool_settings(&get)?,
             sns_retry_base_seconds: parse_count(
                 "SESAME_SNS_RETRY_BASE_SECONDS",
                 get("sns_retry_base_seconds"),
@@ -1121,6 +1151,41 @@ fn notice_settings(get: &dyn Fn(&str) -> Option<String>) -> Result<NoticeSetting
         fallback,
         poll_seconds,
     })
+}
+
+fn managed_pool_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<ManagedPoolSettings, ConfigError> {
+    let evaluation_seconds = match get("managed_pool_evaluation_seconds").as_deref() {
+        None => Some(300),
+        Some("0") | Some("off") => None,
+        Some(s) => Some(s.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            invalid(
+                "SESAME_MANAGED_POOL_EVALUATION_SECONDS",
+                &format!("{s:?} is not a number of seconds (or 0/off)"),
+            )
+        })?),
+    };
+    let m = ManagedPoolSettings {
+        evaluation_seconds,
+        activation_volume: parse_count(
+            "SESAME_MANAGED_POOL_ACTIVATION_VOLUME",
+            get("managed_pool_activation_volume"),
+            300,
+        )? as u64,
+        release_volume: parse_count(
+            "SESAME_MANAGED_POOL_RELEASE_VOLUME",
+            get("managed_pool_release_volume"),
+            100,
+        )? as u64,
+    };
+    if m.release_volume > m.activation_volume {
+        return Err(invalid(
+            "SESAME_MANAGED_POOL_RELEASE_VOLUME",
+            "must not be above SESAME_MANAGED_POOL_ACTIVATION_VOLUME",
+        ));
+    }
+    Ok(m)
 }
 
 fn reputation_settings(
@@ -1443,6 +1508,41 @@ mod tests {
                 ),
                 "{k}={v}"
             );
+        }
+    }
+
+    /// F-41, F-42, Q-133: the managed-pool defaults, and thresholds that must make sense.
+    #[test]
+    fn managed_pool_defaults_and_validation() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(
+            c.managed_pools,
+            ManagedPoolSettings {
+                evaluation_seconds: Some(300),
+                activation_volume: 300,
+                release_volume: 100,
+            }
+        );
+        let c = Config::load_from(
+            None,
+            &env(&[
+                ("SESAME_MANAGED_POOL_EVALUATION_SECONDS", "off"),
+                ("SESAME_MANAGED_POOL_ACTIVATION_VOLUME", "1"),
+                ("SESAME_MANAGED_POOL_RELEASE_VOLUME", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.managed_pools.evaluation_seconds, None);
+        assert_eq!(c.managed_pools.activation_volume, 1);
+        for pairs in [
+            vec![("SESAME_MANAGED_POOL_EVALUATION_SECONDS", "later")],
+            vec![("SESAME_MANAGED_POOL_ACTIVATION_VOLUME", "0")],
+            vec![("SESAME_MANAGED_POOL_RELEASE_VOLUME", "301")],
+        ] {
+            let err = Config::load_from(None, &env(&pairs))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(pairs[0].0), "{pairs:?}: {err}");
         }
     }
 

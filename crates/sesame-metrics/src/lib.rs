@@ -22,6 +22,11 @@
 //! | `ses_configuration_set_events_total` | counter | `account_id`, `region`, `configuration_set`, `event_destination`, `event_type`, one label per dimension | events matched by a CloudWatch-type event destination (G-33, §G-Y): `event_type` is the CloudWatch metric name (`RenderingFailure`, Z-12); dimension labels are named by `sesame_events::cloudwatch::label_names` and hold the values of `sesame_events::cloudwatch::dimension_values`; beyond [`DEFAULT_MAX_DIMENSION_COMBINATIONS`] combinations per destination, every dimension value is `other` (Q-175) |
 //! | `sesame_publishing_backlog` | gauge | | events committed but not yet handed to their destinations |
 //! | `sesame_publishing_oldest_age_seconds` | gauge | | age of the oldest such event (0 when none) |
+//! | `ses_managed_pool_send` | gauge | `account_id`, `region`, `pool`, `isp`, `via` | SES `Send` of a managed pool (F-47): recipients sent to the ISP in the last 24 hours through the pool's dedicated IPs (`via="dedicated"`) or the shared pool (`via="shared"`) |
+//! | `ses_managed_pool_approximate_dedicated_sending_percentage` | gauge | `account_id`, `region`, `pool`, `isp` | SES `ApproximateDedicatedSendingPercentage`: the dedicated share of those, 0–100 (absent without sends) |
+//! | `ses_managed_pool_sent_last_24_hours` | gauge | same | SES `SentLast24Hours`: sent to the ISP through the pool's IPs in the last 24 hours (what counts against its capacity) |
+//! | `ses_managed_pool_available_24_hour_send` | gauge | same | SES `Available24HourSend`: what the pool's IPs may still send to the ISP in the current rolling 24 hours |
+//! | `ses_managed_pool_dedicated_ips` | gauge | `account_id`, `region`, `pool` | IPs the managed pool holds (0: "Insufficient volume", F-46) |
 //!
 //! The `sesame_*` outcome counters are per **recipient**, `ses_*events_total` per **event**;
 //! all counters start at process start (Prometheus handles resets). The
@@ -39,7 +44,9 @@
 //! CloudWatch-type event destination calls [`Metrics::count_destination_event`] with the
 //! dimension values of `sesame_events::cloudwatch::dimension_values`; the publishing gauges
 //! are set by whoever reads the outbox from the store ([`Metrics::set_publishing_backlog`],
-//! [`Metrics::set_publishing_oldest_commit`]).
+//! [`Metrics::set_publishing_oldest_commit`]). The managed-pool gauges (spec F-47, SH-9) are
+//! replaced as a whole by each evaluation of the managed pools ([`Metrics::set_managed_pools`]);
+//! they are read from the shared counters, so every node of a cluster exports the same values.
 
 mod cap;
 pub mod destinations;
@@ -149,6 +156,55 @@ struct EventTypeLabels {
     event_type: String,
 }
 
+/// Labels of the per-ISP managed-pool gauges (SH-9: `pool` and `isp`, plus the account and
+/// region a multi-tenant deployment needs).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ManagedIspLabels {
+    account_id: String,
+    region: String,
+    pool: String,
+    isp: String,
+}
+
+/// [`ManagedIspLabels`] plus `via` (`dedicated` or `shared`) for `ses_managed_pool_send`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ManagedSendLabels {
+    account_id: String,
+    region: String,
+    pool: String,
+    isp: String,
+    via: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ManagedPoolLabels {
+    account_id: String,
+    region: String,
+    pool: String,
+}
+
+/// One ISP of a managed pool, for [`Metrics::set_managed_pools`] (F-47).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagedIspGauges {
+    pub isp: String,
+    /// Sent through the pool's IPs in the last 24 hours (`SentLast24Hours`).
+    pub dedicated_24h: u64,
+    /// Sent through the shared pool in the last 24 hours.
+    pub shared_24h: u64,
+    /// `Available24HourSend`.
+    pub available_24h: u64,
+}
+
+/// One managed pool, for [`Metrics::set_managed_pools`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagedPoolGauges {
+    pub account_id: String,
+    pub region: String,
+    pub pool: String,
+    pub dedicated_ips: u64,
+    pub isps: Vec<ManagedIspGauges>,
+}
+
 /// (account id, region, configuration set, event destination): the unit of the dimension cap.
 type DestinationKey = (String, String, String, String);
 
@@ -174,6 +230,11 @@ pub struct Metrics {
     destination_events: Family<Vec<(String, String)>, Counter>,
     publishing_backlog: Gauge,
     publishing_oldest_age: Gauge<f64, AtomicU64>,
+    managed_send: Family<ManagedSendLabels, Gauge>,
+    managed_dedicated_pct: Family<ManagedIspLabels, Gauge<f64, AtomicU64>>,
+    managed_sent_24h: Family<ManagedIspLabels, Gauge>,
+    managed_available_24h: Family<ManagedIspLabels, Gauge>,
+    managed_ips: Family<ManagedPoolLabels, Gauge>,
     destinations: Destinations,
     /// See [`DEFAULT_MAX_DIMENSION_COMBINATIONS`].
     max_dimension_combinations: usize,
@@ -290,8 +351,43 @@ impl Metrics {
             Unit::Seconds,
             publishing_oldest_age.clone(),
         );
+        let managed_send = Family::<ManagedSendLabels, Gauge>::default();
+        let managed_dedicated_pct = Family::<ManagedIspLabels, Gauge<f64, AtomicU64>>::default();
+        let managed_sent_24h = Family::<ManagedIspLabels, Gauge>::default();
+        let managed_available_24h = Family::<ManagedIspLabels, Gauge>::default();
+        let managed_ips = Family::<ManagedPoolLabels, Gauge>::default();
+        registry.register(
+            "ses_managed_pool_send",
+            "SES Send of a managed dedicated IP pool: recipients sent to the ISP in the last 24 hours, via its dedicated IPs or the shared pool (F-47)",
+            managed_send.clone(),
+        );
+        registry.register(
+            "ses_managed_pool_approximate_dedicated_sending_percentage",
+            "SES ApproximateDedicatedSendingPercentage of a managed pool for the ISP, last 24 hours (0-100)",
+            managed_dedicated_pct.clone(),
+        );
+        registry.register(
+            "ses_managed_pool_sent_last_24_hours",
+            "SES SentLast24Hours: recipients a managed pool's IPs sent to the ISP in the last 24 hours",
+            managed_sent_24h.clone(),
+        );
+        registry.register(
+            "ses_managed_pool_available_24_hour_send",
+            "SES Available24HourSend: recipients a managed pool's IPs may still send to the ISP in the rolling 24 hours",
+            managed_available_24h.clone(),
+        );
+        registry.register(
+            "ses_managed_pool_dedicated_ips",
+            "Dedicated IPs a managed pool holds (0: Insufficient volume)",
+            managed_ips.clone(),
+        );
         Metrics {
             registry,
+            managed_send,
+            managed_dedicated_pct,
+            managed_sent_24h,
+            managed_available_24h,
+            managed_ips,
             reputation_bounce,
             reputation_complaint,
             events,
@@ -523,6 +619,57 @@ impl Metrics {
         }
     }
 
+    /// Replaces every managed-pool series with `pools` (one evaluation's results, spec F-47,
+    /// SH-9), so deleted pools and ISPs without traffic in the window disappear.
+    pub fn set_managed_pools(&self, pools: &[ManagedPoolGauges]) {
+        self.managed_send.clear();
+        self.managed_dedicated_pct.clear();
+        self.managed_sent_24h.clear();
+        self.managed_available_24h.clear();
+        self.managed_ips.clear();
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        for p in pools {
+            self.managed_ips
+                .get_or_create(&ManagedPoolLabels {
+                    account_id: p.account_id.clone(),
+                    region: p.region.clone(),
+                    pool: p.pool.clone(),
+                })
+                .set(gauge(p.dedicated_ips));
+            for i in &p.isps {
+                let labels = ManagedIspLabels {
+                    account_id: p.account_id.clone(),
+                    region: p.region.clone(),
+                    pool: p.pool.clone(),
+                    isp: i.isp.clone(),
+                };
+                for (via, n) in [("dedicated", i.dedicated_24h), ("shared", i.shared_24h)] {
+                    self.managed_send
+                        .get_or_create(&ManagedSendLabels {
+                            account_id: p.account_id.clone(),
+                            region: p.region.clone(),
+                            pool: p.pool.clone(),
+                            isp: i.isp.clone(),
+                            via: via.to_string(),
+                        })
+                        .set(gauge(n));
+                }
+                let all = i.dedicated_24h + i.shared_24h;
+                if all > 0 {
+                    self.managed_dedicated_pct
+                        .get_or_create(&labels)
+                        .set(i.dedicated_24h as f64 * 100.0 / all as f64);
+                }
+                self.managed_sent_24h
+                    .get_or_create(&labels)
+                    .set(gauge(i.dedicated_24h));
+                self.managed_available_24h
+                    .get_or_create(&labels)
+                    .set(gauge(i.available_24h));
+            }
+        }
+    }
+
     /// The exposition as it stands (OpenMetrics text, ending with `# EOF`).
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -682,6 +829,77 @@ mod tests {
             .collect();
         assert_eq!(rep.len(), 1, "{rep:?}");
         assert!(rep[0].ends_with(" 0.02"));
+    }
+
+    /// F-47 / SH-9: the managed-pool gauges, labelled `pool` and `isp`, replaced as a whole.
+    #[test]
+    fn managed_pool_gauges() {
+        let m = Metrics::default();
+        let pool = |isps: Vec<ManagedIspGauges>| ManagedPoolGauges {
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            pool: "auto".into(),
+            dedicated_ips: 1,
+            isps,
+        };
+        m.set_managed_pools(&[pool(vec![
+            ManagedIspGauges {
+                isp: "Gmail".into(),
+                dedicated_24h: 1_500,
+                shared_24h: 500,
+                available_24h: 0,
+            },
+            ManagedIspGauges {
+                isp: "Yahoo".into(),
+                dedicated_24h: 0,
+                shared_24h: 0,
+                available_24h: 1_500,
+            },
+        ])]);
+        let text = m.encode();
+        let l = r#"account_id="111122223333",region="us-east-1",pool="auto""#;
+        assert_eq!(
+            samples_of(&text, "ses_managed_pool_send"),
+            [
+                format!(r#"ses_managed_pool_send{{{l},isp="Gmail",via="dedicated"}} 1500"#),
+                format!(r#"ses_managed_pool_send{{{l},isp="Gmail",via="shared"}} 500"#),
+                format!(r#"ses_managed_pool_send{{{l},isp="Yahoo",via="dedicated"}} 0"#),
+                format!(r#"ses_managed_pool_send{{{l},isp="Yahoo",via="shared"}} 0"#),
+            ]
+        );
+        assert_eq!(
+            samples_of(
+                &text,
+                "ses_managed_pool_approximate_dedicated_sending_percentage"
+            ),
+            [format!(
+                r#"ses_managed_pool_approximate_dedicated_sending_percentage{{{l},isp="Gmail"}} 75.0"#
+            )],
+            "no sample without sends"
+        );
+        assert_eq!(
+            samples_of(&text, "ses_managed_pool_sent_last_24_hours"),
+            [
+                format!(r#"ses_managed_pool_sent_last_24_hours{{{l},isp="Gmail"}} 1500"#),
+                format!(r#"ses_managed_pool_sent_last_24_hours{{{l},isp="Yahoo"}} 0"#),
+            ]
+        );
+        assert_eq!(
+            samples_of(&text, "ses_managed_pool_available_24_hour_send"),
+            [
+                format!(r#"ses_managed_pool_available_24_hour_send{{{l},isp="Gmail"}} 0"#),
+                format!(r#"ses_managed_pool_available_24_hour_send{{{l},isp="Yahoo"}} 1500"#),
+            ]
+        );
+        assert_eq!(
+            samples_of(&text, "ses_managed_pool_dedicated_ips"),
+            [format!(r#"ses_managed_pool_dedicated_ips{{{l}}} 1"#)]
+        );
+        // The next evaluation replaces everything: the pool was deleted.
+        m.set_managed_pools(&[]);
+        assert!(samples(&m.encode())
+            .iter()
+            .all(|s| !s.starts_with("ses_managed_pool")));
     }
 
     #[test]

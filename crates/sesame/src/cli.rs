@@ -59,6 +59,10 @@ pub enum Command {
     /// The delivery queue: list, show, retry now, delete (docs/queue.md).
     #[command(subcommand)]
     Queue(crate::queue_cmd::QueueCmd),
+    /// Dedicated IP pools: `pool show NAME --account ID`, a managed pool's sending status,
+    /// IPs, volumes and per-ISP capacity (docs/dedicated-ips.md).
+    #[command(subcommand)]
+    Pool(crate::managed_pools::PoolCmd),
     /// DNS helpers: `dns check DOMAIN`, the DNS doctor (docs/dns-doctor.md).
     #[command(subcommand)]
     Dns(crate::dns_cmd::DnsCmd),
@@ -687,6 +691,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Queue(cmd) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;
             crate::queue_cmd::run(&engine, cmd).await
+        }
+        Command::Pool(cmd) => {
+            let engine = instance::open(&cfg, instance::Role::Cli).await?;
+            crate::managed_pools::run_cmd(&engine, &cfg, cmd).await
         }
         Command::Inbox(cmd) => {
             let engine = instance::open(&cfg, instance::Role::Cli).await?;

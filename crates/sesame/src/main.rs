@@ -11,6 +11,7 @@ mod dns_zone;
 mod feedback_backend;
 mod inflow;
 mod instance;
+mod managed_pools;
 mod notices;
 mod outbound;
 mod queue_cmd;

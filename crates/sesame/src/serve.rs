@@ -252,6 +252,17 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
             stop_rx.clone(),
         ))
     });
+    // Managed dedicated IP pools (docs/dedicated-ips.md): warm-up state, automatic allocation
+    // and the ses_managed_pool_* gauges, on every node.
+    let managed_pools = cfg.managed_pools.evaluation_seconds.map(|secs| {
+        tokio::spawn(crate::managed_pools::run(
+            engine.clone(),
+            cfg.clone(),
+            metrics.clone(),
+            std::time::Duration::from_secs(secs),
+            stop_rx.clone(),
+        ))
+    });
     let pruning = tokio::spawn(crate::feedback_backend::prune_message_log(
         engine.clone(),
         stop_rx.clone(),
@@ -286,6 +297,9 @@ pub async fn serve(cfg: Config, dev: bool) -> anyhow::Result<()> {
     }
     if let Some(t) = reputation {
         t.await.context("reputation task")?;
+    }
+    if let Some(t) = managed_pools {
+        t.await.context("managed pool task")?;
     }
     if let Some(t) = notices {
         t.await.context("account notice task")?;
