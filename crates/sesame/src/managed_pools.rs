@@ -25,7 +25,8 @@ pub enum PoolCmd {
     /// ("Insufficient volume" / "Sending via dedicated IPs"), their IPs, the last 7 days'
     /// dedicated and shared volume and dedicated percentage, and per ISP (the 10 most used)
     /// the last 24 hours' sends, capacity, availability and warm-up phase. STANDARD pools: their
-    /// IPs and warm-up.
+    /// IPs and warm-up. Like the server, it knows the addresses of `outbound_ips`: give it the
+    /// same configuration.
     Show {
         /// The pool name.
         name: String,
