@@ -865,7 +865,8 @@ mod tests {
         let m2 = member("127.0.17.2", old, &[("Gmail", 42_000), ("Yahoo", 9_000)]);
         let m_new = member("127.0.17.3", fresh, &[]);
         use Change::*;
-        let cases: Vec<(&str, Vec<Member>, PoolDemand, &[IpAddr], Vec<Change>)> = vec![
+        type Case<'a> = (&'a str, Vec<Member>, PoolDemand, &'a [IpAddr], Vec<Change>);
+        let cases: Vec<Case> = vec![
             (
                 "no IP, too little volume",
                 vec![],

@@ -285,16 +285,15 @@ async fn spillover_then_deferral_for_one_isp_while_another_is_unaffected() {
     // Every day, Gmail gets its whole allowance and accepts it; Yahoo a little.
     let params = ScalingParams::default();
     let mut day = 0;
-    let mut at = t;
-    loop {
+    let at = loop {
         day += 1;
         assert!(day < 40, "Gmail never left its early phase");
-        at = t + day * DAY_MS;
+        let at = t + day * DAY_MS;
         e.evaluate_managed_pools(&sc, &params, at).await.unwrap();
         let r = report(&e, &sc, at).await;
         let g = isp(&r, "Gmail");
         if g.phase == "later" {
-            break;
+            break at;
         }
         let n = g.available_24_hour_send;
         assert_eq!(
@@ -303,7 +302,7 @@ async fn spillover_then_deferral_for_one_isp_while_another_is_unaffected() {
             "day {day}"
         );
         deliver(&e, &sc, "yahoo.com", 10, at).await;
-    }
+    };
     assert_eq!(day, 23, "about three weeks (F-19: 2 to 6 weeks)");
     let r = report(&e, &sc, at).await;
     let g = isp(&r, "Gmail");

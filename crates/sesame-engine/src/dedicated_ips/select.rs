@@ -35,9 +35,9 @@ impl IpState {
         self.warmup.map_or(100, |w| w.percentage_at(now_ms))
     }
 
-    /// Messages this address may send for this account in one UTC day (`u64::MAX`: no cap).
-    /// A managed pool's IPs keep following the plan internally (Q-133 approximated: there is
-    /// no per-ISP tracking), though the wire shows `NOT_APPLICABLE`.
+    /// Messages this address may send for this account in one UTC day under the standard plan
+    /// (`u64::MAX`: no cap). A managed pool's IPs are limited by their per-ISP allowances
+    /// instead (`managed.rs`); this applies to them only when mail names `ses-shared-pool`.
     pub fn daily_limit_at(&self, now_ms: i64) -> u64 {
         self.warmup.map_or(u64::MAX, |w| w.daily_limit_at(now_ms))
     }
