@@ -135,6 +135,11 @@ async fn allocation_from_inventory_and_release_on_delete() {
     let t = t0();
     let r = report(&e, &sc, t).await;
     assert_eq!((r.status, r.ips.len()), ("Insufficient volume", 0));
+    assert_eq!(
+        e.sending_pool_ips(&sc, Some("m")).await.unwrap(),
+        [ip("127.0.17.1"), ip("127.0.17.2"), ip("127.0.17.3")],
+        "no IP: the shared pool"
+    );
 
     // 299 recipients leave through the shared pool: below F-41's threshold.
     assert_eq!(
@@ -171,6 +176,10 @@ async fn allocation_from_inventory_and_release_on_delete() {
             .collect::<Vec<_>>(),
         [ip("127.0.17.2"), ip("127.0.17.3")],
         "F-13: not listed"
+    );
+    assert_eq!(
+        e.sending_pool_ips(&sc, Some("m")).await.unwrap(),
+        [ip("127.0.17.1")]
     );
     // A second evaluation changes nothing: one IP is what 300 recipients need.
     let again = e.evaluate_managed_pools(&sc, &params, t).await.unwrap();

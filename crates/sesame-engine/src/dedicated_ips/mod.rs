@@ -803,8 +803,10 @@ impl Engine {
 
     /// The addresses mail of `configuration_set` (or without one) may leave from: the set's
     /// `SendingPoolName` pool, otherwise the IPs in no pool, or every IP when all are pooled;
-    /// an empty pool falls back to every IP; empty only when no outbound address is configured
-    /// (see [`pool_ips`]). A set that does not exist counts as no set.
+    /// an empty standard pool falls back to every IP (see [`pool_ips`]); a managed pool
+    /// without IPs to its shared pool (the IPs in no pool, else every IP outside managed
+    /// pools); empty only when no outbound address is configured. A set that does not exist
+    /// counts as no set.
     pub async fn sending_pool_ips(
         &self,
         scope: &Scope,
@@ -815,6 +817,18 @@ impl Engine {
         }
         let pool = self.sending_pool_name(scope, configuration_set).await?;
         let inv = self.dedicated_ip_inventory(scope).await?;
+        if let Some(p) = pool
+            .as_deref()
+            .and_then(|p| inv.pool(p))
+            .filter(|p| p.managed())
+        {
+            let members = inv.members(&p.name);
+            return Ok(if members.is_empty() {
+                inv.spill_ips()
+            } else {
+                members
+            });
+        }
         Ok(pool_ips(&inv.ips, &inv.pool_names(), pool.as_deref()))
     }
 

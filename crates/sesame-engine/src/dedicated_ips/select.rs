@@ -73,8 +73,8 @@ impl IpState {
 /// - `ses-shared-pool`: every configured address;
 /// - a named pool: its IPs;
 /// - a selection that comes out empty falls back to the shared pool (every configured
-///   address): an empty default pool (E-128 [rec]), an empty or IP-less managed pool (F-38:
-///   traffic beyond what dedicated IPs carry goes to the shared pool);
+///   address): an empty default pool (E-128 [rec]), an empty standard pool (a MANAGED pool's
+///   shared pool is narrower: `Inventory::spill_ips`, used by `Engine::choose_source_ip`);
 /// - empty only when no outbound address is configured (the OS picks the source).
 pub fn pool_ips(ips: &[IpState], pools: &[&str], sending_pool: Option<&str>) -> Vec<IpAddr> {
     let all = || ips.iter().map(|s| s.ip).collect::<Vec<_>>();
