@@ -98,10 +98,10 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_contacts.sql"),
     },
     Migration {
-        version: 13,
+        version: 12,
         name: "managed_pool_usage",
-        sqlite: include_str!("../migrations/sqlite/0013_managed_pool_usage.sql"),
-        postgres: include_str!("../migrations/postgres/0013_managed_pool_usage.sql"),
+        sqlite: include_str!("../migrations/sqlite/0012_managed_pool_usage.sql"),
+        postgres: include_str!("../migrations/postgres/0012_managed_pool_usage.sql"),
     },
 ];
 

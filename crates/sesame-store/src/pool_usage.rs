@@ -1,5 +1,5 @@
 //! Queries on `managed_pool_usage`: the hourly counters of managed dedicated IP pools (spec
-//! F-37..F-48, SH-4; DECISIONS Q-133; `migrations/*/0013_managed_pool_usage.sql`).
+//! F-37..F-48, SH-4; DECISIONS Q-133; `migrations/*/0012_managed_pool_usage.sql`).
 
 use crate::error::map_err;
 use crate::rows::Columns;
