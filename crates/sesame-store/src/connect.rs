@@ -1,6 +1,7 @@
 //! [`SqlStore`]: opening a pool on SQLite or PostgreSQL with the settings durability needs.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sesame_model::StoreError;
@@ -24,6 +25,9 @@ pub struct SqlStore {
     pub(crate) group: crate::group_commit::GroupCommit,
     /// Group commit of message body writes (see `bodies.rs`).
     pub(crate) body_writer: crate::bodies::BodyWriter,
+    /// SQLite allows one writer at a time: this process's write transactions take turns here
+    /// (see [`SqlStore::sqlite_write_turn`]).
+    pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The concrete pool. An enum rather than `sqlx::Any` so each backend keeps its native types
@@ -63,6 +67,7 @@ impl SqlStore {
                 pool: Pool::Sqlite(pool),
                 group: Default::default(),
                 body_writer: Default::default(),
+                sqlite_writer: Default::default(),
             })
         } else if is_postgres_url(url) {
             let options = PgConnectOptions::from_str(url).map_err(map_err)?;
@@ -108,7 +113,28 @@ impl SqlStore {
             pool: Pool::Postgres(pool),
             group: Default::default(),
             body_writer: Default::default(),
+            sqlite_writer: Default::default(),
         })
+    }
+
+    /// Waits for this process's turn to open a SQLite write transaction (`BEGIN IMMEDIATE`),
+    /// held until the returned guard drops. Without it, concurrent writers of one process (the
+    /// accept and finish committers, claims, the event dispatcher) would meet at SQLite's write
+    /// lock, where the loser sleeps in SQLite's busy handler (1, 2, 5, 10 … ms) instead of
+    /// starting the moment the lock is free. Other processes (operator commands) still meet
+    /// SQLite's lock and its busy timeout. Waiting longer than that timeout is an error, as a
+    /// busy database is.
+    pub(crate) async fn sqlite_write_turn(
+        &self,
+    ) -> Result<tokio::sync::OwnedMutexGuard<()>, StoreError> {
+        tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.sqlite_writer.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Backend(format!(
+                    "database is busy: no write turn within {} s",
+                    SQLITE_BUSY_TIMEOUT.as_secs()
+                ))
+            })
     }
 
     /// `"sqlite"` or `"postgres"`.

@@ -96,6 +96,7 @@ impl SqlStore {
         let now = now_ms();
         match &self.pool {
             Pool::Sqlite(pool) => {
+                let _turn = self.sqlite_write_turn().await?;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                 let found = (&mut *tx)
                     .fetch_optional(

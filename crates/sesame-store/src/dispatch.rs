@@ -75,6 +75,7 @@ impl SqlStore {
         let lease_until = now_ms.saturating_add(lease_ms);
         let (claimed, items) = match &self.pool {
             Pool::Sqlite(pool) => {
+                let _turn = self.sqlite_write_turn().await?;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                 let claimed: Vec<i64> = sqlx::query(&claim_sql(""))
                     .bind(node)

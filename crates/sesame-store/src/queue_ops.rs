@@ -197,6 +197,7 @@ impl SqlStore {
         }
         match &self.pool {
             Pool::Sqlite(pool) => {
+                let _turn = self.sqlite_write_turn().await?;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                 body!(tx)
             }

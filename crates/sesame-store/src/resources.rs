@@ -38,6 +38,7 @@ macro_rules! resource_tx {
     ($store:expr, $tx:ident => $body:block) => {
         match &$store.pool {
             Pool::Sqlite(pool) => {
+                let _turn = $store.sqlite_write_turn().await?;
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                 $body
             }

@@ -140,6 +140,7 @@ macro_rules! write_tx {
     ($store:expr, $tx:ident, $pg:ident => $body:block) => {
         match &$store.pool {
             Pool::Sqlite(pool) => {
+                let _turn = $store.sqlite_write_turn().await?;
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                 #[allow(unused_variables)]
                 let $pg = false;
@@ -558,6 +559,7 @@ impl SqlStore {
         };
         let mut claimed = match &self.pool {
             Pool::Sqlite(pool) => {
+                let _turn = self.sqlite_write_turn().await?;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                 let found = (&mut *tx)
                     .fetch_all(

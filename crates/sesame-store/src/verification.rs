@@ -106,6 +106,7 @@ impl SqlStore {
         };
         let claimed = match &self.pool {
             Pool::Sqlite(pool) => {
+                let _turn = self.sqlite_write_turn().await?;
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
                 let found = sqlx::query(&sql(""))
                     .bind(node)
