@@ -15,6 +15,7 @@ use sesame_model::{AcceptOutcome, EventRecord, QueuedMessage, QuotaCheck, StoreE
 use tokio::sync::{mpsc, oneshot};
 
 use crate::connect::SqlStore;
+use crate::sending::ItemJson;
 
 /// Most messages merged into one transaction.
 const MAX_ITEMS_PER_COMMIT: usize = 512;
@@ -25,6 +26,8 @@ type Batch = Vec<(QueuedMessage, QuotaCheck, Vec<EventRecord>)>;
 
 pub(crate) struct Job {
     batch: Batch,
+    /// The JSON of each item of `batch`, made by the caller.
+    json: Vec<ItemJson>,
     /// Empty, or one body per item of `batch` (`Store::accept_messages_with_bodies`).
     bodies: Vec<Vec<u8>>,
     now_ms: i64,
@@ -83,9 +86,14 @@ impl SqlStore {
             tokio::spawn(committer(self.clone(), rx));
             tx
         });
+        let json = batch
+            .iter()
+            .map(|(m, _, events)| ItemJson::of(m, events))
+            .collect::<Result<Vec<_>, _>>()?;
         let (reply, wait) = oneshot::channel();
         let job = Job {
             batch: batch.to_vec(),
+            json,
             bodies,
             now_ms,
             reply,
@@ -215,6 +223,7 @@ pub(crate) struct AcceptItem<'a> {
     pub events: &'a [EventRecord],
     /// Inserted into `message_bodies` when the item is accepted.
     pub body: Option<&'a [u8]>,
+    pub json: &'a ItemJson,
 }
 
 impl Job {
@@ -227,6 +236,7 @@ impl Job {
                 check,
                 events,
                 body: self.bodies.get(i).map(Vec::as_slice),
+                json: &self.json[i],
             })
     }
 }

@@ -83,7 +83,30 @@ fn limit_param(limit: usize) -> i64 {
 /// An event ready to bind: its JSON serialised up front so binding cannot fail.
 struct EventRow<'a> {
     event: &'a EventRecord,
-    data: String,
+    data: std::borrow::Cow<'a, str>,
+}
+
+/// The JSON text of one accepted item, made by the caller before it joins a commit round
+/// (`group_commit.rs`): serialising in the callers' tasks, in parallel, keeps it off the
+/// serial commit path.
+pub(crate) struct ItemJson {
+    pub recipients: String,
+    pub meta: String,
+    /// One per event of the item, in order.
+    pub events: Vec<String>,
+}
+
+impl ItemJson {
+    pub(crate) fn of(message: &QueuedMessage, events: &[EventRecord]) -> Result<Self, StoreError> {
+        Ok(ItemJson {
+            recipients: to_json(&message.recipients)?,
+            meta: to_json(&message.meta)?,
+            events: events
+                .iter()
+                .map(|e| to_json(&e.data))
+                .collect::<Result<_, _>>()?,
+        })
+    }
 }
 
 fn event_rows<'a>(
@@ -94,7 +117,7 @@ fn event_rows<'a>(
         .map(|event| {
             Ok(EventRow {
                 event,
-                data: to_json(&event.data)?,
+                data: to_json(&event.data)?.into(),
             })
         })
         .collect()
@@ -169,7 +192,7 @@ macro_rules! insert_events {
                     .push_bind(r.event.message_id.as_str())
                     .push_bind(r.event.event_type.as_str())
                     .push_bind(r.event.timestamp)
-                    .push_bind(r.data.as_str());
+                    .push_bind(&*r.data);
             });
             (&mut *$tx).execute(qb.build()).await.map_err(map_err)?;
             // The publishing outbox row, in the same transaction (0009_event_dispatch.sql):
@@ -282,14 +305,6 @@ impl SqlStore {
     ) -> Result<Vec<AcceptOutcome>, StoreError> {
         if batch.is_empty() {
             return Ok(Vec::new());
-        }
-        // Everything that can fail without the database, first.
-        let mut serialised = Vec::with_capacity(batch.len());
-        for item in batch {
-            serialised.push((
-                to_json(&item.message.recipients)?,
-                to_json(&item.message.meta)?,
-            ));
         }
         let scopes: BTreeSet<ScopeKey> = batch
             .iter()
@@ -405,7 +420,7 @@ impl SqlStore {
                         sqlx::QueryBuilder::new(format!("INSERT INTO queue ({QUEUE_COLUMNS}) "));
                     qb.push_values(chunk, |mut b, &i| {
                         let m = batch[i].message;
-                        let (recipients, meta) = &serialised[i];
+                        let (recipients, meta) = (&batch[i].json.recipients, &batch[i].json.meta);
                         b.push_bind(m.message_id.as_str())
                             .push_bind(m.scope.account.as_str())
                             .push_bind(m.scope.region.as_str())
@@ -449,7 +464,14 @@ impl SqlStore {
                     );
                     (&mut *tx).execute(qb.build()).await.map_err(map_err)?;
                 }
-                let events = event_rows(accepted.iter().flat_map(|&i| batch[i].events.iter()))?;
+                let events: Vec<EventRow<'_>> = accepted
+                    .iter()
+                    .flat_map(|&i| batch[i].events.iter().zip(&batch[i].json.events))
+                    .map(|(event, data)| EventRow {
+                        event,
+                        data: data.as_str().into(),
+                    })
+                    .collect();
                 add_event_stats(&mut stats, &events);
                 insert_events!(tx, events);
             }
