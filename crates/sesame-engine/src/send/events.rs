@@ -146,6 +146,27 @@ pub(crate) fn minimal_mail_info(
 }
 
 /// A new event record with a random UUID-shaped id.
+/// A UUID version 7 (RFC 9562 §5.7): the first 48 bits are `now_ms`, the rest random. Event
+/// ids that sort by time are appended at the end of the `events` and `event_dispatch` unique
+/// indexes instead of landing on a random page of them (a random id dirtied, and first read,
+/// one index page per event: a 4 KiB write for a 100-byte entry).
+pub(crate) fn time_ordered_id(now_ms: i64, random: [u8; 32]) -> String {
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&(now_ms.max(0) as u64).to_be_bytes()[2..]);
+    b[6..].copy_from_slice(&random[..10]);
+    b[6] = (b[6] & 0x0f) | 0x70; // version 7
+    b[8] = (b[8] & 0x3f) | 0x80; // variant 10
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 pub fn record(
     scope: &Scope,
     message_id: &str,
@@ -153,26 +174,34 @@ pub fn record(
     now_ms: i64,
     data: serde_json::Value,
 ) -> EventRecord {
-    let r = sesame_sigv4::secrets::generate_key();
-    let h = |a: usize, b: usize| {
-        r[a..b]
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<String>()
-    };
     EventRecord {
-        event_id: format!(
-            "{}-{}-{}-{}-{}",
-            h(0, 4),
-            h(4, 6),
-            h(6, 8),
-            h(8, 10),
-            h(10, 16)
-        ),
+        event_id: time_ordered_id(now_ms, sesame_sigv4::secrets::generate_key()),
         scope: scope.clone(),
         message_id: message_id.to_string(),
         event_type: event_type.to_string(),
         timestamp: now_ms,
         data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_ordered_id;
+
+    /// Event ids are UUIDv7 (RFC 9562 §5.7): canonical form, version 7, variant 10, and ids of
+    /// later instants sort after earlier ones whatever their random part.
+    #[test]
+    fn event_ids_are_uuid_v7_ordered_by_time() {
+        let a = time_ordered_id(1_796_543_904_331, [0xff; 32]);
+        let b = time_ordered_id(1_796_543_904_332, [0x00; 32]);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[..13], "01a24a5c-7a4b");
+        assert_eq!(&a[14..15], "7");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+        assert_eq!(
+            a.split('-').map(str::len).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(a < b);
     }
 }
