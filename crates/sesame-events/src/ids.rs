@@ -41,9 +41,15 @@ fn ses_prefix(id: &str) -> Option<&str> {
 }
 
 /// RFC 9562 §5.4 UUID v4 text from 16 random bytes.
-fn uuid_v4(random: [u8; 16]) -> String {
-    let mut r = random;
-    r[6] = (r[6] & 0x0f) | 0x40; // version 4
+pub fn uuid_v4(random: [u8; 16]) -> String {
+    uuid_text(random, 4)
+}
+
+/// RFC 9562 canonical text (`8-4-4-4-12` lower-case hex) of `bytes` with the given version
+/// nibble and the `10` variant bits set.
+pub fn uuid_text(bytes: [u8; 16], version: u8) -> String {
+    let mut r = bytes;
+    r[6] = (r[6] & 0x0f) | (version << 4);
     r[8] = (r[8] & 0x3f) | 0x80; // variant 10
     let h: String = r.iter().map(|b| format!("{b:02x}")).collect();
     format!(

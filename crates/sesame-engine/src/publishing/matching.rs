@@ -219,17 +219,7 @@ pub fn publication_message_id(event_id: &str, topic_arn: &str, kind: &str) -> St
     let d = Sha256::digest(format!("{kind}\n{event_id}\n{topic_arn}").as_bytes());
     let mut r = [0u8; 16];
     r.copy_from_slice(&d[..16]);
-    r[6] = (r[6] & 0x0f) | 0x40;
-    r[8] = (r[8] & 0x3f) | 0x80;
-    let h: String = r.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    sesame_events::ids::uuid_v4(r)
 }
 
 #[cfg(test)]

@@ -154,17 +154,7 @@ pub(crate) fn time_ordered_id(now_ms: i64, random: [u8; 32]) -> String {
     let mut b = [0u8; 16];
     b[..6].copy_from_slice(&(now_ms.max(0) as u64).to_be_bytes()[2..]);
     b[6..].copy_from_slice(&random[..10]);
-    b[6] = (b[6] & 0x0f) | 0x70; // version 7
-    b[8] = (b[8] & 0x3f) | 0x80; // variant 10
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    sesame_events::ids::uuid_text(b, 7)
 }
 
 pub fn record(
