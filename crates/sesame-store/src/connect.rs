@@ -23,8 +23,6 @@ pub struct SqlStore {
     pub(crate) pool: Pool,
     /// Group commit of `accept_messages` (see `group_commit.rs`).
     pub(crate) group: crate::group_commit::GroupCommit,
-    /// Group commit of message body writes (see `bodies.rs`).
-    pub(crate) body_writer: crate::bodies::BodyWriter,
     /// SQLite allows one writer at a time: this process's write transactions take turns here
     /// (see [`SqlStore::sqlite_write_turn`]).
     pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
@@ -66,7 +64,6 @@ impl SqlStore {
             Ok(SqlStore {
                 pool: Pool::Sqlite(pool),
                 group: Default::default(),
-                body_writer: Default::default(),
                 sqlite_writer: Default::default(),
             })
         } else if is_postgres_url(url) {
@@ -112,7 +109,6 @@ impl SqlStore {
         Ok(SqlStore {
             pool: Pool::Postgres(pool),
             group: Default::default(),
-            body_writer: Default::default(),
             sqlite_writer: Default::default(),
         })
     }

@@ -1,5 +1,5 @@
 //! Message bodies in the database (`SqlStore::bodies`, migration 0010): a body written is read
-//! back byte for byte, a rewrite replaces it, concurrent writes all land (one committer), the
+//! back byte for byte, a rewrite replaces it, concurrent writes all land, the
 //! body goes with its message in the transaction that finishes it, `remove_body` is idempotent,
 //! and only old bodies without a queue row are swept.
 
@@ -29,7 +29,7 @@ pub(crate) async fn bodies_round_trip_and_go_with_their_message(ctx: Ctx) {
         std::io::ErrorKind::NotFound
     );
 
-    // Concurrent writers share the committer; every body is there afterwards.
+    // Concurrent writers all land; every body is there afterwards.
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..40 {
         let b = b.clone();
