@@ -250,6 +250,20 @@ impl Engine {
         }
     }
 
+    /// [`Self::account_settings`] through the send path's ≤ 1 s hot cache: for reads
+    /// made once per message (acceptance, delivery), where a change may take a second to apply.
+    pub async fn hot_account_settings(
+        &self,
+        scope: &Scope,
+    ) -> Result<AccountSettings, EngineError> {
+        if let Some(a) = self.hot.settings(scope) {
+            return Ok(a);
+        }
+        let a = self.account_settings(scope).await?;
+        self.hot.put_settings(scope, &a);
+        Ok(a)
+    }
+
     /// Read-modify-write of the account settings with optimistic concurrency.
     pub async fn update_account_settings<F>(
         &self,

@@ -157,6 +157,14 @@ impl Store for CachingStore {
     async fn get_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError> {
         self.inner.get_resource(key).await
     }
+    async fn get_resources_named(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        names: &[String],
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.inner.get_resources_named(scope, kind, names).await
+    }
     async fn update_resource(
         &self,
         key: &ResourceKey,

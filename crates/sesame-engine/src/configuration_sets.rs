@@ -526,6 +526,50 @@ impl Engine {
         }
     }
 
+    /// [`Self::get_configuration_set`] through the ≤ 1 s hot cache, for reads made once
+    /// per message (acceptance, delivery); a missing set is not cached.
+    pub async fn hot_configuration_set(
+        &self,
+        scope: &Scope,
+        name: &str,
+    ) -> Result<Option<ConfigurationSetRecord>, EngineError> {
+        if let Some(rec) = self.hot.configuration_set(scope, name) {
+            return Ok(Some(rec));
+        }
+        let rec = self.get_configuration_set(scope, name).await?;
+        if let Some(rec) = &rec {
+            self.hot.put_configuration_set(scope, rec);
+        }
+        Ok(rec)
+    }
+
+    /// The event destinations of the set `set` (none when it has none or does not exist),
+    /// through the ≤ 1 s hot cache, for reads made once per message or event.
+    pub async fn hot_event_destinations(
+        &self,
+        scope: &Scope,
+        set: &str,
+    ) -> Result<Vec<serde_json::Value>, EngineError> {
+        if let Some(d) = self.hot.event_destinations(scope, set) {
+            return Ok(d);
+        }
+        let d: Vec<serde_json::Value> = self
+            .store
+            .list_resources(
+                scope,
+                kind::EVENT_DESTINATION,
+                &format!("{set}/"),
+                None,
+                MAX_EVENT_DESTINATIONS + 1,
+            )
+            .await?
+            .into_iter()
+            .map(|r| r.data)
+            .collect();
+        self.hot.put_event_destinations(scope, set, &d);
+        Ok(d)
+    }
+
     pub async fn require_configuration_set(
         &self,
         scope: &Scope,
@@ -557,7 +601,10 @@ impl Engine {
             f(&mut rec)?;
             let data = serde_json::to_value(&rec).expect("record serialises");
             match self.store.update_resource(&key, &data, r.version).await {
-                Ok(_) => return Ok(rec),
+                Ok(_) => {
+                    self.hot.drop_configuration_set(scope, name);
+                    return Ok(rec);
+                }
                 Err(sesame_model::StoreError::Conflict) => continue,
                 Err(sesame_model::StoreError::NotFound) => return Err(not_found(name)),
                 Err(e) => return Err(e.into()),
@@ -581,6 +628,7 @@ impl Engine {
         self.store
             .delete_resources_by_prefix(scope, kind::EVENT_DESTINATION, &format!("{name}/"))
             .await?;
+        self.hot.drop_configuration_set(scope, name);
         Ok(())
     }
 
@@ -718,6 +766,7 @@ impl Engine {
                 )),
                 other => other.into(),
             })?;
+        self.hot.drop_configuration_set(scope, set);
         Ok(())
     }
 
@@ -736,6 +785,7 @@ impl Engine {
             ))
         })?;
         self.store.update_resource(&key, &dest, r.version).await?;
+        self.hot.drop_configuration_set(scope, set);
         Ok(())
     }
 
@@ -746,10 +796,13 @@ impl Engine {
         name: &str,
     ) -> Result<(), EngineError> {
         self.require_configuration_set(scope, set).await?;
-        self.delete_or_not_found(&Self::destination_key(scope, set, name), || {
-            format!("Event destination {name} does not exist in configuration set <{set}>.")
-        })
-        .await
+        let r = self
+            .delete_or_not_found(&Self::destination_key(scope, set, name), || {
+                format!("Event destination {name} does not exist in configuration set <{set}>.")
+            })
+            .await;
+        self.hot.drop_configuration_set(scope, set);
+        r
     }
 }
 

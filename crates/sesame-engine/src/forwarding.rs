@@ -32,7 +32,6 @@ use sesame_policy::forwarding::{destination_covers, should_forward, FeedbackKind
 use sesame_policy::identity;
 use sha2::{Digest, Sha256};
 
-use crate::records::kind;
 use crate::{Engine, EngineError};
 
 /// `meta.system` of a forwarded bounce or complaint.
@@ -148,20 +147,9 @@ impl Engine {
         };
         let mut destinations = Vec::new();
         if let Some(set) = configuration_set {
-            let rows = self
-                .store
-                .list_resources(
-                    scope,
-                    kind::EVENT_DESTINATION,
-                    &format!("{set}/"),
-                    None,
-                    1000,
-                )
-                .await?;
-            for r in rows {
-                let enabled = r.data.get("Enabled").and_then(Value::as_bool);
-                let types = r
-                    .data
+            for data in self.hot_event_destinations(scope, set).await? {
+                let enabled = data.get("Enabled").and_then(Value::as_bool);
+                let types = data
                     .get("MatchingEventTypes")
                     .and_then(Value::as_array)
                     .map(|a| {

@@ -68,6 +68,18 @@ impl BodyStore for MemBodies {
             .cloned()
             .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
     }
+    async fn prefetch_bodies(
+        &self,
+        ids: &[String],
+        max_each: usize,
+    ) -> std::io::Result<std::collections::HashMap<String, Vec<u8>>> {
+        let bodies = self.bodies.lock().unwrap();
+        Ok(ids
+            .iter()
+            .filter_map(|id| Some((id.clone(), bodies.get(id)?.clone())))
+            .filter(|(_, b)| b.len() <= max_each)
+            .collect())
+    }
     async fn remove_body(&self, id: &str) -> std::io::Result<()> {
         self.bodies.lock().unwrap().remove(id);
         Ok(())

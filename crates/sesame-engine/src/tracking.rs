@@ -299,7 +299,8 @@ impl Engine {
         scope: &Scope,
         set: Option<&ConfigurationSetRecord>,
     ) -> Result<TrackingPlan, EngineError> {
-        let account = self.account_settings(scope).await?;
+        // Read for every delivered message: through the ≤ 1 s hot cache.
+        let account = self.hot_account_settings(scope).await?;
         if vdm_engagement(
             account.vdm_attributes.as_ref(),
             set.and_then(|s| s.vdm_options.as_ref()),
@@ -312,11 +313,9 @@ impl Engine {
         let Some(set) = set else {
             return Ok(TrackingPlan::default());
         };
-        match self.list_event_destinations(scope, &set.name).await {
-            Ok(d) => Ok(plan_for(&d)),
-            Err(EngineError::NotFound(_)) => Ok(TrackingPlan::default()),
-            Err(e) => Err(e),
-        }
+        Ok(plan_for(
+            &self.hot_event_destinations(scope, &set.name).await?,
+        ))
     }
 
     /// The message as it leaves, before signing: rewritten for tracking when the plan asks

@@ -134,6 +134,26 @@ pub trait Store: Send + Sync + 'static {
         data: &serde_json::Value,
     ) -> Result<Resource, StoreError>;
     async fn get_resource(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError>;
+    /// The resources of `kind` in `scope` named in `names`, in any order; absent names are left
+    /// out. For lookups made for a whole batch at once (delivery reads the suppression entries
+    /// of every recipient of a claimed batch in one query instead of one per recipient).
+    async fn get_resources_named(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        names: &[String],
+    ) -> Result<Vec<Resource>, StoreError> {
+        let mut out = Vec::new();
+        for name in names {
+            if let Some(r) = self
+                .get_resource(&ResourceKey::new(scope, kind, name))
+                .await?
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
     /// Replaces the document if its version is still `expected_version`; bumps the version.
     /// `NotFound` if absent, `Conflict` if the version moved.
     async fn update_resource(
@@ -592,6 +612,18 @@ pub trait BodyStore: Send + Sync + 'static {
     /// Returns only when the body is durable (fsync of the file and its directory entry).
     async fn write_body(&self, id: &str, bytes: Vec<u8>) -> std::io::Result<()>;
     async fn read_body(&self, id: &str) -> std::io::Result<Vec<u8>>;
+    /// Several bodies in one read, for a batch of claimed messages: those of `ids` that are
+    /// there and at most `max_each` bytes long. Larger ones, missing ones, and all of them for
+    /// a store without batch reads (the default) are left out: the caller reads those one by
+    /// one with [`BodyStore::read_body`].
+    async fn prefetch_bodies(
+        &self,
+        ids: &[String],
+        max_each: usize,
+    ) -> std::io::Result<std::collections::HashMap<String, Vec<u8>>> {
+        let _ = (ids, max_each);
+        Ok(std::collections::HashMap::new())
+    }
     /// Idempotent.
     async fn remove_body(&self, id: &str) -> std::io::Result<()>;
     /// True when finishing a message in the store (`Store::finish_message`) removes its body

@@ -18,12 +18,17 @@
 //!   process died in between; the client got no acknowledgement) is an orphan:
 //!   [`SqlBodies::sweep_orphans`] removes those older than a grace period.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sesame_model::{BodyStore, StoreError};
 use sqlx::Row;
 
-use crate::connect::SqlStore;
+use crate::connect::{Pool, SqlStore};
 use crate::error::map_err;
+
+/// Ids per `IN (…)` list of [`SqlBodies::prefetch_bodies`].
+const PREFETCH_CHUNK: usize = 500;
 
 /// Message bodies kept in the store's database. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -110,6 +115,42 @@ impl BodyStore for SqlBodies {
             Some(Err(e)) => Err(std::io::Error::other(e.to_string())),
             None => Err(io_error(StoreError::NotFound)),
         }
+    }
+
+    /// One query per [`PREFETCH_CHUNK`] ids; the size condition is checked by the database
+    /// (`length`/`octet_length` of a stored value do not read the value itself).
+    async fn prefetch_bodies(
+        &self,
+        ids: &[String],
+        max_each: usize,
+    ) -> std::io::Result<HashMap<String, Vec<u8>>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        let length = match &self.store.pool {
+            Pool::Sqlite(_) => "length",
+            Pool::Postgres(_) => "octet_length",
+        };
+        for chunk in ids.chunks(PREFETCH_CHUNK) {
+            let sql = format!(
+                "SELECT message_id, body FROM message_bodies WHERE {length}(body) <= $1 \
+                 AND message_id IN ({})",
+                crate::sending::placeholders(2, chunk.len())
+            );
+            let rows = with_pool!(self.store, pool => {
+                let mut q = sqlx::query(&sql).bind(max_each as i64);
+                for id in chunk {
+                    q = q.bind(id);
+                }
+                let mut rows = Vec::new();
+                for r in q.fetch_all(pool).await.map_err(map_err).map_err(io_error)? {
+                    let id: String = r.try_get("message_id").map_err(|e| std::io::Error::other(e.to_string()))?;
+                    let body: Vec<u8> = r.try_get("body").map_err(|e| std::io::Error::other(e.to_string()))?;
+                    rows.push((id, body));
+                }
+                rows
+            });
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     fn removed_with_message(&self) -> bool {

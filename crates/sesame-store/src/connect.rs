@@ -26,6 +26,18 @@ pub struct SqlStore {
     /// SQLite allows one writer at a time: this process's write transactions take turns here
     /// (see [`SqlStore::sqlite_write_turn`]).
     pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// SQLite file databases: the connection of bookkeeping transactions (see
+    /// [`SqlStore::bookkeeping_connection`]).
+    pub(crate) bookkeeping: Option<Arc<Bookkeeping>>,
+}
+
+/// A SQLite connection with `synchronous = NORMAL`, opened on first use, for the delivery
+/// bookkeeping transactions (claims, finishing, retries, event dispatch) whose loss in a power
+/// failure only makes work happen again (see `bookkeeping_tx!` in `sending.rs`).
+#[derive(Debug)]
+pub(crate) struct Bookkeeping {
+    options: SqliteConnectOptions,
+    conn: tokio::sync::Mutex<Option<sqlx::SqliteConnection>>,
 }
 
 /// The concrete pool. An enum rather than `sqlx::Any` so each backend keeps its native types
@@ -55,9 +67,19 @@ impl SqlStore {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             // Every connection to `:memory:` is a database of its own: keep exactly one.
-            let max = if url.contains(":memory:") { 1 } else { 8 };
+            let memory = url.contains(":memory:");
+            let max = if memory { 1 } else { 8 };
+            let bookkeeping = (!memory).then(|| {
+                Arc::new(Bookkeeping {
+                    options: options.clone().synchronous(SqliteSynchronous::Normal),
+                    conn: tokio::sync::Mutex::new(None),
+                })
+            });
             let pool = SqlitePoolOptions::new()
                 .max_connections(max)
+                // A local file has no link to test: sqlx's ping before each acquire is a round
+                // trip to the connection's worker thread (two thread switches) per query.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .map_err(map_err)?;
@@ -65,6 +87,7 @@ impl SqlStore {
                 pool: Pool::Sqlite(pool),
                 group: Default::default(),
                 sqlite_writer: Default::default(),
+                bookkeeping,
             })
         } else if is_postgres_url(url) {
             let options = PgConnectOptions::from_str(url).map_err(map_err)?;
@@ -110,6 +133,7 @@ impl SqlStore {
             pool: Pool::Postgres(pool),
             group: Default::default(),
             sqlite_writer: Default::default(),
+            bookkeeping: None,
         })
     }
 
@@ -133,6 +157,28 @@ impl SqlStore {
             })
     }
 
+    /// The SQLite bookkeeping connection (`synchronous = NORMAL`), opened on first use; `None`
+    /// for PostgreSQL and in-memory databases (their bookkeeping uses the pool). Hold the
+    /// guard for the whole transaction; take the write turn first.
+    pub(crate) async fn bookkeeping_connection(
+        &self,
+    ) -> Result<Option<tokio::sync::MappedMutexGuard<'_, sqlx::SqliteConnection>>, StoreError> {
+        let Some(b) = &self.bookkeeping else {
+            return Ok(None);
+        };
+        if matches!(&self.pool, Pool::Sqlite(p) if p.is_closed()) {
+            return Err(StoreError::Backend("the store is closed".into()));
+        }
+        let mut guard = b.conn.lock().await;
+        if guard.is_none() {
+            use sqlx::ConnectOptions;
+            *guard = Some(b.options.connect().await.map_err(map_err)?);
+        }
+        Ok(Some(tokio::sync::MutexGuard::map(guard, |c| {
+            c.as_mut().expect("opened above")
+        })))
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend_name(&self) -> &'static str {
         match self.pool {
@@ -153,6 +199,11 @@ impl SqlStore {
     /// Waits for checked-out connections to come back, then closes every connection. Later
     /// calls on this store (or its clones) fail with `Backend`.
     pub async fn close(&self) {
+        if let Some(b) = &self.bookkeeping {
+            if let Some(conn) = b.conn.lock().await.take() {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+        }
         with_pool!(self, pool => pool.close().await)
     }
 }
@@ -239,7 +290,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(busy, 5000);
+        // The bookkeeping connection (claims, finishing, retries; `bookkeeping_tx!`): the same
+        // file and settings, except that its commits are not flushed one by one.
+        {
+            let mut conn = store.bookkeeping_connection().await.unwrap().unwrap();
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(sync, 1, "synchronous=NORMAL");
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert_eq!(busy, 5000);
+        }
         store.close().await;
+        assert!(
+            store.bookkeeping_connection().await.is_err(),
+            "a closed store does not reopen its bookkeeping connection"
+        );
         assert!(dir.join("sesame.db").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }

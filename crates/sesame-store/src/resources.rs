@@ -25,6 +25,9 @@ use crate::{rows, SqlStore};
 /// The key columns, always bound as `$1..$4` in this order.
 const KEY_MATCH: &str = "account_id = $1 AND region = $2 AND kind = $3 AND name = $4";
 
+/// Names per `IN (…)` list of [`SqlStore::get_resources_named_rows`] (3 other parameters).
+const NAMES_CHUNK: usize = 500;
+
 const INDEX_DELETE_OWNER: &str =
     "DELETE FROM dkim_selectors WHERE account_id = $1 AND region = $2 AND identity = $3";
 const INDEX_INSERT: &str = "INSERT INTO dkim_selectors \
@@ -138,6 +141,36 @@ impl SqlStore {
                 .map(|r| rows::resource(r, &key.scope, &key.kind))
                 .transpose()
         })
+    }
+
+    /// `Store::get_resources_named`: one `IN (…)` query per [`NAMES_CHUNK`] names.
+    pub(crate) async fn get_resources_named_rows(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        names: &[String],
+    ) -> Result<Vec<Resource>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(NAMES_CHUNK) {
+            let sql = format!(
+                "SELECT name, data, version, created_at, updated_at FROM resources \
+                 WHERE account_id = $1 AND region = $2 AND kind = $3 AND name IN ({})",
+                crate::sending::placeholders(4, chunk.len())
+            );
+            with_pool!(self, pool => {
+                let mut q = sqlx::query(&sql)
+                    .bind(scope.account.as_str())
+                    .bind(scope.region.as_str())
+                    .bind(kind);
+                for name in chunk {
+                    q = q.bind(name);
+                }
+                for row in q.fetch_all(pool).await.map_err(map_err)? {
+                    out.push(rows::resource(&row, scope, kind)?);
+                }
+            });
+        }
+        Ok(out)
     }
 
     /// Compare-and-set in one statement: the `version = $6` condition and the increment happen

@@ -33,7 +33,7 @@ use crate::{rows, SqlStore};
 const INSERT_CHUNK: usize = 256;
 /// `$first, $first+1, …` for `n` bound values (an `IN (…)` list after `first - 1` other
 /// parameters).
-fn placeholders(first: usize, n: usize) -> String {
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -171,6 +171,58 @@ macro_rules! write_tx {
             }
             Pool::Postgres(pool) => {
                 let mut $tx = pool.begin().await.map_err(map_err)?;
+                #[allow(unused_variables)]
+                let $pg = true;
+                $body
+            }
+        }
+    };
+}
+
+/// A SQLite write transaction of delivery bookkeeping bound to `$tx`, in the write turn, on
+/// the store's bookkeeping connection (`synchronous = NORMAL`) when it has one, else on the
+/// pool; `$body` must commit. Use inside the `Pool::Sqlite($pool)` arm.
+macro_rules! sqlite_bookkeeping_tx {
+    ($store:expr, $pool:ident, $tx:ident => $body:block) => {{
+        let _turn = $store.sqlite_write_turn().await?;
+        match $store.bookkeeping_connection().await? {
+            Some(mut conn) => {
+                let mut $tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE")
+                    .await
+                    .map_err(map_err)?;
+                $body
+            }
+            None => {
+                let mut $tx = $pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+                $body
+            }
+        }
+    }};
+}
+
+/// Like `write_tx!`, for the bookkeeping of delivery: claims, finishing a message, retries.
+/// Their commits are not flushed to disk one by one — SQLite: the bookkeeping connection,
+/// `synchronous = NORMAL` (WAL frames written at commit, flushed with the next flushed commit
+/// or checkpoint); PostgreSQL: `SET LOCAL synchronous_commit = off`. A process crash
+/// (`kill -9`) loses nothing: the operating system has the writes. A power failure may lose
+/// the last few of them, which only makes work happen again: the message is still queued and
+/// is delivered again (at-least-once, as after a crash mid-delivery), with its events. This is
+/// Postfix's trade too: the queue file is flushed when mail is accepted, not when it is
+/// removed after delivery. Acceptance (`accept_rows`) and every other write stay flushed
+/// before they return.
+macro_rules! bookkeeping_tx {
+    ($store:expr, $tx:ident, $pg:ident => $body:block) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => {
+                #[allow(unused_variables)]
+                let $pg = false;
+                sqlite_bookkeeping_tx!($store, pool, $tx => $body)
+            }
+            Pool::Postgres(pool) => {
+                let mut $tx = pool
+                    .begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF")
+                    .await
+                    .map_err(map_err)?;
                 #[allow(unused_variables)]
                 let $pg = true;
                 $body
@@ -580,9 +632,7 @@ impl SqlStore {
             )
         };
         let mut claimed = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let _turn = self.sqlite_write_turn().await?;
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+            Pool::Sqlite(pool) => sqlite_bookkeeping_tx!(self, pool, tx => {
                 let found = (&mut *tx)
                     .fetch_all(
                         sqlx::query(&sql(""))
@@ -599,7 +649,7 @@ impl SqlStore {
                     .collect::<Result<Vec<_>, _>>()?;
                 tx.commit().await.map_err(map_err)?;
                 claimed
-            }
+            }),
             Pool::Postgres(pool) => {
                 let found = sqlx::query(&sql(" FOR UPDATE SKIP LOCKED"))
                     .bind(node)
@@ -681,7 +731,7 @@ impl SqlStore {
         let mut nodes: Vec<&str> = items.iter().map(|it| it.node.as_str()).collect();
         nodes.sort_unstable();
         nodes.dedup();
-        write_tx!(self, tx, _pg => {
+        bookkeeping_tx!(self, tx, _pg => {
             let mut finished: BTreeSet<String> = BTreeSet::new();
             for node in &nodes {
                 let ids: Vec<&str> = items
@@ -774,7 +824,7 @@ impl SqlStore {
         let events = event_rows(events)?;
         let mut stats = Folded::default();
         add_event_stats(&mut stats, &events);
-        write_tx!(self, tx, _pg => {
+        bookkeeping_tx!(self, tx, _pg => {
             let updated = (&mut *tx)
                 .execute(
                     sqlx::query(

@@ -66,6 +66,15 @@ impl Store for SqlStore {
         self.get_resource_row(key).await
     }
 
+    async fn get_resources_named(
+        &self,
+        scope: &Scope,
+        kind: &str,
+        names: &[String],
+    ) -> Result<Vec<Resource>, StoreError> {
+        self.get_resources_named_rows(scope, kind, names).await
+    }
+
     async fn update_resource(
         &self,
         key: &ResourceKey,

@@ -294,6 +294,8 @@ suite!(
     concurrent_event_dispatch_never_shares,
     bodies_round_trip_and_go_with_their_message,
     bodies_commit_with_their_queue_rows,
+    bodies_prefetch_reads_the_small_present_ones,
+    resource_get_named_returns_the_present_ones,
     contacts_live_inside_their_list,
     contacts_list_in_byte_order_and_page,
     contacts_go_with_their_list,
@@ -747,6 +749,67 @@ async fn resource_list_pages_cover_everything_once(ctx: Ctx) {
         }
         assert_eq!(seen, byte_sorted(TRICKY_NAMES), "page size {page_size}");
     }
+}
+
+/// `Store::get_resources_named` (delivery reads a batch's suppression entries in one query):
+/// the named resources of one scope and kind, absent names left out, other scopes and kinds
+/// never mixed in, more names than one `IN (…)` list holds.
+async fn resource_get_named_returns_the_present_ones(ctx: Ctx) {
+    let s = &ctx.store;
+    let a = scope(1, "us-east-1");
+    let other = scope(2, "us-east-1");
+    for name in ["x@a.test", "y@a.test", "z@a.test"] {
+        s.insert_resource(
+            &ResourceKey::new(&a, "suppressed", name),
+            &json!({"n": name}),
+        )
+        .await
+        .unwrap();
+    }
+    s.insert_resource(
+        &ResourceKey::new(&other, "suppressed", "w@a.test"),
+        &json!({}),
+    )
+    .await
+    .unwrap();
+    s.insert_resource(&ResourceKey::new(&a, "identity", "w@a.test"), &json!({}))
+        .await
+        .unwrap();
+    let names: Vec<String> = ["x@a.test", "z@a.test", "w@a.test", "absent@a.test"]
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let mut got = s
+        .get_resources_named(&a, "suppressed", &names)
+        .await
+        .unwrap();
+    got.sort_by(|l, r| l.key.name.cmp(&r.key.name));
+    let got: Vec<(String, serde_json::Value)> =
+        got.into_iter().map(|r| (r.key.name, r.data)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("x@a.test".to_string(), json!({"n": "x@a.test"})),
+            ("z@a.test".to_string(), json!({"n": "z@a.test"})),
+        ]
+    );
+    assert!(s
+        .get_resources_named(&a, "suppressed", &[])
+        .await
+        .unwrap()
+        .is_empty());
+
+    let many: Vec<String> = (0..1100).map(|i| format!("r{i:04}@b.test")).collect();
+    for n in many.iter().step_by(3) {
+        s.insert_resource(&ResourceKey::new(&a, "suppressed", n), &json!({}))
+            .await
+            .unwrap();
+    }
+    let got = s
+        .get_resources_named(&a, "suppressed", &many)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 367);
 }
 
 async fn resource_count(ctx: Ctx) {

@@ -8,6 +8,9 @@
 //!   outbound MTA (`sesame-mta`), then records Delivery/DeliveryDelay/Bounce events and
 //!   reschedules what is left.
 //!
+//! Each claimed batch's bodies and suppression entries are read together
+//! ([`Engine::prefetch`]) before its messages start.
+//!
 //! Bounded (STYLE principle 3): at most `batch` messages are claimed at a time and at most
 //! `concurrency` are in flight, so memory does not grow with the backlog. A message whose
 //! delivery fails without a result is left leased; the lease expires and it is claimed again.
@@ -17,6 +20,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sesame_engine::deliver::prefetch::Prefetched;
 use sesame_engine::Engine;
 use sesame_model::{QueuedMessage, Transport};
 use tokio::sync::{watch, Notify};
@@ -56,10 +60,16 @@ impl Handoff {
         }
     }
 
-    async fn deliver(&self, engine: &Engine, node: &str, msg: QueuedMessage) -> anyhow::Result<()> {
+    async fn deliver(
+        &self,
+        engine: &Engine,
+        node: &str,
+        msg: QueuedMessage,
+        pre: Prefetched,
+    ) -> anyhow::Result<()> {
         match self {
-            Handoff::Capture => engine.deliver_claimed(node, msg).await?,
-            Handoff::Smtp(t) => engine.deliver_smtp(node, msg, t.as_ref()).await?,
+            Handoff::Capture => engine.deliver_claimed_with(node, msg, pre).await?,
+            Handoff::Smtp(t) => engine.deliver_smtp_with(node, msg, pre, t.as_ref()).await?,
         }
         Ok(())
     }
@@ -131,7 +141,9 @@ pub async fn run_delivery(
                     gate.refill();
                 }
             }
-            for msg in claimed {
+            // The batch's bodies and suppression entries in two queries, not two per message.
+            let prefetched = engine.prefetch(&claimed).await;
+            for (msg, pre) in claimed.into_iter().zip(prefetched) {
                 let engine = engine.clone();
                 let node = node.clone();
                 let handoff = handoff.clone();
@@ -140,7 +152,7 @@ pub async fn run_delivery(
                     // Whatever the outcome, this message no longer waits for delivery.
                     let _token = ReturnToken(inflow);
                     let id = msg.message_id.clone();
-                    match handoff.deliver(&engine, &node, msg).await {
+                    match handoff.deliver(&engine, &node, msg, pre).await {
                         Ok(()) => tracing::debug!(message_id = %id, "delivery attempt finished"),
                         Err(e) => {
                             tracing::warn!(message_id = %id, error = %e, "delivery failed; retried when the lease expires")

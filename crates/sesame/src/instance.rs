@@ -89,6 +89,14 @@ impl sesame_model::BodyStore for Bodies {
             r => r,
         }
     }
+    /// From the database only; legacy spool bodies are read one by one.
+    async fn prefetch_bodies(
+        &self,
+        ids: &[String],
+        max_each: usize,
+    ) -> std::io::Result<std::collections::HashMap<String, Vec<u8>>> {
+        self.db.prefetch_bodies(ids, max_each).await
+    }
     async fn remove_body(&self, id: &str) -> std::io::Result<()> {
         self.db.remove_body(id).await?;
         if self.legacy {

@@ -35,6 +35,7 @@
 
 pub mod classify;
 pub mod outcome;
+pub mod prefetch;
 pub mod retry;
 #[cfg(test)]
 mod shape_tests;
@@ -55,6 +56,7 @@ use sesame_policy::{identity, simulator};
 use crate::configuration_sets::ConfigurationSetRecord;
 use crate::records::IdentityRecord;
 use crate::send::events::record;
+use crate::suppression;
 use crate::{now_ms, Engine, EngineError};
 use classify::{BounceReason, Outcome};
 use sesame_events::MailInfo;
@@ -189,20 +191,17 @@ impl Engine {
     /// The part of delivery that is the same in every mode: the queue row's meta, the
     /// configuration set, the effective suppression reasons (F-162, Q-188) and each
     /// recipient's [`Outcome`] in the order of Q-189 ([`classify`]).
-    async fn prepare(&self, msg: &QueuedMessage) -> Result<Prepared, EngineError> {
+    async fn prepare(
+        &self,
+        msg: &QueuedMessage,
+        pre: &prefetch::Prefetched,
+    ) -> Result<Prepared, EngineError> {
         let meta = parse_meta(msg)?;
         let scope = &msg.scope;
         // The send path's ≤ 1 s settings cache: read for every delivered message.
-        let account = match self.hot.settings(scope) {
-            Some(a) => a,
-            None => {
-                let a = self.account_settings(scope).await?;
-                self.hot.put_settings(scope, &a);
-                a
-            }
-        };
+        let account = self.hot_account_settings(scope).await?;
         let set = match &meta.configuration_set {
-            Some(name) => self.get_configuration_set(scope, name).await?,
+            Some(name) => self.hot_configuration_set(scope, name).await?,
             None => None,
         };
         let reasons = classify::effective_reasons(
@@ -218,7 +217,13 @@ impl Engine {
         for (r, unsubscribed) in msg.recipients.iter().zip(unsubscribed) {
             let scenario = simulator::classify(r, None);
             let listed = if scenario.is_none() && !unsubscribed && !reasons.is_empty() {
-                self.listed_reason(scope, r).await?
+                match &pre.listed {
+                    // Read with the batch: absent means not listed.
+                    Some(listed) => suppression::normalize_address(r)
+                        .ok()
+                        .and_then(|n| listed.get(&n).cloned()),
+                    None => self.listed_reason(scope, r).await?,
+                }
             } else {
                 None
             };
@@ -235,8 +240,16 @@ impl Engine {
         })
     }
 
-    /// The spooled body; `None` when it is not (yet) there (see [`Self::missing_body`]).
-    async fn load_body(&self, msg: &QueuedMessage) -> Result<Option<Vec<u8>>, EngineError> {
+    /// The spooled body (`prefetched` with its batch, else read now); `None` when it is not
+    /// (yet) there (see [`Self::missing_body`]).
+    async fn load_body(
+        &self,
+        msg: &QueuedMessage,
+        prefetched: Option<Vec<u8>>,
+    ) -> Result<Option<Vec<u8>>, EngineError> {
+        if let Some(body) = prefetched {
+            return Ok(Some(body));
+        }
         match self.bodies.read_body(&msg.message_id).await {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -275,8 +288,19 @@ impl Engine {
     /// Delivers one claimed message in capture mode and finishes it (see the module docs).
     /// On `Err` nothing was finished: the lease expires and the message is claimed again.
     pub async fn deliver_claimed(&self, node: &str, msg: QueuedMessage) -> Result<(), EngineError> {
+        self.deliver_claimed_with(node, msg, Default::default())
+            .await
+    }
+
+    /// [`Self::deliver_claimed`] with what was read for its batch ([`Engine::prefetch`]).
+    pub async fn deliver_claimed_with(
+        &self,
+        node: &str,
+        msg: QueuedMessage,
+        mut pre: prefetch::Prefetched,
+    ) -> Result<(), EngineError> {
         if crate::forwarding::system_kind(&msg).is_some() {
-            return self.deliver_system_captured(node, msg).await;
+            return self.deliver_system_captured(node, msg, pre.body).await;
         }
         if infected(&msg).is_some() {
             return self.reject_infected(node, &msg).await;
@@ -286,7 +310,7 @@ impl Engine {
             outcomes,
             set,
             ..
-        } = self.prepare(&msg).await?;
+        } = self.prepare(&msg, &pre).await?;
         let scope = &msg.scope;
 
         let captured: Vec<String> = outcomes
@@ -295,7 +319,7 @@ impl Engine {
             .map(|(r, _)| r.clone())
             .collect();
         if !captured.is_empty() {
-            let Some(body) = self.load_body(&msg).await? else {
+            let Some(body) = self.load_body(&msg, pre.body.take()).await? else {
                 return self.missing_body(node, &msg).await;
             };
             let raw = self

@@ -46,6 +46,7 @@ use sesame_model::{
 
 use super::classify::Outcome;
 use super::outcome::{self, Failure, Verdict};
+use super::prefetch::Prefetched;
 use super::retry::{Next, Schedule};
 use super::{random16, Prepared};
 use crate::configuration_sets::ConfigurationSetRecord;
@@ -127,8 +128,22 @@ impl Engine {
         msg: QueuedMessage,
         transport: &dyn Transport,
     ) -> Result<(), EngineError> {
+        self.deliver_smtp_with(node, msg, Default::default(), transport)
+            .await
+    }
+
+    /// [`Self::deliver_smtp`] with what was read for its batch ([`Engine::prefetch`]).
+    pub async fn deliver_smtp_with(
+        &self,
+        node: &str,
+        msg: QueuedMessage,
+        mut pre: Prefetched,
+        transport: &dyn Transport,
+    ) -> Result<(), EngineError> {
         if crate::forwarding::system_kind(&msg).is_some() {
-            return self.deliver_system_smtp(node, msg, transport).await;
+            return self
+                .deliver_system_smtp(node, msg, pre.body, transport)
+                .await;
         }
         if super::infected(&msg).is_some() {
             return self.reject_infected(node, &msg).await;
@@ -138,7 +153,7 @@ impl Engine {
             set,
             reasons,
             outcomes,
-        } = self.prepare(&msg).await?;
+        } = self.prepare(&msg, &pre).await?;
         let scope = &msg.scope;
 
         let to_send: Vec<String> = outcomes
@@ -152,7 +167,7 @@ impl Engine {
         let mut warmup_deferred: Vec<String> = Vec::new();
         let mut warmup_until: Option<i64> = None;
         if !to_send.is_empty() {
-            let Some(body) = self.load_body(&msg).await? else {
+            let Some(body) = self.load_body(&msg, pre.body.take()).await? else {
                 return self.missing_body(node, &msg).await;
             };
             let body = Arc::new(

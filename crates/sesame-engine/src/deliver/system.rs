@@ -83,10 +83,11 @@ impl Engine {
         &self,
         node: &str,
         msg: QueuedMessage,
+        prefetched: Option<Vec<u8>>,
     ) -> Result<(), EngineError> {
         let recipients = deliverable(&msg);
         if !recipients.is_empty() {
-            let Some(body) = self.load_body(&msg).await? else {
+            let Some(body) = self.load_body(&msg, prefetched).await? else {
                 return self.missing_body(node, &msg).await;
             };
             let raw = self.sign_system(&msg, to_crlf(&body).into_owned()).await?;
@@ -115,13 +116,14 @@ impl Engine {
         &self,
         node: &str,
         msg: QueuedMessage,
+        prefetched: Option<Vec<u8>>,
         transport: &dyn Transport,
     ) -> Result<(), EngineError> {
         let id = msg.message_id.clone();
         let recipients = deliverable(&msg);
         let mut remaining = Vec::new();
         if !recipients.is_empty() {
-            let Some(body) = self.load_body(&msg).await? else {
+            let Some(body) = self.load_body(&msg, prefetched).await? else {
                 return self.missing_body(node, &msg).await;
             };
             let body = Arc::new(self.sign_system(&msg, to_crlf(&body).into_owned()).await?);

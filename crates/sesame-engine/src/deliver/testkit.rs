@@ -80,8 +80,9 @@ pub(crate) fn simple_request(from: &str, to: &[&str], set: Option<&str>) -> Send
     }
 }
 
-/// Claims everything and delivers it (capture mode), then whatever that queued (forwarded
-/// feedback, `crate::forwarding`), until the queue is empty.
+/// Claims everything and delivers it (capture mode) as the runtime loop does (each batch
+/// prefetched, [`Engine::prefetch`]), then whatever that queued (forwarded feedback,
+/// `crate::forwarding`), until the queue is empty.
 pub(crate) async fn deliver_all(f: &Fixture) {
     let mut rounds = 0;
     loop {
@@ -93,8 +94,12 @@ pub(crate) async fn deliver_all(f: &Fixture) {
         if claimed.is_empty() {
             break;
         }
-        for m in claimed {
-            f.engine.deliver_claimed("node-a", m).await.unwrap();
+        let prefetched = f.engine.prefetch(&claimed).await;
+        for (m, pre) in claimed.into_iter().zip(prefetched) {
+            f.engine
+                .deliver_claimed_with("node-a", m, pre)
+                .await
+                .unwrap();
         }
         rounds += 1;
         assert!(rounds < 10, "delivery keeps producing mail");

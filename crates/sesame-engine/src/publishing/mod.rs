@@ -118,19 +118,7 @@ impl Engine {
         // 1. Configuration-set event destinations (G-32..G-39): SNS topics, Firehose delivery
         //    streams, the EventBridge default bus, CloudWatch counters.
         if let Some(set) = matching::configuration_set_of(data) {
-            let destinations: Vec<Value> = self
-                .store
-                .list_resources(
-                    &event.scope,
-                    kind::EVENT_DESTINATION,
-                    &format!("{set}/"),
-                    None,
-                    1000,
-                )
-                .await?
-                .into_iter()
-                .map(|r| r.data)
-                .collect();
+            let destinations = self.hot_event_destinations(&event.scope, set).await?;
             let targets = matching::event_targets(event_type, &destinations);
             let message = if targets.is_empty() {
                 String::new()

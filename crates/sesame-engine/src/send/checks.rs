@@ -20,7 +20,7 @@ pub async fn resolve_configuration_set(
     sender_identity: Option<&IdentityRecord>,
 ) -> Result<Option<ConfigurationSetRecord>, SendError> {
     if let Some(name) = explicit.or(header).filter(|n| !n.is_empty()) {
-        return match engine.get_configuration_set(scope, name).await? {
+        return match engine.hot_configuration_set(scope, name).await? {
             Some(s) => Ok(Some(s)),
             None => Err(SendError::ConfigurationSetDoesNotExist(format!(
                 "Configuration set <{name}> does not exist."
@@ -30,7 +30,7 @@ pub async fn resolve_configuration_set(
     let Some(default) = sender_identity.and_then(|i| i.configuration_set_name.as_deref()) else {
         return Ok(None);
     };
-    match engine.get_configuration_set(scope, default).await? {
+    match engine.hot_configuration_set(scope, default).await? {
         Some(s) => Ok(Some(s)),
         None => Err(SendError::DefaultConfigurationSetMissing(format!(
             "Configuration set <{default}> does not exist."

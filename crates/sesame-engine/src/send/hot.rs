@@ -1,38 +1,82 @@
-//! The send path's hot reads — account settings and *verified* identities — kept for at most
-//! 1 s (DECISIONS Q-24: "no cache older than 1 s"). Only the send pipeline reads through it;
-//! every read API (GetAccount, GetEmailIdentity, …) goes to the store, so what a user reads
-//! back is always current. Writes through this engine drop the entries they touch at once;
-//! changes made elsewhere (operator CLI, other nodes) reach sends within [`TTL`]. Unverified
-//! or missing identities are never cached, so verifying an identity takes effect on the very
-//! next send.
+//! The send path's hot reads — account settings, *verified* identities, configuration sets and
+//! their event destinations — kept for at most 1 s (DECISIONS Q-24: "no cache older than
+//! 1 s"). Only the paths that read them once per message go through it (acceptance, delivery,
+//! event dispatch); every read API (GetAccount, GetEmailIdentity, GetConfigurationSet, …) goes
+//! to the store, so what a user reads back is always current. Writes through this engine drop
+//! the entries they touch at once; changes made elsewhere (operator CLI, other nodes) reach
+//! sends within [`TTL`]. Unverified or missing identities and missing configuration sets are
+//! never cached, so verifying an identity or creating a set takes effect on the very next send.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sesame_model::Scope;
 
+use crate::configuration_sets::ConfigurationSetRecord;
 use crate::records::{AccountSettings, IdentityRecord};
 
 pub const TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 50_000;
 
 type ScopeKey = (String, String);
-/// (scope, From identity, From domain) → when cached, the decision.
-type SignerMap = HashMap<(ScopeKey, String, String), (Instant, Option<SignerChoice>)>;
+
+/// A map whose entries are read for at most [`TTL`] after they were put; cleared when it
+/// grows past [`MAX_ENTRIES`] (entries are cheap to read again).
+struct TtlMap<K, V>(Mutex<HashMap<K, (Instant, V)>>);
+
+impl<K, V> Default for TtlMap<K, V> {
+    fn default() -> Self {
+        TtlMap(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, (Instant, V)>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, k: &K) -> Option<V> {
+        self.lock()
+            .get(k)
+            .filter(|(at, _)| at.elapsed() < TTL)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn put(&self, k: K, v: V) {
+        let mut m = self.lock();
+        if m.len() > MAX_ENTRIES {
+            m.clear();
+        }
+        m.insert(k, (Instant::now(), v));
+    }
+
+    fn remove(&self, k: &K) {
+        self.lock().remove(k);
+    }
+
+    fn retain(&self, keep: impl Fn(&K) -> bool) {
+        self.lock().retain(|k, _| keep(k));
+    }
+}
 
 #[derive(Default)]
 pub struct HotCache {
-    settings: Mutex<HashMap<ScopeKey, (Instant, AccountSettings)>>,
-    identities: Mutex<HashMap<(ScopeKey, String), (Instant, IdentityRecord)>>,
+    settings: TtlMap<ScopeKey, AccountSettings>,
+    identities: TtlMap<(ScopeKey, String), IdentityRecord>,
     /// Address → the verified identity that governs it (Q-88), so a send from an address
     /// covered by its domain does not look up the (absent) address identity every time.
-    resolutions: Mutex<HashMap<(ScopeKey, String), (Instant, IdentityRecord)>>,
+    resolutions: TtlMap<(ScopeKey, String), IdentityRecord>,
     /// Delivery: the DKIM signer chosen for (From identity, From domain) (`deliver::signing`),
     /// so each delivered message does not re-read the identity and its parent domains.
     /// (Delivery stores only signing decisions; the map can hold `None` for callers that want
     /// to remember "unsigned".)
-    signers: Mutex<SignerMap>,
+    signers: TtlMap<(ScopeKey, String, String), Option<SignerChoice>>,
+    /// Existing configuration sets by name.
+    sets: TtlMap<(ScopeKey, String), ConfigurationSetRecord>,
+    /// A set's event destinations (stored v2 `EventDestination` objects).
+    destinations: TtlMap<(ScopeKey, String), Vec<serde_json::Value>>,
 }
 
 /// A cached signing decision: the identity that owns the key, `d=`, and the key.
@@ -49,32 +93,19 @@ fn sk(scope: &Scope) -> ScopeKey {
 
 impl HotCache {
     pub fn settings(&self, scope: &Scope) -> Option<AccountSettings> {
-        let m = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(&sk(scope))
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, s)| s.clone())
+        self.settings.get(&sk(scope))
     }
 
     pub fn put_settings(&self, scope: &Scope, s: &AccountSettings) {
-        let mut m = self.settings.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > MAX_ENTRIES {
-            m.clear();
-        }
-        m.insert(sk(scope), (Instant::now(), s.clone()));
+        self.settings.put(sk(scope), s.clone());
     }
 
     pub fn drop_settings(&self, scope: &Scope) {
-        self.settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&sk(scope));
+        self.settings.remove(&sk(scope));
     }
 
     pub fn identity(&self, scope: &Scope, name: &str) -> Option<IdentityRecord> {
-        let m = self.identities.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(&(sk(scope), name.to_string()))
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, r)| r.clone())
+        self.identities.get(&(sk(scope), name.to_string()))
     }
 
     /// Keeps `rec` only if it is verified for sending (see the module docs).
@@ -82,32 +113,17 @@ impl HotCache {
         if !crate::Engine::verified_for_sending(rec) {
             return;
         }
-        let mut m = self.identities.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > MAX_ENTRIES {
-            m.clear();
-        }
-        m.insert(
-            (sk(scope), rec.identity.clone()),
-            (Instant::now(), rec.clone()),
-        );
+        self.identities
+            .put((sk(scope), rec.identity.clone()), rec.clone());
     }
 
     pub fn drop_identity(&self, scope: &Scope, name: &str) {
-        self.identities
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(sk(scope), name.to_string()));
+        self.identities.remove(&(sk(scope), name.to_string()));
         // Any change to an identity may change which identity governs an address, and which
         // key signs.
         let key = sk(scope);
-        self.resolutions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(k, _), _| *k != key);
-        self.signers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|(k, _, _), _| *k != key);
+        self.resolutions.retain(|(k, _)| *k != key);
+        self.signers.retain(|(k, _, _)| *k != key);
     }
 
     /// `Some(choice)` when a decision younger than [`TTL`] is cached (the choice itself may be
@@ -118,14 +134,11 @@ impl HotCache {
         from_identity: &str,
         from_domain: &str,
     ) -> Option<Option<SignerChoice>> {
-        let m = self.signers.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(&(
+        self.signers.get(&(
             sk(scope),
             from_identity.to_string(),
             from_domain.to_string(),
         ))
-        .filter(|(at, _)| at.elapsed() < TTL)
-        .map(|(_, c)| c.clone())
     }
 
     pub fn put_signer(
@@ -135,36 +148,52 @@ impl HotCache {
         from_domain: &str,
         choice: Option<SignerChoice>,
     ) {
-        let mut m = self.signers.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > MAX_ENTRIES {
-            m.clear();
-        }
-        m.insert(
+        self.signers.put(
             (
                 sk(scope),
                 from_identity.to_string(),
                 from_domain.to_string(),
             ),
-            (Instant::now(), choice),
+            choice,
         );
     }
 
     pub fn resolution(&self, scope: &Scope, address: &str) -> Option<IdentityRecord> {
-        let m = self.resolutions.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(&(sk(scope), address.to_string()))
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, r)| r.clone())
+        self.resolutions.get(&(sk(scope), address.to_string()))
     }
 
     pub fn put_resolution(&self, scope: &Scope, address: &str, rec: &IdentityRecord) {
-        let mut m = self.resolutions.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() > MAX_ENTRIES {
-            m.clear();
-        }
-        m.insert(
-            (sk(scope), address.to_string()),
-            (Instant::now(), rec.clone()),
-        );
+        self.resolutions
+            .put((sk(scope), address.to_string()), rec.clone());
+    }
+
+    pub fn configuration_set(&self, scope: &Scope, name: &str) -> Option<ConfigurationSetRecord> {
+        self.sets.get(&(sk(scope), name.to_string()))
+    }
+
+    pub fn put_configuration_set(&self, scope: &Scope, rec: &ConfigurationSetRecord) {
+        self.sets.put((sk(scope), rec.name.clone()), rec.clone());
+    }
+
+    pub fn event_destinations(&self, scope: &Scope, set: &str) -> Option<Vec<serde_json::Value>> {
+        self.destinations.get(&(sk(scope), set.to_string()))
+    }
+
+    pub fn put_event_destinations(
+        &self,
+        scope: &Scope,
+        set: &str,
+        destinations: &[serde_json::Value],
+    ) {
+        self.destinations
+            .put((sk(scope), set.to_string()), destinations.to_vec());
+    }
+
+    /// Any change to the set or to its event destinations.
+    pub fn drop_configuration_set(&self, scope: &Scope, name: &str) {
+        let key = (sk(scope), name.to_string());
+        self.sets.remove(&key);
+        self.destinations.remove(&key);
     }
 }
 
@@ -210,6 +239,30 @@ mod tests {
             cache.signer(&b, "example.org", "example.org"),
             Some(Some(choice))
         );
+    }
+
+    /// Sets and their destinations are kept until a change to the set drops both; entries older
+    /// than the TTL are not read.
+    #[test]
+    fn configuration_sets_and_destinations_drop_together() {
+        let cache = HotCache::default();
+        let scope = crate::test_store::scope();
+        let set = crate::Engine::new_configuration_set("marketing");
+        cache.put_configuration_set(&scope, &set);
+        cache.put_event_destinations(&scope, "marketing", &[serde_json::json!({"Name": "d"})]);
+        assert_eq!(cache.configuration_set(&scope, "marketing"), Some(set));
+        assert_eq!(
+            cache.event_destinations(&scope, "marketing").unwrap().len(),
+            1
+        );
+        assert!(cache.configuration_set(&scope, "other").is_none());
+        cache.drop_configuration_set(&scope, "marketing");
+        assert!(cache.configuration_set(&scope, "marketing").is_none());
+        assert!(cache.event_destinations(&scope, "marketing").is_none());
+
+        let old: TtlMap<u8, u8> = TtlMap::default();
+        old.lock().insert(1, (Instant::now() - TTL, 1));
+        assert_eq!(old.get(&1), None, "an entry as old as the TTL is not read");
     }
 
     /// Only verified identities are kept; a drop applies at once.

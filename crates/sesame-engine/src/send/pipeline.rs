@@ -100,14 +100,7 @@ impl Engine {
         // In-flow control: a bounded wait while delivery is behind (Postfix's in_flow_delay).
         self.admit().await;
         let now = now_ms();
-        let account = match self.hot.settings(scope) {
-            Some(a) => a,
-            None => {
-                let a = self.account_settings(scope).await?;
-                self.hot.put_settings(scope, &a);
-                a
-            }
-        };
+        let account = self.hot_account_settings(scope).await?;
         if !account.sending_enabled || account.enforcement_status == "SHUTDOWN" {
             return Err(SendError::AccountPaused);
         }

@@ -146,3 +146,37 @@ fn now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// `BodyStore::prefetch_bodies` (delivery reads a claimed batch's bodies in one query): the
+/// present bodies up to the size limit, byte for byte; larger and absent ones left out; more
+/// ids than one `IN (…)` list holds.
+pub(crate) async fn bodies_prefetch_reads_the_small_present_ones(ctx: Ctx) {
+    let b = ctx.store.bodies();
+    let small = b"Subject: small\r\n\r\nhi\r\n".to_vec();
+    let limit = vec![b'x'; 1000];
+    let large = vec![b'y'; 1001];
+    b.write_body("small", small.clone()).await.unwrap();
+    b.write_body("limit", limit.clone()).await.unwrap();
+    b.write_body("large", large).await.unwrap();
+    let ids: Vec<String> = ["small", "limit", "large", "absent"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let got = b.prefetch_bodies(&ids, 1000).await.unwrap();
+    assert_eq!(got.len(), 2, "{:?}", got.keys().collect::<Vec<_>>());
+    assert_eq!(got["small"], small);
+    assert_eq!(got["limit"], limit);
+    assert!(b.prefetch_bodies(&[], 1000).await.unwrap().is_empty());
+
+    let many: Vec<String> = (0..1203).map(|i| format!("many-{i}")).collect();
+    for (i, id) in many.iter().enumerate() {
+        if i % 2 == 0 {
+            b.write_body(id, id.as_bytes().to_vec()).await.unwrap();
+        }
+    }
+    let got = b.prefetch_bodies(&many, 1000).await.unwrap();
+    assert_eq!(got.len(), 602);
+    for (id, body) in &got {
+        assert_eq!(body, id.as_bytes());
+    }
+}
