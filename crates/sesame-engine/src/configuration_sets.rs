@@ -553,19 +553,7 @@ impl Engine {
         if let Some(d) = self.hot.event_destinations(scope, set) {
             return Ok(d);
         }
-        let d: Vec<serde_json::Value> = self
-            .store
-            .list_resources(
-                scope,
-                kind::EVENT_DESTINATION,
-                &format!("{set}/"),
-                None,
-                MAX_EVENT_DESTINATIONS + 1,
-            )
-            .await?
-            .into_iter()
-            .map(|r| r.data)
-            .collect();
+        let d = self.stored_event_destinations(scope, set).await?;
         self.hot.put_event_destinations(scope, set, &d);
         Ok(d)
     }
@@ -729,6 +717,15 @@ impl Engine {
         set: &str,
     ) -> Result<Vec<serde_json::Value>, EngineError> {
         self.require_configuration_set(scope, set).await?;
+        self.stored_event_destinations(scope, set).await
+    }
+
+    /// The stored event destinations of `set` (none when the set does not exist).
+    async fn stored_event_destinations(
+        &self,
+        scope: &Scope,
+        set: &str,
+    ) -> Result<Vec<serde_json::Value>, EngineError> {
         let rows = self
             .store
             .list_resources(

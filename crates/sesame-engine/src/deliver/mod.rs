@@ -686,7 +686,6 @@ mod tests {
     use super::testkit::*;
     use super::*;
     use crate::records::DkimState;
-    use crate::suppression::SuppressionAttributes;
     use crate::test_store::scope;
 
     /// E-79, E-80, E-84, Q-125: one request, every simulator scenario plus a real recipient.
@@ -836,16 +835,15 @@ mod tests {
     #[tokio::test]
     async fn account_suppression_bounces_per_effective_reasons() {
         let f = fixture().await;
+        suppress(
+            &f,
+            &[
+                ("gone@example.net", "BOUNCE"),
+                ("angry@example.net", "COMPLAINT"),
+            ],
+        )
+        .await;
         let sc = scope();
-        for (addr, reason) in [
-            ("gone@example.net", "BOUNCE"),
-            ("angry@example.net", "COMPLAINT"),
-        ] {
-            f.engine
-                .suppress_from_feedback(&sc, addr, reason, SuppressionAttributes::default())
-                .await
-                .unwrap();
-        }
         let to = ["gone@example.net", "angry@example.net", "fine@example.net"];
 
         // Account defaults (Q-187: BOUNCE and COMPLAINT).

@@ -119,28 +119,24 @@ mod tests {
     use sesame_model::Store;
 
     use super::*;
-    use crate::deliver::testkit::{events, fixture, send, sorted};
+    use crate::deliver::testkit::{events, fixture, send, sorted, suppress};
     use crate::now_ms;
-    use crate::suppression::SuppressionAttributes;
-    use crate::test_store::scope;
 
     /// One batch: every body read at once, byte for byte; the listed recipients of all its
-    /// messages with their reasons (domains lower-cased as Q-190 lists them, simulator addresses never looked
-    /// up); and delivery with what was read decides as a lookup per recipient would (Q-189,
+    /// messages with their reasons (domains lower-cased as
+    /// Q-190 lists them, simulator addresses never looked up); and delivery with what was read decides as a lookup per recipient would (Q-189,
     /// F-134: `OnAccountSuppressionList`).
     #[tokio::test]
     async fn a_batch_is_read_at_once_and_decides_as_lookups_would() {
         let f = fixture().await;
-        let sc = scope();
-        for (addr, reason) in [
-            ("gone@example.net", "BOUNCE"),
-            ("angry@example.net", "COMPLAINT"),
-        ] {
-            f.engine
-                .suppress_from_feedback(&sc, addr, reason, SuppressionAttributes::default())
-                .await
-                .unwrap();
-        }
+        suppress(
+            &f,
+            &[
+                ("gone@example.net", "BOUNCE"),
+                ("angry@example.net", "COMPLAINT"),
+            ],
+        )
+        .await;
         let first = send(
             &f,
             "sender@example.test",

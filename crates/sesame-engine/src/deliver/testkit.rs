@@ -48,6 +48,21 @@ pub(crate) async fn fixture_with(tweak: impl FnOnce(&mut Settings)) -> Fixture {
     }
 }
 
+/// Lists each `(address, reason)` on the account suppression list (as feedback would).
+pub(crate) async fn suppress(f: &Fixture, entries: &[(&str, &str)]) {
+    for (addr, reason) in entries {
+        f.engine
+            .suppress_from_feedback(
+                &scope(),
+                addr,
+                reason,
+                crate::suppression::SuppressionAttributes::default(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
 pub(crate) async fn send(f: &Fixture, from: &str, to: &[&str], set: Option<&str>) -> String {
     let req = simple_request(from, to, set);
     f.engine.send(&scope(), req).await.unwrap().message_id
