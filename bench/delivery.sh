@@ -5,7 +5,7 @@
 # machine in the same run. Prints numbers; asserts nothing (not a test). Needs root.
 #
 #   bash bench/delivery.sh [--duration SECS] [--warmup SECS] [--connections N] [--size BYTES]
-#                          [--skip-postfix] [--skip-sesame]
+#                          [--skip-postfix] [--skip-sesame] [--with-events]
 #
 # How each side is measured: the load runs for warm-up + duration seconds; the sink's count of
 # completed DATA transactions is read when the warm-up ends and when the load ends; the rate is
@@ -21,6 +21,10 @@
 # example.test with an RSA-2048 key, relaxed/relaxed.
 # Sesame signs once per message like OpenDKIM (the customer's Easy DKIM key): the second,
 # operator signature of Q-72 is off here unless SESAME_OPERATOR_DKIM_CUSTOMER_MAIL=true.
+# --with-events: Sesame's mail also goes through a configuration set (the identity's default,
+# Q-127) whose event destination writes every Send and Delivery event to a Firehose file stream
+# (docs/event-destinations.md), as most SES senders publish events; the script then reports the
+# events written. Postfix has no counterpart (compare with a run without the flag).
 # The RSA-2048 signing limit of the machine (`openssl speed -multi 2 rsa2048`) is printed so
 # the results can be read as a fraction of it.
 set -euo pipefail
@@ -33,6 +37,7 @@ CONNS=${BENCH_CONNECTIONS:-32}
 SIZE=${BENCH_SIZE:-5120}
 SKIP_POSTFIX=
 SKIP_SESAME=
+WITH_EVENTS=
 while [ $# -gt 0 ]; do
   case $1 in
     --duration) DURATION=$2; shift 2 ;;
@@ -41,7 +46,8 @@ while [ $# -gt 0 ]; do
     --size) SIZE=$2; shift 2 ;;
     --skip-postfix) SKIP_POSTFIX=1; shift ;;
     --skip-sesame) SKIP_SESAME=1; shift ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    --with-events) WITH_EVENTS=1; shift ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "delivery.sh: unknown argument $1" >&2; exit 64 ;;
   esac
 done
@@ -195,10 +201,34 @@ CONF
     -d '{"EmailIdentity":"example.test","DkimSigningAttributes":{"NextSigningKeyLength":"RSA_2048_BIT"}}' \
     "http://$HTTP/v2/email/identities" >/dev/null
   "$BIN/sesame" identity verify --force --account "$ACCT" example.test >/dev/null
+  if [ -n "$WITH_EVENTS" ]; then
+    "$BIN/sesame" firehose create bench-events --account "$ACCT" --to "file://$D/events" >/dev/null
+    v2() { # METHOD PATH JSON
+      curl -sf -X "$1" --aws-sigv4 "aws:amz:us-east-1:ses" --user "$KEY:$SECRET" \
+        -H 'Content-Type: application/json' -d "$3" "http://$HTTP$2" >/dev/null
+    }
+    v2 POST /v2/email/configuration-sets '{"ConfigurationSetName":"bench"}'
+    v2 POST /v2/email/configuration-sets/bench/event-destinations \
+      "{\"EventDestinationName\":\"firehose\",\"EventDestination\":{\"Enabled\":true,\"MatchingEventTypes\":[\"SEND\",\"DELIVERY\"],\"KinesisFirehoseDestination\":{\"IamRoleArn\":\"arn:aws:iam::$ACCT:role/bench\",\"DeliveryStreamArn\":\"arn:aws:firehose:us-east-1:$ACCT:deliverystream/bench-events\"}}}"
+    v2 PUT /v2/email/identities/example.test/configuration-set '{"ConfigurationSetName":"bench"}'
+    log "sesame: Send and Delivery events of configuration set bench go to file://$D/events"
+  fi
   log "sesame: same load against $SUB"
   S_RESULT=$(measure sesame sesame "$SUB" "$KEY" "$PASS" bench@example.test)
   echo "$S_RESULT"
   echo "sesame-rss-after: $(awk '/^VmRSS:/ {printf "%.1fMB", $2/1024}' /proc/$SPID/status)"
+  if [ -n "$WITH_EVENTS" ]; then
+    # Counted once the dispatcher has caught up (two equal counts a second apart, at most 60 s).
+    count_events() {
+      cat "$D"/events/*/*/*/*/*.jsonl 2>/dev/null |
+        awk '/"eventType":"Send"/ {s++} /"eventType":"Delivery"/ {d++} END {printf "send=%d delivery=%d", s, d}'
+    }
+    prev= cur=$(count_events) waited=0
+    while [ "$cur" != "$prev" ] && [ "$waited" -lt 60 ]; do
+      sleep 1; waited=$((waited + 1)); prev=$cur; cur=$(count_events)
+    done
+    echo "sesame-events-written: $cur (caught up ${waited}s after the load)"
+  fi
 fi
 
 echo "== summary"
