@@ -12,6 +12,9 @@ use sqlx::sqlite::{
 
 use crate::error::map_err;
 
+/// A pooled PostgreSQL connection idle longer than this is pinged before it is handed out.
+const PG_CHECK_IDLE_AFTER: Duration = Duration::from_secs(5);
+
 /// How long a SQLite connection waits for another writer before failing with `SQLITE_BUSY`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -126,6 +129,18 @@ impl SqlStore {
     async fn connect_postgres(options: PgConnectOptions) -> Result<SqlStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // A ping before every acquire costs a round trip to the server per query; only a
+            // connection idle for a while (when a server restart or a dropped link is likely)
+            // is checked, and replaced when the check fails.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PG_CHECK_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(map_err)?;
