@@ -998,3 +998,105 @@ mod tests {
         assert!(validate_event_destination_name("a/b").is_err());
     }
 }
+
+/// Configuration sets and their event destinations are read once per message through the hot
+/// cache (`send::hot`, Q-24); these tests show that changes made through the engine still apply
+/// to the very next send.
+#[cfg(test)]
+mod hot_tests {
+    use serde_json::json;
+
+    use crate::deliver::testkit::{fixture, simple_request};
+    use crate::send::SendError;
+    use crate::test_store::scope;
+    use crate::Engine;
+
+    #[tokio::test]
+    async fn set_changes_apply_to_the_next_send() {
+        let f = fixture().await;
+        let sc = scope();
+        let send = || {
+            f.engine.send(
+                &sc,
+                simple_request("a@example.test", &["b@example.net"], Some("s")),
+            )
+        };
+
+        // Missing: refused, and not remembered as missing.
+        assert!(matches!(
+            send().await,
+            Err(SendError::ConfigurationSetDoesNotExist(_))
+        ));
+        f.engine
+            .create_configuration_set(&sc, Engine::new_configuration_set("s"))
+            .await
+            .unwrap();
+        send().await.unwrap();
+
+        // Paused through the engine (now cached as enabled): the next send is refused.
+        f.engine
+            .update_configuration_set(&sc, "s", |r| {
+                r.set_sending_enabled(false, crate::now_ms());
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            send().await,
+            Err(SendError::ConfigurationSetPaused(_))
+        ));
+        f.engine
+            .update_configuration_set(&sc, "s", |r| {
+                r.set_sending_enabled(true, crate::now_ms());
+                Ok(())
+            })
+            .await
+            .unwrap();
+        send().await.unwrap();
+
+        // Destinations: a new one, a changed one and a deleted one show at once.
+        assert!(f
+            .engine
+            .hot_event_destinations(&sc, "s")
+            .await
+            .unwrap()
+            .is_empty());
+        let dest = |enabled: bool| {
+            json!({"Name": "d", "Enabled": enabled, "MatchingEventTypes": ["OPEN"],
+                   "SnsDestination": {"TopicArn": "arn:aws:sns:us-east-1:111111111111:t"}})
+        };
+        f.engine
+            .create_event_destination(&sc, "s", "d", dest(true))
+            .await
+            .unwrap();
+        assert_eq!(
+            f.engine.hot_event_destinations(&sc, "s").await.unwrap(),
+            [dest(true)]
+        );
+        f.engine
+            .update_event_destination(&sc, "s", "d", dest(false))
+            .await
+            .unwrap();
+        assert_eq!(
+            f.engine.hot_event_destinations(&sc, "s").await.unwrap(),
+            [dest(false)]
+        );
+        f.engine
+            .delete_event_destination(&sc, "s", "d")
+            .await
+            .unwrap();
+        assert!(f
+            .engine
+            .hot_event_destinations(&sc, "s")
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Deleted: the next send is refused again.
+        f.engine.delete_configuration_set(&sc, "s").await.unwrap();
+        assert!(matches!(
+            send().await,
+            Err(SendError::ConfigurationSetDoesNotExist(_))
+        ));
+    }
+}
