@@ -1034,24 +1034,18 @@ mod hot_tests {
         send().await.unwrap();
 
         // Paused through the engine (now cached as enabled): the next send is refused.
-        f.engine
-            .update_configuration_set(&sc, "s", |r| {
-                r.set_sending_enabled(false, crate::now_ms());
+        let set_enabled = |enabled: bool| {
+            f.engine.update_configuration_set(&sc, "s", move |r| {
+                r.set_sending_enabled(enabled, crate::now_ms());
                 Ok(())
             })
-            .await
-            .unwrap();
+        };
+        set_enabled(false).await.unwrap();
         assert!(matches!(
             send().await,
             Err(SendError::ConfigurationSetPaused(_))
         ));
-        f.engine
-            .update_configuration_set(&sc, "s", |r| {
-                r.set_sending_enabled(true, crate::now_ms());
-                Ok(())
-            })
-            .await
-            .unwrap();
+        set_enabled(true).await.unwrap();
         send().await.unwrap();
 
         // Destinations: a new one, a changed one and a deleted one show at once.
