@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{call, create_account, Server};
+use common::{api_ok, create_account, Server};
 use serde_json::Value;
 
 const SD: (&str, &str) = ("SESAME_SERVICE_DOMAIN", "platform.test");
@@ -91,15 +91,7 @@ fn dkim_rotate_moves_roles_and_the_running_zone_follows() {
         ],
     );
     let api = |method: &str, path: &str, body: &str| {
-        let (status, resp) = call(
-            &server.http,
-            &creds.access_key_id,
-            &creds.secret_access_key,
-            method,
-            path,
-            body,
-        );
-        assert_eq!(status, 200, "{method} {path}: {resp}");
+        let resp = api_ok(&server, &creds, method, path, body);
         serde_json::from_str::<Value>(&resp).unwrap_or(Value::Null)
     };
     api(

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{call, cli_ok, create_account, Creds, Server};
+use common::{api_ok, call, cli_ok, create_account, Creds, Server};
 use serde_json::Value;
 use sesame_testpeers::{start_or_skip, zone_text, Knot, PostfixMx, Unbound};
 
@@ -87,18 +87,7 @@ fn start_sesame(net: &Net, knot: &Knot, extra_env: &[(&str, &str)]) -> Env {
     env.extend_from_slice(extra_env);
     let server = Server::start(dir.path(), &["--dev"], &env);
     assert_ne!(server.dns, "off");
-    let api = |method: &str, path: &str, body: &str| {
-        let (status, resp) = call(
-            &server.http,
-            &creds.access_key_id,
-            &creds.secret_access_key,
-            method,
-            path,
-            body,
-        );
-        assert_eq!(status, 200, "{method} {path}: {resp}");
-        resp
-    };
+    let api = |method: &str, path: &str, body: &str| api_ok(&server, &creds, method, path, body);
     api(
         "POST",
         "/v2/email/identities",

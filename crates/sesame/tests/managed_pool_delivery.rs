@@ -18,7 +18,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{call, cli_ok, create_account, http, sesame, wait_for, Server};
+use common::{api_ok, cli_ok, create_account, http, sesame, wait_for, Server};
 use serde_json::{json, Value};
 use sesame_testpeers::{start_or_skip, zone_text, Knot, Sink, SinkOptions};
 
@@ -61,18 +61,7 @@ fn managed_pool_gets_an_inventory_ip_and_mail_leaves_from_it() {
             ("SESAME_MANAGED_POOL_RELEASE_VOLUME", "1"),
         ],
     );
-    let api = |method: &str, path: &str, body: &str| {
-        let (status, resp) = call(
-            &server.http,
-            &creds.access_key_id,
-            &creds.secret_access_key,
-            method,
-            path,
-            body,
-        );
-        assert_eq!(status, 200, "{method} {path}: {resp}");
-        resp
-    };
+    let api = |method: &str, path: &str, body: &str| api_ok(&server, &creds, method, path, body);
     api(
         "POST",
         "/v2/email/identities",

@@ -10,7 +10,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{call, cli_ok, create_account, sesame, Server};
+use common::{api_ok, cli_ok, create_account, sesame, Server};
 use serde_json::Value;
 use sesame_testpeers::{start_or_skip, zone_text, Knot};
 
@@ -82,15 +82,7 @@ fn verification_asks_the_authoritative_servers_first() {
         ],
     );
     let api = |method: &str, path: &str, body: &str| -> Value {
-        let (status, resp) = call(
-            &server.http,
-            &creds.access_key_id,
-            &creds.secret_access_key,
-            method,
-            path,
-            body,
-        );
-        assert_eq!(status, 200, "{method} {path}: {resp}");
+        let resp = api_ok(&server, &creds, method, path, body);
         serde_json::from_str(&resp).unwrap_or(Value::Null)
     };
     let tokens = |domain: &str| -> Vec<String> {

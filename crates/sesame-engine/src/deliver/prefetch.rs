@@ -9,7 +9,7 @@
 //! suppression change made meanwhile applies from the next claim, as one made during a
 //! delivery always did.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use sesame_model::{QueuedMessage, Scope};
@@ -53,12 +53,12 @@ impl Engine {
             }
         }
         // Scopes of the batch (few: usually one), each with the names to look up.
-        let mut scopes: Vec<(Scope, Vec<String>)> = Vec::new();
+        let mut scopes: Vec<(Scope, BTreeSet<String>)> = Vec::new();
         for m in batch {
             let names = match scopes.iter_mut().find(|(s, _)| *s == m.scope) {
                 Some((_, n)) => n,
                 None => {
-                    scopes.push((m.scope.clone(), Vec::new()));
+                    scopes.push((m.scope.clone(), BTreeSet::new()));
                     &mut scopes.last_mut().expect("just pushed").1
                 }
             };
@@ -67,13 +67,12 @@ impl Engine {
                     continue; // never looked up
                 }
                 if let Ok(n) = normalize_address(r) {
-                    if !names.contains(&n) {
-                        names.push(n);
-                    }
+                    names.insert(n);
                 }
             }
         }
         for (scope, names) in scopes {
+            let names: Vec<String> = names.into_iter().collect();
             let listed = match self.listed_among(&scope, &names).await {
                 Ok(l) => Arc::new(l),
                 Err(e) => {

@@ -178,6 +178,20 @@ pub fn call(
     )
 }
 
+/// [`call`] to `server` with `creds`' access key; asserts a 200 and returns the body.
+pub fn api_ok(server: &Server, creds: &Creds, method: &str, path: &str, body: &str) -> String {
+    let (status, resp) = call(
+        &server.http,
+        &creds.access_key_id,
+        &creds.secret_access_key,
+        method,
+        path,
+        body,
+    );
+    assert_eq!(status, 200, "{method} {path}: {resp}");
+    resp
+}
+
 /// Polls `f` every 100 ms until it returns `Some`, for at most 30 s.
 pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
