@@ -122,9 +122,9 @@ mod tests {
     use crate::now_ms;
 
     /// One batch: every body read at once, byte for byte; the listed recipients of all its
-    /// messages with their reasons (domains lower-cased as
-    /// Q-190 lists them, simulator addresses never looked up); and delivery with what was read decides as a lookup per recipient would (Q-189,
-    /// F-134: `OnAccountSuppressionList`).
+    /// messages with their reasons (domains lower-cased as Q-190 lists them, simulator
+    /// addresses never looked up); and delivery with what was read decides as a lookup per
+    /// recipient would (Q-189, F-134: `OnAccountSuppressionList`).
     #[tokio::test]
     async fn a_batch_is_read_at_once_and_decides_as_lookups_would() {
         let f = fixture().await;

@@ -7,8 +7,9 @@
 //! aws-lc-rs and not ring, used elsewhere in the workspace: signing is most of the CPU of
 //! delivery, and AWS-LC signs RSA-2048 about 1.7× faster than ring on CPUs with AVX-512 IFMA
 //! (it has OpenSSL 3's dual-exponentiation code; ring only the older Montgomery loops), like
-//! the OpenSSL that OpenDKIM uses (bench/README.md). A parsed [`SigningKey`] is reusable, so callers on the delivery path parse each
-//! key once (parsing and validating a 2048-bit key costs about as much as a signature).
+//! the OpenSSL that OpenDKIM uses (bench/README.md). A parsed [`SigningKey`] is reusable, so
+//! callers on the delivery path parse each key once (parsing and validating a 2048-bit key
+//! costs about as much as a signature).
 //!
 //! Why not mail-auth's signer: every mail-auth release that builds with this toolchain
 //! (≤ 0.13; 0.14+ needs mail-parser 1.x, which needs rustc 1.98) refuses to compile without a
@@ -84,17 +85,23 @@ impl SigningKey {
         let der = B64
             .decode(private_key_b64.trim())
             .map_err(|_| SignError::KeyBase64)?;
+        let fast = RsaKeyPair::from_pkcs8(&der).or_else(|_| RsaKeyPair::from_der(&der));
+        if let Ok(pair) = fast {
+            let bits = pair.public_modulus_len() * 8;
+            if bits >= 2048 {
+                let inner = KeyImpl::AwsLc(Box::new(pair), SystemRandom::new());
+                return Ok(SigningKey { inner, bits });
+            }
+        }
+        // Below 2048 bits (or an encoding aws-lc-rs does not take): the portable signer.
         let key = RsaPrivateKey::from_pkcs8_der(&der)
             .or_else(|_| RsaPrivateKey::from_pkcs1_der(&der))
             .map_err(|_| SignError::KeyFormat)?;
         let bits = key.size() * 8;
-        let fast = RsaKeyPair::from_pkcs8(&der).or_else(|_| RsaKeyPair::from_der(&der));
-        let inner = match fast {
-            Ok(pair) if bits >= 2048 => KeyImpl::AwsLc(Box::new(pair), SystemRandom::new()),
-            // Below 2048 bits (or an encoding aws-lc-rs does not take): the portable signer.
-            _ => KeyImpl::Rsa(Box::new(key)),
-        };
-        Ok(SigningKey { inner, bits })
+        Ok(SigningKey {
+            inner: KeyImpl::Rsa(Box::new(key)),
+            bits,
+        })
     }
 
     /// Modulus length in bits.
@@ -383,8 +390,8 @@ print('PASS' if dkim.verify(msg, dnsfunc=dnsfunc) else 'FAIL')
     }
 
     /// 2048-bit keys sign with aws-lc-rs whether stored as PKCS#8 (Easy DKIM) or PKCS#1
-    /// (BYODKIM, Q-95); 1024-bit keys, which it refuses, with the `rsa` crate. Both produce the same
-    /// (deterministic PKCS#1 v1.5) signature for the same key and input.
+    /// (BYODKIM, Q-95); 1024-bit keys, which it refuses, with the `rsa` crate. Both produce the
+    /// same (deterministic PKCS#1 v1.5) signature for the same key and input.
     #[test]
     fn key_backends_and_equal_signatures() {
         use rsa::pkcs1::EncodeRsaPrivateKey;
